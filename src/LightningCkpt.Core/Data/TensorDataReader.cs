@@ -1,0 +1,178 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Security.Cryptography;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Data
+{
+    /// <summary>
+    /// Reads tensor elements in row-major order in their little-endian form, straight from the mapped file (stored
+    /// zip entries and legacy files), from pickle-carried bytes, or from an inflated copy of a deflated entry.
+    /// Strided, transposed and offset views are walked in place.
+    /// </summary>
+    public sealed unsafe class TensorDataReader : IDisposable
+    {
+        public const int ChunkSize = 1 << 20;
+        private readonly Checkpoint _checkpoint;
+        private MappedFile? _mapped;
+        private readonly Dictionary<Container.ZipEntry, GCHandle> _inflated = new Dictionary<Container.ZipEntry, GCHandle>();
+
+        public TensorDataReader(Checkpoint checkpoint) => _checkpoint = checkpoint;
+
+        /// <summary>Calls <paramref name="sink"/> with consecutive chunks of the tensor's row-major element bytes.</summary>
+        public void ReadRowMajor(TensorRef t, Action<byte[], int> sink)
+        {
+            var buffer = new byte[(int)Math.Min(ChunkSize, Math.Max(16, t.NBytes))];
+            int fill = 0;
+            ForEachRun(t, (src, len) =>
+            {
+                while (len > 0)
+                {
+                    int n = (int)Math.Min(len, buffer.Length - fill);
+                    Marshal.Copy((IntPtr)src, buffer, fill, n);
+                    fill += n; src += n; len -= n;
+                    if (fill == buffer.Length) { Finish(t, buffer, fill); sink(buffer, fill); fill = 0; }
+                }
+            });
+            if (fill > 0) { Finish(t, buffer, fill); sink(buffer, fill); }
+        }
+
+        /// <summary>SHA-256 of the row-major little-endian element bytes: exactly t.contiguous().numpy().tobytes().</summary>
+        public string Sha256(TensorRef t)
+        {
+            using var sha = SHA256.Create();
+            ReadRowMajor(t, (b, n) => sha.TransformBlock(b, 0, n, null, 0));
+            sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+            return ToHex(sha.Hash!);
+        }
+
+        /// <summary>The row-major element bytes; refuses tensors larger than <paramref name="maxBytes"/>.</summary>
+        public byte[] ToBytes(TensorRef t, long maxBytes = 64L << 20)
+        {
+            if (t.NBytes > maxBytes) throw new InvalidOperationException($"tensor of {t.NBytes} bytes exceeds the {maxBytes}-byte cap");
+            var result = new byte[t.NBytes];
+            int at = 0;
+            ReadRowMajor(t, (b, n) => { Buffer.BlockCopy(b, 0, result, at, n); at += n; });
+            return result;
+        }
+
+        /// <summary>The single value of a one-element tensor as double (scores, steps); null when not numeric.</summary>
+        public double? ReadScalar(TensorRef t)
+        {
+            if (t.Numel != 1 || !t.HasData) return null;
+            var b = ToBytes(t, 64);
+            return ElementDecoder.ToDouble(b, 0, t.DType);
+        }
+
+        /// <summary>
+        /// Walks the view as runs of contiguous bytes in row-major order. Byte order is not fixed here; see Finish.
+        /// </summary>
+        public void ForEachRun(TensorRef t, RunHandler run)
+        {
+            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (t.Numel == 0) return;
+            byte* basePtr = StoragePointer(t.Storage!);
+            int item = t.DType.ItemSize;
+            if (t.DType.BitsPerElement < 8)
+            {
+                // packed sub-byte types are only addressable whole-byte-wise when contiguous
+                if (!t.IsContiguous) throw new InvalidOperationException($"non-contiguous {t.DType.Name} views cannot be read");
+                run(basePtr + t.DType.BytesFor(t.StorageOffset), t.NBytes);
+                return;
+            }
+            int nd = t.Shape.Length;
+            if (t.IsContiguous)
+            {
+                run(basePtr + t.StorageOffset * item, t.Numel * item);
+                return;
+            }
+            // merge trailing dimensions that are contiguous with each other into one run
+            long runElems = 1;
+            int inner = nd;
+            while (inner > 0 && (t.Shape[inner - 1] == 1 || t.Stride[inner - 1] == runElems))
+            {
+                runElems *= t.Shape[inner - 1];
+                inner--;
+            }
+            long runBytes = runElems * item;
+            var idx = new long[inner];
+            long total = t.Numel / runElems;
+            long off = t.StorageOffset;
+            for (long k = 0; k < total; k++)
+            {
+                if (runElems > 1 || inner == 0) run(basePtr + off * item, runBytes);
+                else run(basePtr + off * item, item);
+                for (int d = inner - 1; d >= 0; d--)
+                {
+                    idx[d]++;
+                    off += t.Stride[d];
+                    if (idx[d] < t.Shape[d]) break;
+                    off -= t.Stride[d] * t.Shape[d];
+                    idx[d] = 0;
+                }
+            }
+        }
+
+        public delegate void RunHandler(byte* source, long length);
+
+        private byte* StoragePointer(StorageRef s)
+        {
+            if (s.InlineData != null)
+            {
+                // pickle-carried bytes (numpy): pin once for the reader's lifetime
+                var h = GCHandle.Alloc(s.InlineData, GCHandleType.Pinned);
+                _pins.Add(h);
+                return (byte*)h.AddrOfPinnedObject();
+            }
+            if (s.FileOffset >= 0)
+            {
+                _mapped ??= new MappedFile(_checkpoint.FilePath);
+                return _mapped.At(s.FileOffset, s.DeclaredBytes);
+            }
+            if (s.Entry != null)
+            {
+                if (!_inflated.TryGetValue(s.Entry, out var handle))
+                {
+                    byte[] data;
+                    using (var fs = new FileStream(_checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                        data = _checkpoint.Zip!.ReadAll(fs, s.Entry, int.MaxValue);
+                    handle = GCHandle.Alloc(data, GCHandleType.Pinned);
+                    _inflated.Add(s.Entry, handle);
+                }
+                return (byte*)handle.AddrOfPinnedObject();
+            }
+            throw new InvalidOperationException($"{s} has no data in the file");
+        }
+
+        private readonly List<GCHandle> _pins = new List<GCHandle>();
+
+        /// <summary>Turns big-endian elements into little-endian in place (complex numbers swap each half).</summary>
+        private static void Finish(TensorRef t, byte[] buffer, int count)
+        {
+            if (t.Storage == null || !t.Storage.IsBigEndian) return;
+            int width = t.DType.IsComplex ? t.DType.ItemSize / 2 : t.DType.ItemSize;
+            if (width <= 1) return;
+            for (int i = 0; i + width <= count; i += width) Array.Reverse(buffer, i, width);
+        }
+
+        internal static string ToHex(byte[] hash)
+        {
+            var c = new char[hash.Length * 2];
+            const string hex = "0123456789abcdef";
+            for (int i = 0; i < hash.Length; i++) { c[2 * i] = hex[hash[i] >> 4]; c[2 * i + 1] = hex[hash[i] & 15]; }
+            return new string(c);
+        }
+
+        public void Dispose()
+        {
+            foreach (var h in _inflated.Values) h.Free();
+            _inflated.Clear();
+            foreach (var h in _pins) h.Free();
+            _pins.Clear();
+            _mapped?.Dispose();
+            _mapped = null;
+        }
+    }
+}

@@ -1,0 +1,21 @@
+using System;
+using System.Collections;
+using System.Collections.Generic;
+
+namespace LightningCkpt.Pickle
+{
+    /// <summary>An immutable Python tuple.</summary>
+    public sealed class PyTuple : IReadOnlyList<object?>
+    {
+        public static readonly PyTuple Empty = new PyTuple(Array.Empty<object?>());
+        private readonly object?[] _items;
+
+        public PyTuple(object?[] items) => _items = items;
+
+        public object? this[int index] => _items[index];
+        public int Count => _items.Length;
+        public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)_items).GetEnumerator();
+        IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
+        public override string ToString() => PyRepr.Render(this);
+    }
+}

@@ -1,0 +1,92 @@
+using System;
+using System.Collections.Generic;
+using LightningCkpt.Pickle;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Safety
+{
+    /// <summary>How a global referenced by a pickle would fare in torch.load.</summary>
+    public enum GlobalGrade
+    {
+        /// <summary>On torch's weights_only allow-list: torch.load(weights_only=True) accepts it.</summary>
+        Allowed,
+        /// <summary>Not allow-listed but not known to run code on load (user classes, omegaconf, Lightning, numpy).</summary>
+        Unknown,
+        /// <summary>Calls into code that can execute commands, read or write files, import or unpickle more.</summary>
+        Dangerous,
+    }
+
+    /// <summary>
+    /// Grades globals the way torch's weights_only unpickler would see them, plus a deny-list of globals that
+    /// run code when a full unpickler calls them. One grading serves Get-CkptInfo and Test-Ckpt.
+    /// </summary>
+    public static class GlobalGrades
+    {
+        private static readonly HashSet<string> Allowed = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter", "torch.serialization._get_layout",
+            "torch.Size", "torch.Tensor", "torch._tensor.Tensor", "torch.device", "_codecs.encode", "builtins.bytearray", "builtins.set",
+            "builtins.complex", "torch._tensor._rebuild_from_type_v2",
+            "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine", "torch.per_channel_symmetric",
+            "torch.per_channel_affine_float_qparams",
+            "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch._utils._rebuild_qtensor",
+            "torch._utils._rebuild_tensor", "torch._utils._rebuild_tensor_v2", "torch._utils._rebuild_tensor_v3",
+            "torch._utils._rebuild_sparse_tensor", "torch._utils._rebuild_meta_tensor_no_storage", "torch._utils._rebuild_wrapper_subclass",
+            "torch._utils._rebuild_device_tensor_from_numpy", "torch._utils._rebuild_device_tensor_from_cpu_tensor",
+            "torch.sparse_coo", "torch.sparse_csr", "torch.sparse_csc", "torch.sparse_bsr", "torch.sparse_bsc", "torch.strided",
+        };
+
+        // Whole modules whose every member is dangerous to call during unpickling.
+        private static readonly string[] DangerousModules =
+        {
+            "os", "posix", "nt", "subprocess", "sys", "socket", "shutil", "runpy", "pty", "pdb", "pydoc", "ctypes", "commands",
+            "webbrowser", "importlib", "imp", "pickle", "_pickle", "cPickle", "marshal", "dill", "cloudpickle", "joblib",
+            "multiprocessing", "asyncio", "code", "codeop", "platform", "signal", "tempfile", "urllib", "http", "ftplib",
+            "smtplib", "telnetlib", "requests", "httpx", "paramiko", "_posixsubprocess", "posixpath_exec", "numpy.f2py",
+            "torch.hub", "torch.jit", "torch._dynamo", "torch._inductor", "torch.utils.cpp_extension", "builtins.exec",
+        };
+
+        private static readonly HashSet<string> DangerousNames = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "builtins.eval", "builtins.exec", "builtins.compile", "builtins.getattr", "builtins.setattr", "builtins.delattr",
+            "builtins.__import__", "builtins.open", "builtins.input", "builtins.breakpoint", "builtins.globals", "builtins.locals",
+            "builtins.vars", "builtins.apply", "builtins.execfile", "builtins.file", "builtins.reload", "builtins.memoryview",
+            "builtins.help", "builtins.exit", "builtins.quit",
+            "functools.partial", "functools.reduce", "operator.attrgetter", "operator.itemgetter", "operator.methodcaller",
+            "operator.call", "types.CodeType", "types.FunctionType", "types.MethodType", "_io.FileIO", "io.FileIO", "io.open",
+            "_io.open", "codecs.open", "torch.load", "torch.serialization.load", "torch.save", "torch.serialization.save",
+            "numpy.load", "numpy.save", "numpy.loadtxt", "numpy.fromfile", "numpy.lib.npyio.load", "numpy.testing._private.utils.runstring",
+            "copyreg._reconstructor_unsafe", "copy_reg._reconstructor_unsafe", "timeit.timeit", "timeit.Timer",
+            "code.InteractiveInterpreter", "site.main", "bdb.Bdb.run", "trace.Trace.run", "cProfile.run", "profile.run",
+            "logging.config.listen", "uuid._get_command_stdout", "torch._C._jit_compile", "torch.classes.load_library",
+            "torch.ops.load_library", "torch.utils.data.datapipes.utils.decoder.basichandlers", "gc.get_objects",
+        };
+
+        public static GlobalGrade Grade(PyGlobal g) => Grade(g.Module, g.Name);
+
+        public static GlobalGrade Grade(string module, string name)
+        {
+            var mod = module switch { "__builtin__" => "builtins", "copy_reg" => "copyreg", "torch.tensor" => "torch._tensor", _ => module };
+            var full = mod + "." + name;
+            if (DangerousNames.Contains(full)) return GlobalGrade.Dangerous;
+            foreach (var m in DangerousModules)
+                if (mod == m || mod.StartsWith(m + ".", StringComparison.Ordinal) || full == m) return GlobalGrade.Dangerous;
+            if (Allowed.Contains(full)) return GlobalGrade.Allowed;
+            if (mod == "torch" && (DType.FromName(name) != null || (name.EndsWith("Storage", StringComparison.Ordinal) && (DType.FromStorageName(name) != null || name == "UntypedStorage" || name == "TypedStorage"))))
+                return GlobalGrade.Allowed;
+            if (mod == "torch" && name.EndsWith("Tensor", StringComparison.Ordinal) && name.Length > 6) return GlobalGrade.Allowed; // torch.FloatTensor …
+            // a global naming a builtin we do not know could be anything: treat unknown builtins as dangerous
+            if (mod == "builtins" && !SafeBuiltins.Contains(name)) return GlobalGrade.Dangerous;
+            return GlobalGrade.Unknown;
+        }
+
+        private static readonly HashSet<string> SafeBuiltins = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "set", "frozenset", "bytearray", "bytes", "complex", "dict", "list", "tuple", "int", "float", "str", "bool",
+            "slice", "range", "object", "type", "NoneType", "Ellipsis", "NotImplemented", "print", "len", "min", "max",
+            "abs", "round", "sum", "sorted", "reversed", "enumerate", "zip", "map", "filter", "iter", "next", "repr", "hash",
+            "isinstance", "issubclass", "property", "staticmethod", "classmethod", "super", "Exception", "ValueError",
+            "TypeError", "KeyError", "IndexError", "RuntimeError", "AttributeError", "StopIteration",
+        };
+    }
+}

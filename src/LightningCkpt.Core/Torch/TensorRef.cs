@@ -1,0 +1,140 @@
+using System;
+using System.Collections.Generic;
+using LightningCkpt.Pickle;
+
+namespace LightningCkpt.Torch
+{
+    /// <summary>
+    /// A tensor as the pickle describes it: dtype, shape, stride and offset into a <see cref="StorageRef"/>.
+    /// Its geometry is validated against the storage when it is rebuilt, so any later read stays in bounds.
+    /// </summary>
+    public sealed class TensorRef
+    {
+        internal TensorRef(DType dtype, long[] shape, long[] stride, long storageOffset, StorageRef? storage)
+        {
+            DType = dtype;
+            Shape = shape;
+            Stride = stride;
+            StorageOffset = storageOffset;
+            Storage = storage;
+            Numel = ComputeNumel(shape);
+        }
+
+        public DType DType { get; }
+        public long[] Shape { get; }
+        public long[] Stride { get; }
+
+        /// <summary>Offset of the first element in the storage, in elements.</summary>
+        public long StorageOffset { get; }
+
+        /// <summary>The storage holding the bytes; null for meta, wrapper-subclass, sparse and nested tensors.</summary>
+        public StorageRef? Storage { get; }
+
+        public long Numel { get; }
+
+        public bool RequiresGrad { get; internal set; }
+
+        /// <summary>True for nn.Parameter.</summary>
+        public bool IsParameter { get; internal set; }
+
+        /// <summary>strided, sparse_coo, sparse_csr, sparse_csc, sparse_bsr, sparse_bsc, nested …</summary>
+        public string Layout { get; internal set; } = "strided";
+
+        /// <summary>cpu, cuda:0, meta …</summary>
+        public string Device { get; internal set; } = "cpu";
+
+        public QuantizerInfo? Quantizer { get; internal set; }
+
+        /// <summary>The tensor subclass when rebuilt through _rebuild_from_type_v2 with a type other than torch.Tensor.</summary>
+        public PyGlobal? SubclassType { get; internal set; }
+
+        /// <summary>Python attributes the tensor carried (Parameter/subclass state).</summary>
+        public object? PythonState { get; internal set; }
+
+        /// <summary>Component tensors of sparse or nested tensors (indices, values …).</summary>
+        public IReadOnlyList<TensorRef> Components { get; internal set; } = Array.Empty<TensorRef>();
+
+        /// <summary>conj/neg bits and other metadata torch saved with the tensor.</summary>
+        public object? Metadata { get; internal set; }
+
+        /// <summary>Bytes the elements take when made contiguous.</summary>
+        public long NBytes => DType.BytesFor(Numel);
+
+        /// <summary>True when the elements lie in row-major order without gaps.</summary>
+        public bool IsContiguous
+        {
+            get
+            {
+                long expected = 1;
+                for (int i = Shape.Length - 1; i >= 0; i--)
+                {
+                    if (Shape[i] == 1) continue;
+                    if (Stride[i] != expected) return Numel == 0;
+                    expected *= Shape[i];
+                }
+                return true;
+            }
+        }
+
+        /// <summary>Whether the tensor's bytes can be read (a dense tensor with located storage).</summary>
+        public bool HasData => Storage != null && Layout == "strided";
+
+        /// <summary>Element index (in the storage) one past the furthest element the view touches; 0 when empty.</summary>
+        public long SpanEndElement { get; private set; }
+
+        internal static long ComputeNumel(long[] shape)
+        {
+            long n = 1;
+            foreach (var s in shape) n = checked(n * s);
+            return n;
+        }
+
+        /// <summary>Checks the view stays inside its storage; throws <see cref="PickleDataException"/> otherwise.</summary>
+        internal void Validate()
+        {
+            if (Shape.Length != Stride.Length)
+                throw new PickleDataException($"tensor has {Shape.Length} sizes but {Stride.Length} strides");
+            if (Shape.Length > Limits.MaxTensorDims)
+                throw new PickleDataException($"tensor has {Shape.Length} dimensions (limit {Limits.MaxTensorDims})", CheckpointErrorKind.LimitExceeded);
+            if (StorageOffset < 0) throw new PickleDataException($"negative storage offset {StorageOffset}");
+            for (int i = 0; i < Shape.Length; i++)
+            {
+                if (Shape[i] < 0) throw new PickleDataException($"negative size {Shape[i]} in dimension {i}");
+                if (Stride[i] < 0) throw new PickleDataException($"negative stride {Stride[i]} in dimension {i}");
+            }
+            try
+            {
+                long end = 0;
+                if (Numel > 0)
+                {
+                    long last = StorageOffset;
+                    for (int i = 0; i < Shape.Length; i++) last = checked(last + checked((Shape[i] - 1) * Stride[i]));
+                    end = checked(last + 1);
+                }
+                SpanEndElement = end;
+                if (Storage != null)
+                {
+                    long need = DType.BytesFor(end);
+                    if (need > Storage.DeclaredBytes)
+                        throw new PickleDataException(
+                            $"tensor view (offset {StorageOffset}, size [{string.Join(", ", Shape)}], stride [{string.Join(", ", Stride)}]) needs {need} bytes but storage '{Storage.Key}' declares {Storage.DeclaredBytes}");
+                }
+            }
+            catch (OverflowException)
+            {
+                throw new PickleDataException($"tensor size [{string.Join(", ", Shape)}] with stride [{string.Join(", ", Stride)}] overflows");
+            }
+        }
+
+        /// <summary>A copy of this tensor marked as a Parameter.</summary>
+        internal TensorRef AsParameter(bool requiresGrad)
+        {
+            var p = (TensorRef)MemberwiseClone();
+            p.IsParameter = true;
+            p.RequiresGrad = requiresGrad;
+            return p;
+        }
+
+        public override string ToString() => $"tensor({DType.Name}, [{string.Join(", ", Shape)}])";
+    }
+}
