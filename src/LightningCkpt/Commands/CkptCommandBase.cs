@@ -184,28 +184,28 @@ namespace LightningCkpt.Commands
                 work();
                 return true;
             }
-            catch (CheckpointFormatException e)
+            catch (Exception e) when (Classify(e, path, writing) is ErrorRecord error)
             {
-                cmdlet.WriteError(ErrorFor(e, path));
+                cmdlet.WriteError(error);
+                return false;
             }
-            catch (FileNotFoundException e)
-            {
-                cmdlet.WriteError(new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path));
-            }
-            catch (DirectoryNotFoundException e)
-            {
-                cmdlet.WriteError(new ErrorRecord(e, writing ? "FileWriteError" : "FileNotFound", writing ? ErrorCategory.WriteError : ErrorCategory.ObjectNotFound, path));
-            }
-            catch (UnauthorizedAccessException e)
-            {
-                cmdlet.WriteError(new ErrorRecord(e, "PermissionDenied", ErrorCategory.PermissionDenied, path));
-            }
-            catch (IOException e)
-            {
-                cmdlet.WriteError(new ErrorRecord(e, writing ? "FileWriteError" : "FileReadError", writing ? ErrorCategory.WriteError : ErrorCategory.ReadError, path));
-            }
-            return false;
         }
+
+        /// <summary>
+        /// The error record for an input or file-system problem with <paramref name="path"/>, or null when
+        /// <paramref name="e"/> is not one (a bug, a stopped pipeline): those are not turned into per-file errors.
+        /// </summary>
+        public static ErrorRecord? Classify(Exception e, string path, bool writing) => e switch
+        {
+            CheckpointFormatException f => ErrorFor(f, path),
+            FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
+            DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
+            DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
+            UnauthorizedAccessException _ => new ErrorRecord(e, "PermissionDenied", ErrorCategory.PermissionDenied, path),
+            IOException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
+            IOException _ => new ErrorRecord(e, "FileReadError", ErrorCategory.ReadError, path),
+            _ => null,
+        };
 
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)
