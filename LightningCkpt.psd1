@@ -1,0 +1,36 @@
+#
+# Module manifest for LightningCkpt: inspect, compare and cut PyTorch / Lightning checkpoints without Python.
+# The single source of ModuleVersion; build.ps1 reads it.
+#
+@{
+    RootModule             = 'LightningCkpt.dll'
+    ModuleVersion          = '0.1.0'
+    GUID                   = '1265c1af-c8fb-417e-9e4f-150a2f86c0e9'
+    Author                 = 'LightningCkpt contributors'
+    CompanyName            = 'LightningCkpt contributors'
+    Copyright              = '(c) LightningCkpt contributors. All rights reserved.'
+    Description            = 'Inspect, compare and cut PyTorch and PyTorch Lightning checkpoints (.ckpt, .pt, .pth) without Python. Pickles are read by a non-executing reader: nothing in a checkpoint is ever run.'
+    CompatiblePSEditions   = @('Desktop', 'Core')
+    PowerShellVersion      = '5.1'
+    DotNetFrameworkVersion = '4.7.2'
+    FormatsToProcess       = @('LightningCkpt.format.ps1xml')
+    CmdletsToExport        = @(
+        'Get-CkptInfo'
+        'Get-CkptTensor'
+        'Compare-Ckpt'
+        'Select-CkptWeights'
+        'Merge-CkptWeights'
+        'Test-Ckpt'
+    )
+    FunctionsToExport      = @()
+    AliasesToExport        = @()
+    VariablesToExport      = @()
+    PrivateData            = @{
+        PSData = @{
+            Tags         = @('PyTorch', 'Lightning', 'Checkpoint', 'safetensors', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
+            LicenseUri   = 'https://github.com/lightningckpt/LightningCkpt/blob/main/LICENSE'
+            ProjectUri   = 'https://github.com/lightningckpt/LightningCkpt'
+            ReleaseNotes = 'https://github.com/lightningckpt/LightningCkpt/blob/main/CHANGELOG.md'
+        }
+    }
+}

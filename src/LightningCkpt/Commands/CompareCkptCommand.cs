@@ -1,0 +1,119 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using LightningCkpt.Data;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Compare-Ckpt: compares each difference checkpoint with one reference checkpoint, tensor by tensor
+    /// (torch.allclose tolerances) and field by field, and emits one row per difference.
+    /// </summary>
+    [Cmdlet(VerbsData.Compare, "Ckpt")]
+    [OutputType(typeof(CkptDiff))]
+    public sealed class CompareCkptCommand : PSCmdlet
+    {
+        /// <summary>The checkpoint every other one is compared with; taken literally (no wildcards).</summary>
+        [Parameter(Mandatory = true, Position = 0)]
+        [ValidateNotNullOrEmpty]
+        public string ReferencePath { get; set; } = "";
+
+        /// <summary>
+        /// Checkpoints to compare with the reference. A path that names an existing file is taken literally
+        /// (so piped FileInfo objects with [ ] in their names work); otherwise wildcards are expanded.
+        /// </summary>
+        [Parameter(Mandatory = true, Position = 1, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("PSPath")]
+        [SupportsWildcards]
+        public string[] DifferencePath { get; set; } = Array.Empty<string>();
+
+        /// <summary>Absolute tolerance of |a − b| ≤ atol + rtol·|b| (torch.allclose's atol).</summary>
+        [Parameter]
+        [ValidateRange(0.0, double.MaxValue)]
+        public double AbsoluteTolerance { get; set; } = 1e-8;
+
+        /// <summary>Relative tolerance (torch.allclose's rtol).</summary>
+        [Parameter]
+        [ValidateRange(0.0, double.MaxValue)]
+        public double RelativeTolerance { get; set; } = 1e-5;
+
+        /// <summary>Also emit rows for tensors and fields that are equal.</summary>
+        [Parameter]
+        public SwitchParameter IncludeEqual { get; set; }
+
+        /// <summary>Compare every tensor in the files (optimizer state …), not only the model weights.</summary>
+        [Parameter]
+        public SwitchParameter All { get; set; }
+
+        /// <summary>Only tensors whose names match (wildcards, case-insensitive).</summary>
+        [Parameter]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(Completers.TensorNameCompleter))]
+        public string[] Name { get; set; } = Array.Empty<string>();
+
+        private Checkpoint? _reference;
+        private ThrottledProgress? _progress;
+
+        protected override void BeginProcessing()
+        {
+            if (!PathResolution.TryResolveLiteral(this, ReferencePath, out var file, out var error))
+                ThrowTerminatingError(error!);
+            try
+            {
+                _reference = Checkpoint.Open(file!);
+            }
+            catch (Exception e) when (PathResolution.Classify(e, file!, writing: false) is ErrorRecord failure)
+            {
+                // Every comparison needs the reference: an unreadable one ends the command.
+                ThrowTerminatingError(failure);
+            }
+            _progress = new ThrottledProgress(this, 2, "Comparing checkpoints");
+        }
+
+        protected override void ProcessRecord()
+        {
+            if (_reference == null) return;
+            var filter = new NameFilter(Name);
+            var options = new CompareOptions
+            {
+                AbsoluteTolerance = AbsoluteTolerance,
+                RelativeTolerance = RelativeTolerance,
+                IncludeEqual = IncludeEqual,
+                AllTensors = All,
+                NameFilter = filter.IsEmpty ? null : filter.IsMatch,
+            };
+            foreach (var file in ResolveDifferences())
+            {
+                List<CkptDiff>? rows = null;
+                bool ok = PathResolution.TryFile(this, file, () =>
+                {
+                    var difference = Checkpoint.Open(file);
+                    var name = System.IO.Path.GetFileName(file);
+                    rows = CheckpointComparer.Compare(_reference, difference, options,
+                        p => _progress!.Report($"{name}: {p.Done}/{p.Total} {p.Current}", p.Done, p.Total)).ToList();
+                }, writing: false);
+                // The comparer's mappings are closed once the rows are collected: output only now.
+                if (ok && rows != null)
+                    foreach (var row in rows) WriteObject(row);
+            }
+        }
+
+        protected override void EndProcessing() => _progress?.Complete();
+
+        private IEnumerable<string> ResolveDifferences()
+        {
+            foreach (var p in DifferencePath)
+            {
+                if (p == null) continue;
+                if (WildcardPattern.ContainsWildcardCharacters(p) && PathResolution.TryResolveLiteral(this, p, out var literal, out _) && File.Exists(literal))
+                {
+                    yield return literal!;
+                    continue;
+                }
+                foreach (var f in PathResolution.ResolveWildcard(this, new[] { p })) yield return f;
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using System.Management.Automation;
+using LightningCkpt.Data;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Get-CkptTensor: one object per tensor (the model weights, or with -All every tensor in the file), from metadata;
+    /// -Hash and -Statistics read the tensor bytes in one streaming pass.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "CkptTensor", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(CkptTensor))]
+    public sealed class GetCkptTensorCommand : CkptCommandBase
+    {
+        /// <summary>A Get-CkptInfo result; its file is read.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+        public CkptInfo? InputObject { get; set; }
+
+        /// <summary>Tensor names to return (wildcards, case-insensitive).</summary>
+        [Parameter(Position = 1)]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(Completers.TensorNameCompleter))]
+        public string[] Name { get; set; } = Array.Empty<string>();
+
+        /// <summary>Every tensor anywhere in the file (optimizer state, callbacks …), not only the model weights.</summary>
+        [Parameter]
+        public SwitchParameter All { get; set; }
+
+        /// <summary>Fill Sha256 with the hash of each tensor's row-major little-endian elements.</summary>
+        [Parameter]
+        public SwitchParameter Hash { get; set; }
+
+        /// <summary>Fill Min, Max, Mean, Std, L2Norm, NaNCount, InfCount and ZeroFraction.</summary>
+        [Parameter]
+        public SwitchParameter Statistics { get; set; }
+
+        private ThrottledProgress? _progress;
+
+        protected override void BeginProcessing()
+        {
+            if (Hash || Statistics) _progress = new ThrottledProgress(this, 1, "Reading tensor data");
+        }
+
+        protected override void ProcessRecord()
+        {
+            var files = ParameterSetName == InputObjectSet ? ResolveInputObject(InputObject) : ResolveInputFiles();
+            var filter = new NameFilter(Name);
+            foreach (var file in files)
+            {
+                List<CkptTensor>? tensors = null;
+                List<CkptTensor>? listed = null;
+                bool ok = TryProcessFile(file, () =>
+                {
+                    var checkpoint = Checkpoint.Open(file);
+                    listed = CkptTensor.List(checkpoint, All);
+                    tensors = filter.IsEmpty ? listed : listed.Where(t => filter.IsMatch(t.Name)).ToList();
+                    if (Hash || Statistics) Analyze(checkpoint, tensors);
+                });
+                if (!ok || tensors == null) continue;
+                // The checkpoint and its mapping are closed here: output only now.
+                foreach (var t in tensors) WriteObject(t);
+                foreach (var missing in filter.UnmatchedLiterals(listed!.Select(t => t.Name)))
+                {
+                    WriteError(new ErrorRecord(
+                        new ItemNotFoundException($"{file}: no tensor named '{missing}'{(All ? "" : " among the model weights (use -All for every tensor)")}."),
+                        "TensorNotFound", ErrorCategory.ObjectNotFound, missing));
+                }
+            }
+        }
+
+        private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors)
+        {
+            long total = tensors.Sum(t => t.Bytes), done = 0;
+            using var reader = new TensorDataReader(checkpoint);
+            for (int i = 0; i < tensors.Count; i++)
+            {
+                var t = tensors[i];
+                _progress?.Report($"{checkpoint.FilePath}: {i + 1}/{tensors.Count} {t.Name}", done, total);
+                TensorAnalysis.Analyze(t, reader, Hash, Statistics);
+                done += t.Bytes;
+            }
+        }
+
+        protected override void EndProcessing() => _progress?.Complete();
+    }
+}

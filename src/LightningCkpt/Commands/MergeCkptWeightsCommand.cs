@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using LightningCkpt.Writing;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Merge-CkptWeights: averages the model weights of several checkpoints (optionally weighted) into one file,
+    /// for checkpoint averaging / model soups. Every input must read cleanly, or nothing is written.
+    /// </summary>
+    [Cmdlet(VerbsData.Merge, "CkptWeights", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(FileInfo))]
+    public sealed class MergeCkptWeightsCommand : CkptCommandBase
+    {
+        /// <summary>The file to write; .safetensors writes safetensors, anything else a torch zip checkpoint.</summary>
+        [Parameter(Mandatory = true)]
+        [ValidateNotNullOrEmpty]
+        public string OutFile { get; set; } = "";
+
+        /// <summary>One weight per input checkpoint, in input order; default: equal weights.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public double[]? Weight { get; set; }
+
+        /// <summary>Overwrite -OutFile if it exists.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Emit the written file as a FileInfo.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        private string _outFile = "";
+        private readonly List<string> _inputs = new List<string>();
+        private int _failed;
+
+        protected override void BeginProcessing()
+        {
+            if (!PathResolution.TryResolveOutput(this, OutFile, out var resolved, out var error))
+                ThrowTerminatingError(error!);
+            _outFile = resolved!;
+        }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var file in ResolveInputFiles()) _inputs.Add(file);
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_inputs.Count == 0) return;
+            if (Weight != null && Weight.Length != _inputs.Count)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSArgumentException($"-Weight has {Weight.Length} values but {_inputs.Count} checkpoints were given; give one weight per checkpoint."),
+                    "WeightCountMismatch", ErrorCategory.InvalidArgument, Weight));
+            }
+            if (_inputs.Any(i => SelectCkptWeightsCommand.SamePath(i, _outFile)))
+            {
+                ThrowTerminatingError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is one of the input checkpoints; Merge-CkptWeights never overwrites a source."),
+                    "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
+            }
+            if (File.Exists(_outFile) && !Force)
+            {
+                ThrowTerminatingError(new ErrorRecord(new IOException($"The file '{_outFile}' already exists. Use -Force to overwrite it."),
+                    "OutFileExists", ErrorCategory.ResourceExists, _outFile));
+            }
+
+            var checkpoints = new List<Checkpoint>(_inputs.Count);
+            foreach (var file in _inputs)
+            {
+                if (TryProcessFile(file, () => checkpoints.Add(Checkpoint.Open(file)))) continue;
+                _failed++;
+            }
+            if (_failed > 0)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new InvalidDataException($"{_failed} of {_inputs.Count} input checkpoints could not be read; nothing was written."),
+                    "MergeInputUnreadable", ErrorCategory.InvalidData, _outFile));
+            }
+            if (!ShouldProcess(_outFile, $"Write the average of {checkpoints.Count} checkpoints")) return;
+
+            var warnings = new List<string>();
+            bool written = false;
+            ArgumentException? mismatch = null;
+            try
+            {
+                written = PathResolution.TryFile(this, _outFile, () =>
+                    WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force, warn: warnings.Add), writing: true);
+            }
+            catch (ArgumentException e)
+            {
+                mismatch = e;
+            }
+            foreach (var w in warnings) WriteWarning(w);
+            if (mismatch != null)
+            {
+                // The inputs do not fit together (different names or shapes, a bad weight): nothing was written.
+                ThrowTerminatingError(new ErrorRecord(mismatch, "MergeInputMismatch", ErrorCategory.InvalidArgument, _inputs.ToArray()));
+            }
+            if (written && PassThru) WriteObject(InvokeProvider.Item.Get(new[] { _outFile }, false, true), true);
+        }
+    }
+}

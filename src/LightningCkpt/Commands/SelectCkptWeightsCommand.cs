@@ -1,0 +1,169 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using LightningCkpt.Torch;
+using LightningCkpt.Writing;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Select-CkptWeights: picks, renames and optionally casts the model weights of a checkpoint. Without -OutFile
+    /// it emits the selected tensors under their new names; with -OutFile it writes them (torch zip, or safetensors
+    /// for a .safetensors name) and never touches the source.
+    /// </summary>
+    [Cmdlet(VerbsCommon.Select, "CkptWeights", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+    [OutputType(typeof(CkptTensor), typeof(FileInfo))]
+    public sealed class SelectCkptWeightsCommand : CkptCommandBase
+    {
+        /// <summary>A Get-CkptInfo result; its file is read.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+        public CkptInfo? InputObject { get; set; }
+
+        /// <summary>Keep only weights whose original names match one of these (wildcards, case-insensitive).</summary>
+        [Parameter]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(Completers.TensorNameCompleter))]
+        public string[] Include { get; set; } = Array.Empty<string>();
+
+        /// <summary>Drop weights whose original names match one of these (wildcards, case-insensitive).</summary>
+        [Parameter]
+        [SupportsWildcards]
+        [ArgumentCompleter(typeof(Completers.TensorNameCompleter))]
+        public string[] Exclude { get; set; } = Array.Empty<string>();
+
+        /// <summary>Prefixes removed from the names, first match wins (model., module., _orig_mod. …).</summary>
+        [Parameter]
+        public string[] StripPrefix { get; set; } = Array.Empty<string>();
+
+        /// <summary>A prefix put in front of every (stripped) name.</summary>
+        [Parameter]
+        public string? AddPrefix { get; set; }
+
+        /// <summary>Cast floating weights to this dtype.</summary>
+        [Parameter]
+        [ValidateSet("float16", "bfloat16", "float32", IgnoreCase = true)]
+        public string? DType { get; set; }
+
+        /// <summary>With -OutFile: write a Lightning checkpoint (epoch, hyper-parameters …) instead of a plain state dict.</summary>
+        [Parameter]
+        public SwitchParameter KeepMetadata { get; set; }
+
+        /// <summary>The file to write; .safetensors writes safetensors, anything else a torch zip checkpoint.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? OutFile { get; set; }
+
+        /// <summary>Overwrite -OutFile if it exists.</summary>
+        [Parameter]
+        public SwitchParameter Force { get; set; }
+
+        /// <summary>Emit the written file as a FileInfo.</summary>
+        [Parameter]
+        public SwitchParameter PassThru { get; set; }
+
+        private string? _outFile;
+        private readonly List<string> _inputs = new List<string>();
+        private SelectOptions _options = new SelectOptions();
+
+        protected override void BeginProcessing()
+        {
+            _options = new SelectOptions
+            {
+                Filter = BuildFilter(),
+                StripPrefixes = StripPrefix ?? Array.Empty<string>(),
+                AddPrefix = string.IsNullOrEmpty(AddPrefix) ? null : AddPrefix,
+                CastTo = DType == null ? null : Torch.DType.FromName(DType.ToLowerInvariant()),
+                KeepMetadata = KeepMetadata,
+            };
+            if (OutFile != null)
+            {
+                if (!PathResolution.TryResolveOutput(this, OutFile, out _outFile, out var error))
+                    ThrowTerminatingError(error!);
+            }
+        }
+
+        private Func<string, bool>? BuildFilter()
+        {
+            var include = new NameFilter(Include);
+            var exclude = new NameFilter(Exclude);
+            if (include.IsEmpty && exclude.IsEmpty) return null;
+            return name => (include.IsEmpty || include.IsMatch(name)) && !exclude.IsMatch(name);
+        }
+
+        protected override void ProcessRecord()
+        {
+            var files = ParameterSetName == InputObjectSet ? ResolveInputObject(InputObject) : ResolveInputFiles();
+            foreach (var file in files)
+            {
+                if (_outFile != null)
+                {
+                    // One output file takes exactly one input: collect, and write in EndProcessing.
+                    _inputs.Add(file);
+                    continue;
+                }
+                List<CkptTensor>? selected = null;
+                if (TryProcessFile(file, () => selected = SelectTensors(Checkpoint.Open(file))) && selected != null)
+                    foreach (var t in selected) WriteObject(t);
+            }
+        }
+
+        private List<CkptTensor> SelectTensors(Checkpoint checkpoint)
+        {
+            var chosen = WeightSelection.Select(checkpoint, _options);
+            var byName = new Dictionary<string, CkptTensor>(StringComparer.Ordinal);
+            foreach (var t in CkptTensor.List(checkpoint, all: false)) byName[t.Name] = t;
+            var result = new List<CkptTensor>(chosen.Count);
+            foreach (var s in chosen)
+            {
+                byName.TryGetValue(s.OriginalName, out var original);
+                result.Add(CkptTensor.Create(checkpoint.FilePath, s.Name, original?.Path ?? s.OriginalName, s.Tensor, original?.IsShared ?? false));
+            }
+            return result;
+        }
+
+        protected override void EndProcessing()
+        {
+            if (_outFile == null || _inputs.Count == 0) return;
+            if (_inputs.Count > 1)
+            {
+                ThrowTerminatingError(new ErrorRecord(
+                    new PSArgumentException($"-OutFile takes one input checkpoint, but {_inputs.Count} were given ({string.Join(", ", _inputs.Select(System.IO.Path.GetFileName))}). Write them one at a time, or use Merge-CkptWeights to average them."),
+                    "OutFileNeedsOneInput", ErrorCategory.InvalidArgument, _inputs));
+            }
+            var input = _inputs[0];
+            var outFile = _outFile;
+            if (SamePath(input, outFile))
+            {
+                WriteError(new ErrorRecord(new IOException($"-OutFile '{outFile}' is the input checkpoint; Select-CkptWeights never overwrites its source."),
+                    "OutFileIsInput", ErrorCategory.InvalidArgument, outFile));
+                return;
+            }
+            if (File.Exists(outFile) && !Force)
+            {
+                WriteError(new ErrorRecord(new IOException($"The file '{outFile}' already exists. Use -Force to overwrite it."),
+                    "OutFileExists", ErrorCategory.ResourceExists, outFile));
+                return;
+            }
+            bool written = false;
+            if (!TryProcessFile(input, () =>
+            {
+                var checkpoint = Checkpoint.Open(input);
+                var selected = WeightSelection.Select(checkpoint, _options);
+                if (!ShouldProcess(outFile, "Write selected weights")) return;
+                written = PathResolution.TryFile(this, outFile, () =>
+                    WeightSelection.Write(checkpoint, selected, _options, outFile, WeightSelection.FormatFor(outFile), overwrite: Force), writing: true);
+            }))
+                return;
+            // The provider's FileInfo carries PSPath, so it pipes on into Get-CkptInfo.
+            if (written && PassThru) WriteObject(InvokeProvider.Item.Get(new[] { outFile }, false, true), true);
+        }
+
+        internal static bool SamePath(string a, string b)
+        {
+            var comparison = System.IO.Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+            return string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), comparison);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+using System;
+using System.Management.Automation;
+using LightningCkpt.Safety;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Test-Ckpt: checks each checkpoint for damage (structure, sizes, optionally CRCs and NaN/Inf) and for danger
+    /// (globals that would run code in torch.load), without running anything.
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Test, "Ckpt", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(CkptTestResult), typeof(bool))]
+    public sealed class TestCkptCommand : CkptCommandBase
+    {
+        /// <summary>A Get-CkptInfo result; its file is tested.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
+        public CkptInfo? InputObject { get; set; }
+
+        /// <summary>Read every byte and check the zip CRC-32s.</summary>
+        [Parameter]
+        public SwitchParameter VerifyCrc { get; set; }
+
+        /// <summary>Scan floating weights for NaN and Inf.</summary>
+        [Parameter]
+        public SwitchParameter CheckValues { get; set; }
+
+        /// <summary>Emit one Boolean per file, like Test-Path: true when the file is valid and safe; missing or unreadable files give false.</summary>
+        [Parameter]
+        public SwitchParameter Quiet { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            Action<string>? missing = Quiet ? _ => WriteObject(false) : null;
+            var files = ParameterSetName == InputObjectSet ? ResolveInputObject(InputObject, missing) : ResolveInputFiles(missing);
+            var options = new ValidateOptions { VerifyCrc = VerifyCrc, CheckValues = CheckValues };
+            foreach (var file in files)
+            {
+                if (Quiet)
+                {
+                    bool good;
+                    try
+                    {
+                        var r = CheckpointValidator.Test(file, options);
+                        good = r.IsValid && r.IsSafe;
+                    }
+                    catch (Exception e) when (PathResolution.Classify(e, file, writing: false) != null)
+                    {
+                        good = false;
+                    }
+                    WriteObject(good);
+                    continue;
+                }
+                CkptTestResult? result = null;
+                if (TryProcessFile(file, () => result = CheckpointValidator.Test(file, options)) && result != null)
+                    WriteObject(result);
+            }
+        }
+    }
+}

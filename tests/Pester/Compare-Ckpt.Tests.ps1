@@ -1,0 +1,60 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Last = Join-Path $V0 'last.ckpt'
+    $script:Id = 'LightningCkpt.Commands.CompareCkptCommand'
+}
+
+Describe 'Compare-Ckpt' {
+    It 'reports nothing for identical weights, and Equal rows with -IncludeEqual' {
+        $same = Join-Path $V0 'epoch=3-step=[1].ckpt'
+        Compare-Ckpt -ReferencePath $Last -DifferencePath ([WildcardPattern]::Escape($same)) | Where-Object Kind -eq 'Tensor' | Should -BeNullOrEmpty
+        $eq = Compare-Ckpt $Last ([WildcardPattern]::Escape($same)) -IncludeEqual | Where-Object Kind -eq 'Tensor'
+        $eq.Count | Should -Be 4
+        $eq.Status | Sort-Object -Unique | Should -Be 'Equal'
+    }
+
+    It 'finds the changed weights of an earlier epoch' {
+        $d = Compare-Ckpt -ReferencePath (Join-Path $V0 'epoch=0-step=10.ckpt') -DifferencePath $Last
+        $changed = $d | Where-Object { $_.Kind -eq 'Tensor' -and $_.Status -eq 'Changed' }
+        $changed.Count | Should -BeGreaterThan 0
+        $changed | ForEach-Object { $_.MaxAbsDiff | Should -BeGreaterThan 0 }
+        ($d | Where-Object { $_.Kind -eq 'Metadata' }).Name | Should -Contain 'epoch'
+    }
+
+    It 'compares every file piped from Get-ChildItem, names with [ ] included' {
+        $d = Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*.ckpt' | Compare-Ckpt -ReferencePath $Last -IncludeEqual
+        ($d.DifferencePath | Sort-Object -Unique).Count | Should -Be 4
+        $d.DifferencePath | Should -Contain (Join-Path $V0 'epoch=3-step=[1].ckpt')
+    }
+
+    It 'resolves -ReferencePath relative to the current location' {
+        Push-Location -LiteralPath $V0
+        try { { Compare-Ckpt -ReferencePath 'last.ckpt' -DifferencePath 'epoch=0-step=10.ckpt' } | Should -Not -Throw }
+        finally { Pop-Location }
+    }
+
+    It 'limits the comparison with -Name' {
+        $d = Compare-Ckpt $Last (Join-Path $V0 'epoch=0-step=10.ckpt') -Name '*.bias' -IncludeEqual | Where-Object Kind -eq 'Tensor'
+        $d.Name | ForEach-Object { $_ | Should -BeLike '*.bias' }
+    }
+
+    It 'stops when the reference cannot be read' {
+        { Compare-Ckpt -ReferencePath (Join-Path $TestDrive 'mixed/truncated.ckpt') -DifferencePath $Last -ErrorAction Stop } |
+            Should -Throw -ErrorId "InvalidCheckpoint,$Id"
+        { Compare-Ckpt -ReferencePath (Join-Path $TestDrive 'missing.ckpt') -DifferencePath $Last } | Should -Throw -ErrorId "FileNotFound,$Id"
+    }
+
+    It 'goes on after an unreadable difference file' {
+        $d = Compare-Ckpt $Last (Join-Path $TestDrive 'mixed/text.ckpt'), (Join-Path $V0 'epoch=0-step=10.ckpt') -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "NotACheckpoint,$Id"
+        $d | Should -Not -BeNullOrEmpty
+    }
+
+    It 'renders the default view' {
+        $text = Compare-Ckpt (Join-Path $V0 'epoch=0-step=10.ckpt') $Last | Format-Table | Out-String
+        foreach ($h in 'Name', 'Status', 'MaxAbsDiff', 'RelativeL2', 'CosineSimilarity') { $text | Should -Match $h }
+    }
+}

@@ -1,0 +1,178 @@
+# Path binding, error handling and output shape, through Get-CkptInfo (the other cmdlets share CkptCommandBase).
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Mixed = Join-Path $TestDrive 'mixed'
+    $script:Id = 'LightningCkpt.Commands.GetCkptInfoCommand'
+}
+
+Describe 'Get-CkptInfo path binding' {
+    It 'reads files piped from Get-ChildItem, including a name with [ ]' {
+        $r = Get-ChildItem -LiteralPath $V0 -Filter *.ckpt | Get-CkptInfo
+        $r.Count | Should -Be 5
+        $r.Name | Should -Contain 'epoch=3-step=[1].ckpt'
+        $r | ForEach-Object { $_ | Should -BeOfType ([LightningCkpt.CkptInfo]) }
+    }
+
+    It 'expands wildcards in -Path' {
+        $r = Get-CkptInfo -Path (Join-Path $V0 'epoch=?-step=*0.ckpt')
+        @($r).Count | Should -Be 3
+        $r.Epoch | Sort-Object | Should -Be @(0, 1, 2)
+    }
+
+    It 'takes -LiteralPath as typed, so brackets are not a wildcard' {
+        $r = Get-CkptInfo -LiteralPath (Join-Path $V0 'epoch=3-step=[1].ckpt')
+        $r.Name | Should -BeExactly 'epoch=3-step=[1].ckpt'
+        $r.Epoch | Should -Be 2
+    }
+
+    It 'accepts the LP and PSPath aliases' {
+        (Get-CkptInfo -LP (Join-Path $V0 'last.ckpt')).Name | Should -Be 'last.ckpt'
+        (Get-CkptInfo -PSPath (Join-Path $V0 'last.ckpt')).Name | Should -Be 'last.ckpt'
+    }
+
+    It 'binds a plain string from the pipeline to -Path' {
+        (Join-Path $V0 'last.ckpt') | Get-CkptInfo | ForEach-Object Name | Should -Be 'last.ckpt'
+    }
+
+    It 'resolves relative paths against the current location, not the process directory' {
+        Push-Location -LiteralPath $V0
+        try {
+            (Get-CkptInfo -Path 'last.ckpt').Path | Should -Be (Join-Path $V0 'last.ckpt')
+            (Get-CkptInfo -LiteralPath './epoch=3-step=[1].ckpt').Name | Should -Be 'epoch=3-step=[1].ckpt'
+        }
+        finally { Pop-Location }
+    }
+
+    It 'reads through a PSDrive path' {
+        $null = New-PSDrive -Name CkptTest -PSProvider FileSystem -Root $V0
+        try { (Get-CkptInfo -Path 'CkptTest:\last.ckpt').Name | Should -Be 'last.ckpt' }
+        finally { Remove-PSDrive -Name CkptTest }
+    }
+
+    It 'is silent when a wildcard matches nothing' {
+        $r = Get-CkptInfo -Path (Join-Path $V0 'nothing-*.ckpt') -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev | Should -BeNullOrEmpty
+    }
+
+    It 'writes FileNotFound for a missing <Parameter>' -ForEach @(@{ Parameter = 'Path' }, @{ Parameter = 'LiteralPath' }) {
+        $missing = Join-Path $V0 'missing.ckpt'
+        $params = @{ $Parameter = $missing }
+        $r = Get-CkptInfo @params -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev.Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "FileNotFound,$Id"
+        $ev[0].CategoryInfo.Category | Should -Be 'ObjectNotFound'
+    }
+
+    It 'rejects a non-FileSystem path with PathNotFileSystem (<Parameter>)' -ForEach @(@{ Parameter = 'Path' }, @{ Parameter = 'LiteralPath' }) {
+        $params = @{ $Parameter = 'env:PATH' }
+        $r = Get-CkptInfo @params -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "PathNotFileSystem,$Id"
+        $ev[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+    }
+
+    It 'turns an error into a terminating one with -ErrorAction Stop' {
+        { Get-CkptInfo -LiteralPath (Join-Path $V0 'missing.ckpt') -ErrorAction Stop } | Should -Throw -ErrorId "FileNotFound,$Id"
+    }
+}
+
+Describe 'Get-CkptInfo with good and broken files in one batch' {
+    BeforeAll {
+        $script:result = Get-ChildItem -LiteralPath $Mixed | Get-CkptInfo -ErrorVariable batchErrors -ErrorAction SilentlyContinue
+        $script:batchErrors = $batchErrors
+    }
+
+    It 'still emits the good file' {
+        @($result).Count | Should -Be 1
+        $result.Name | Should -Be 'good.ckpt'
+    }
+
+    It 'writes one error per broken file with a stable id, category and the path as target' -ForEach @(
+        @{ File = 'truncated.ckpt'; ErrorId = 'InvalidCheckpoint'; Category = 'InvalidData' }
+        @{ File = 'text.ckpt'; ErrorId = 'NotACheckpoint'; Category = 'InvalidData' }
+        @{ File = 'not_a_checkpoint.pt'; ErrorId = 'NotACheckpoint'; Category = 'InvalidData' }
+    ) {
+        $e = $batchErrors | Where-Object { $_.TargetObject -eq (Join-Path $Mixed $File) }
+        @($e).Count | Should -Be 1
+        $e.FullyQualifiedErrorId | Should -BeExactly "$ErrorId,$Id"
+        $e.CategoryInfo.Category | Should -Be $Category
+        $e.Exception | Should -BeOfType ([LightningCkpt.CheckpointFormatException])
+    }
+
+    It 'names a directory checkpoint as unsupported' {
+        $dir = Join-Path $TestDrive 'deepspeed.ckpt'
+        $null = New-Item -ItemType Directory -Path $dir -Force
+        Get-CkptInfo -LiteralPath $dir -ErrorVariable ev -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "UnsupportedCheckpoint,$Id"
+        $ev[0].CategoryInfo.Category | Should -Be 'NotImplemented'
+    }
+}
+
+Describe 'Get-CkptInfo output' {
+    BeforeAll {
+        $script:all = Get-ChildItem -LiteralPath (Join-Path $TestDrive 'lightning_logs') -Recurse -Filter *.ckpt | Get-CkptInfo
+        $script:last = Get-CkptInfo -LiteralPath (Join-Path $V0 'last.ckpt')
+    }
+
+    It 'has typed Lightning fields' {
+        $last.Epoch | Should -Be 2
+        $last.GlobalStep | Should -Be 30
+        $last.TensorCount | Should -Be 4
+        $last.ParameterCount | Should -Be 131
+        $last.LightningVersion | Should -Not -BeNullOrEmpty
+        $last.BestModelScore | Should -BeOfType ([double])
+    }
+
+    It 'exposes hyper-parameters as a dictionary' {
+        $last.HyperParameters.lr | Should -Be 0.001
+        $last.HyperParameters['hidden_dim'] | Should -Be 16
+    }
+
+    It 'sorts numerically and filters by property' {
+        $sorted = $all | Where-Object RunVersion -eq 0 | Sort-Object GlobalStep
+        $sorted[0].GlobalStep | Should -Be 10
+        ($all | Where-Object Epoch -ge 1).Count | Should -BeGreaterThan 0
+    }
+
+    It 'groups by RunVersion' {
+        $groups = $all | Group-Object RunVersion | Sort-Object { [int]$_.Name }
+        $groups.Name | Should -Be @('0', '1')
+        $groups[0].Count | Should -Be 5
+        $groups[1].Count | Should -Be 2
+    }
+
+    It 'exports to CSV with readable list columns' {
+        $csv = Join-Path $TestDrive 'info.csv'
+        $all | Export-Csv -LiteralPath $csv -NoTypeInformation
+        $back = Import-Csv -LiteralPath $csv
+        $back.Count | Should -Be $all.Count
+        ($back | Where-Object Name -eq 'last.ckpt' | Select-Object -First 1).DTypes | Should -Be 'float32'
+    }
+
+    It 'converts to JSON' {
+        $json = $last | ConvertTo-Json -Depth 4 | ConvertFrom-Json
+        $json.Epoch | Should -Be 2
+        $json.HyperParameters.lr | Should -Be 0.001
+    }
+
+    It 'renders the default table view with the agreed columns' {
+        $text = $all | Format-Table | Out-String
+        foreach ($header in 'Name', 'Epoch', 'GlobalStep', 'Parameters', 'Size', 'LightningVersion', 'BestModelScore') {
+            $text | Should -Match $header
+        }
+        $text | Should -Match 'MB'
+    }
+
+    It 'closes the file before writing the object' {
+        $copy = Join-Path $TestDrive 'close-me.ckpt'
+        Copy-TestFile (Join-Path $V0 'last.ckpt') $copy
+        { Get-CkptInfo -LiteralPath $copy | ForEach-Object { Remove-Item -LiteralPath $_.Path } } | Should -Not -Throw
+        Test-Path -LiteralPath $copy | Should -BeFalse
+    }
+}

@@ -1,0 +1,48 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Id = 'LightningCkpt.Commands.MergeCkptWeightsCommand'
+}
+
+Describe 'Merge-CkptWeights' {
+    It 'writes nothing with -WhatIf' {
+        $out = Join-Path $TestDrive 'whatif.ckpt'
+        Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*.ckpt' | Merge-CkptWeights -OutFile $out -WhatIf
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
+
+    It 'averages piped checkpoints into one file' {
+        $out = Join-Path $TestDrive 'avg.ckpt'
+        $f = Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*.ckpt' | Merge-CkptWeights -OutFile $out -PassThru
+        $f | Should -BeOfType ([System.IO.FileInfo])
+        (Get-CkptTensor -LiteralPath $out).Count | Should -Be 4
+    }
+
+    It 'averaging a checkpoint with itself gives the same weights' {
+        $out = Join-Path $TestDrive 'self-avg.ckpt'
+        $last = Join-Path $V0 'last.ckpt'
+        Merge-CkptWeights -LiteralPath $last, (Join-Path $V0 'epoch=3-step=[1].ckpt') -OutFile $out
+        Compare-Ckpt -ReferencePath $last -DifferencePath ([WildcardPattern]::Escape($out)) | Where-Object Kind -eq 'Tensor' | Should -BeNullOrEmpty
+    }
+
+    It 'checks the number of weights' {
+        { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), (Join-Path $V0 'epoch=0-step=10.ckpt') -Weight 1 -OutFile (Join-Path $TestDrive 'w.ckpt') } |
+            Should -Throw -ErrorId "WeightCountMismatch,$Id"
+    }
+
+    It 'refuses to overwrite without -Force' {
+        $out = Join-Path $TestDrive 'exists-merge.ckpt'
+        Set-Content -LiteralPath $out -Value 'old'
+        { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt') -OutFile $out } | Should -Throw -ErrorId "OutFileExists,$Id"
+        Get-Content -LiteralPath $out | Should -Be 'old'
+    }
+
+    It 'writes nothing when an input is broken' {
+        $out = Join-Path $TestDrive 'broken-merge.ckpt'
+        { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), (Join-Path $TestDrive 'mixed/truncated.ckpt') -OutFile $out -ErrorAction SilentlyContinue } |
+            Should -Throw -ErrorId "MergeInputUnreadable,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
+}

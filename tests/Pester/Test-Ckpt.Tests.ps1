@@ -1,0 +1,46 @@
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Mixed = Join-Path $TestDrive 'mixed'
+}
+
+Describe 'Test-Ckpt' {
+    It 'passes a good Lightning checkpoint' {
+        $r = Test-Ckpt -LiteralPath (Join-Path $V0 'epoch=3-step=[1].ckpt') -VerifyCrc -CheckValues
+        $r | Should -BeOfType ([LightningCkpt.CkptTestResult])
+        $r.IsValid | Should -BeTrue
+        $r.IsSafe | Should -BeTrue
+    }
+
+    It 'flags a damaged file' {
+        $r = Test-Ckpt -LiteralPath (Join-Path $Mixed 'truncated.ckpt')
+        $r.IsValid | Should -BeFalse
+        $r.Findings.Count | Should -BeGreaterThan 0
+    }
+
+    It 'returns one Boolean per file with -Quiet, like Test-Path' {
+        $r = Get-ChildItem -LiteralPath $Mixed | Sort-Object Name | Test-Ckpt -Quiet
+        $r | ForEach-Object { $_ | Should -BeOfType ([bool]) }
+        $r.Count | Should -Be 4
+        $r | Should -Be @($true, $false, $false, $false)   # good, not_a_checkpoint.pt, text, truncated
+    }
+
+    It 'returns $false for a missing file with -Quiet and writes no error' {
+        Test-Ckpt -LiteralPath (Join-Path $TestDrive 'missing.ckpt') -Quiet -ErrorVariable ev | Should -BeFalse
+        $ev | Should -BeNullOrEmpty
+    }
+
+    It 'takes Get-CkptInfo output' {
+        (Get-CkptInfo -LiteralPath (Join-Path $V0 'last.ckpt') | Test-Ckpt).IsValid | Should -BeTrue
+    }
+
+    It 'renders the result and finding views' {
+        $r = Test-Ckpt -LiteralPath (Join-Path $Mixed 'truncated.ckpt')
+        $text = $r | Format-Table | Out-String
+        foreach ($h in 'Name', 'IsValid', 'IsSafe', 'Findings') { $text | Should -Match $h }
+        $findings = $r.Findings | Format-Table | Out-String
+        foreach ($h in 'Severity', 'Kind', 'Message') { $findings | Should -Match $h }
+    }
+}
