@@ -1,5 +1,10 @@
 using System;
 using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Numerics;
+using LightningCkpt.Data;
+using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Writing
@@ -14,11 +19,14 @@ namespace LightningCkpt.Writing
         public IReadOnlyList<string> StripPrefixes { get; set; } = Array.Empty<string>();
         public string? AddPrefix { get; set; }
 
-        /// <summary>Cast floating tensors to this dtype (float16, bfloat16, float32); null = keep.</summary>
+        /// <summary>Cast floating tensors to this dtype (float16, bfloat16, float32, float64); null = keep.</summary>
         public DType? CastTo { get; set; }
 
         /// <summary>Write a Lightning checkpoint that load_from_checkpoint accepts instead of a plain state dict.</summary>
         public bool KeepMetadata { get; set; }
+
+        /// <summary>Receives notes about what was left out (hyper-parameter entries that are not plain data …).</summary>
+        public Action<string>? Warn { get; set; }
     }
 
     /// <summary>One selected tensor under its new name.</summary>
@@ -42,22 +50,230 @@ namespace LightningCkpt.Writing
     /// <summary>Selects, renames and casts model weights, and writes them as a torch zip or safetensors file.</summary>
     public static class WeightSelection
     {
-        public static IReadOnlyList<SelectedTensor> Select(Checkpoint source, SelectOptions options) =>
-            throw new NotImplementedException("Select-CkptWeights is specified by issue 5");
+        private static readonly DType[] CastTargets = { DType.Float16, DType.BFloat16, DType.Float32, DType.Float64 };
+
+        public static IReadOnlyList<SelectedTensor> Select(Checkpoint source, SelectOptions options)
+        {
+            if (source == null) throw new ArgumentNullException(nameof(source));
+            if (options == null) throw new ArgumentNullException(nameof(options));
+            if (options.CastTo != null && !CastTargets.Contains(options.CastTo))
+                throw new ArgumentException($"cannot cast to {options.CastTo.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
+            var result = new List<SelectedTensor>();
+            var byName = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var w in source.View.Weights)
+            {
+                if (options.Filter != null && !options.Filter(w.Name)) continue;
+                string name = w.Name;
+                foreach (var prefix in options.StripPrefixes)
+                {
+                    if (!string.IsNullOrEmpty(prefix) && name.StartsWith(prefix, StringComparison.Ordinal) && name.Length > prefix.Length)
+                    {
+                        name = name.Substring(prefix.Length);
+                        break;
+                    }
+                }
+                if (!string.IsNullOrEmpty(options.AddPrefix)) name = options.AddPrefix + name;
+                if (byName.TryGetValue(name, out var other))
+                    throw new InvalidOperationException($"'{w.Name}' and '{other}' would both be written as '{name}'; change -StripPrefix/-AddPrefix or the filter");
+                byName[name] = w.Name;
+                var t = w.Tensor;
+                if (!t.HasData)
+                    throw new InvalidOperationException($"'{w.Name}' has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written");
+                if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
+                    throw new InvalidOperationException($"'{w.Name}' is a quantized tensor ({t.DType.Name}); writing quantized tensors is not supported");
+                result.Add(new SelectedTensor(w.Name, name, t));
+            }
+            return result;
+        }
 
         /// <summary>Writes atomically: a temporary file in the target folder, then a rename. Never touches the source.</summary>
-        public static void Write(Checkpoint source, IReadOnlyList<SelectedTensor> tensors, SelectOptions options, string outFile, WeightsFileFormat format, bool overwrite) =>
-            throw new NotImplementedException("Select-CkptWeights is specified by issue 5");
+        public static void Write(Checkpoint source, IReadOnlyList<SelectedTensor> tensors, SelectOptions options, string outFile, WeightsFileFormat format, bool overwrite)
+        {
+            if (source == null) throw new ArgumentNullException(nameof(source));
+            if (tensors == null) throw new ArgumentNullException(nameof(tensors));
+            options ??= new SelectOptions();
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var s in tensors)
+                if (!names.Add(s.Name)) throw new ArgumentException($"duplicate output name '{s.Name}'", nameof(tensors));
+
+            var cast = options.CastTo;
+            if (cast != null && !CastTargets.Contains(cast))
+                throw new ArgumentException($"cannot cast to {cast.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
+
+            using var pool = new ReaderPool();
+            var outs = new List<OutTensor>();
+            foreach (var s in tensors)
+            {
+                var t = s.Tensor;
+                if (cast != null && t.DType.IsFloatingPoint && !ReferenceEquals(t.DType, cast))
+                    outs.Add(CastProducer(s.Name, source, t, cast, pool));
+                else
+                    outs.Add(OutTensor.FromSource(s.Name, source, t));
+            }
+
+            var view = source.View;
+            bool meta = options.KeepMetadata && view.IsLightning;
+            if (options.KeepMetadata && !view.IsLightning)
+                options.Warn?.Invoke("the source is not a Lightning checkpoint; writing a plain state dict");
+
+            AtomicFile.Write(outFile, overwrite, new[] { source.FilePath }, stream =>
+            {
+                if (format == WeightsFileFormat.Safetensors)
+                {
+                    var md = new List<KeyValuePair<string, string>>
+                    {
+                        new KeyValuePair<string, string>("format", "pt"),
+                        new KeyValuePair<string, string>("source", Path.GetFileName(source.FilePath)),
+                    };
+                    if (meta)
+                    {
+                        if (view.Epoch is long e) md.Add(new KeyValuePair<string, string>("epoch", e.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        if (view.GlobalStep is long g) md.Add(new KeyValuePair<string, string>("global_step", g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        if (view.LightningVersion != null) md.Add(new KeyValuePair<string, string>("pytorch-lightning_version", view.LightningVersion));
+                    }
+                    SafetensorsWriter.Write(stream, outs, md);
+                }
+                else
+                {
+                    var stateDict = StateDict(outs);
+                    object root = stateDict;
+                    if (meta) root = LightningRoot(source, stateDict, options.Warn);
+                    TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile));
+                }
+            });
+        }
 
         /// <summary>The format an output path asks for: .safetensors → safetensors, anything else → torch zip.</summary>
         public static WeightsFileFormat FormatFor(string outFile) =>
             outFile.EndsWith(".safetensors", StringComparison.OrdinalIgnoreCase) ? WeightsFileFormat.Safetensors : WeightsFileFormat.TorchZip;
+
+        internal static PyDict StateDict(IEnumerable<OutTensor> outs)
+        {
+            var sd = new PyDict { PythonType = new PyGlobal("collections", "OrderedDict") };
+            foreach (var o in outs) sd.Set(o.Name, o);
+            return sd;
+        }
+
+        private static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn)
+        {
+            var view = source.View;
+            var root = new PyDict();
+            if (view.Epoch is long e) root.Set("epoch", e);
+            if (view.GlobalStep is long g) root.Set("global_step", g);
+            if (view.LightningVersion != null) root.Set("pytorch-lightning_version", view.LightningVersion);
+            root.Set("state_dict", stateDict);
+            if (view.HyperParameters != null)
+            {
+                var dropped = new List<string>();
+                if (PlainData.TryConvert(view.HyperParameters, "hyper_parameters", dropped, 0, out var hp))
+                {
+                    root.Set("hyper_parameters", hp);
+                    if (view.HParamsName != null) root.Set("hparams_name", view.HParamsName);
+                }
+                else dropped.Add("hyper_parameters");
+                foreach (var d in dropped) warn?.Invoke($"{d} is not plain data (it needs a class outside torch's weights_only allow-list) and was left out");
+            }
+            return root;
+        }
+
+        internal static OutTensor CastProducer(string name, Checkpoint source, TensorRef t, DType to, ReaderPool pool) =>
+            OutTensor.FromProducer(name, to, t.Shape, t.RequiresGrad, sink =>
+            {
+                var reader = pool.Get(source);
+                int inSize = t.DType.ItemSize, outSize = to.ItemSize;
+                byte[] outBuf = Array.Empty<byte>();
+                reader.ReadRowMajor(t, (b, n) =>
+                {
+                    int count = n / inSize;
+                    if (outBuf.Length < count * outSize) outBuf = new byte[count * outSize];
+                    for (int i = 0; i < count; i++)
+                        ElementEncoder.Encode(ElementDecoder.ToDouble(b, i * inSize, t.DType), to, outBuf, i * outSize);
+                    sink(outBuf, count * outSize);
+                });
+            });
     }
 
-    /// <summary>Averages N checkpoints tensor by tensor (float64 accumulation) into one file.</summary>
-    public static class WeightsAverager
+    /// <summary>One open <see cref="TensorDataReader"/> per checkpoint, disposed together.</summary>
+    internal sealed class ReaderPool : IDisposable
     {
-        public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn) =>
-            throw new NotImplementedException("Merge-CkptWeights is specified by issue 5");
+        private readonly Dictionary<Checkpoint, TensorDataReader> _readers = new Dictionary<Checkpoint, TensorDataReader>();
+
+        public TensorDataReader Get(Checkpoint c)
+        {
+            if (!_readers.TryGetValue(c, out var r)) _readers[c] = r = new TensorDataReader(c);
+            return r;
+        }
+
+        public void Dispose()
+        {
+            foreach (var r in _readers.Values) r.Dispose();
+            _readers.Clear();
+        }
+    }
+
+    /// <summary>
+    /// Turns a pickled value into data torch's weights_only loader accepts: None, bool, int, float, complex, str,
+    /// bytes, tuples, lists, sets and dicts of those. Dict subclasses (AttributeDict …) become plain dicts
+    /// (OrderedDict stays); dict entries whose values are anything else (class instances, DictConfig, tensors,
+    /// paths, functions) are dropped and named in <c>dropped</c>. A list or tuple holding such a value is not data.
+    /// </summary>
+    internal static class PlainData
+    {
+        public static bool TryConvert(object? v, string path, List<string> dropped, int depth, out object? result)
+        {
+            result = null;
+            if (depth > 100) return false;
+            switch (v)
+            {
+                case null: return true;
+                case bool _: case long _: case int _: case BigInteger _: case double _: case string _: case byte[] _: case Complex _:
+                    result = v; return true;
+                case PyTuple t:
+                {
+                    var items = new object?[t.Count];
+                    for (int i = 0; i < t.Count; i++)
+                        if (!TryConvert(t[i], path + "[" + i + "]", dropped, depth + 1, out items[i])) return false;
+                    result = new PyTuple(items); return true;
+                }
+                case PySet s:
+                {
+                    var set = new PySet(false);
+                    foreach (var x in s)
+                    {
+                        if (!IsScalar(x)) return false;
+                        set.Add(x);
+                    }
+                    if (s.IsFrozen) return false;
+                    result = set; return true;
+                }
+                case PyList l:
+                {
+                    var list = new PyList();
+                    for (int i = 0; i < l.Count; i++)
+                    {
+                        if (!TryConvert(l[i], path + "[" + i + "]", dropped, depth + 1, out var x)) return false;
+                        list.Add(x);
+                    }
+                    result = list; return true;
+                }
+                case PyDict d:
+                {
+                    if (d.DefaultFactory != null) { /* defaultdict → plain dict */ }
+                    var dict = new PyDict();
+                    if (d.PythonType != null && d.PythonType.Is("collections", "OrderedDict")) dict.PythonType = d.PythonType;
+                    foreach (var e in d)
+                    {
+                        string sub = path + "." + PyRepr.KeySegment(e.Key);
+                        if (!IsScalar(e.Key)) { dropped.Add(sub); continue; }
+                        if (TryConvert(e.Value, sub, dropped, depth + 1, out var x)) dict.Set(e.Key, x);
+                        else dropped.Add(sub);
+                    }
+                    result = dict; return true;
+                }
+            }
+            return false;
+        }
+
+        private static bool IsScalar(object? k) => k is null || k is bool || k is long || k is int || k is BigInteger || k is double || k is string || k is byte[];
     }
 }

@@ -1,0 +1,96 @@
+using System;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Writing
+{
+    /// <summary>
+    /// double → element bytes (little-endian) with round-to-nearest-even, matching torch's own casts: float16 and
+    /// bfloat16 (and float8) are reached through float32 first, exactly like c10's <c>Half(float)</c>/<c>BFloat16(float)</c>
+    /// constructors that a double tensor's <c>.to()</c> uses; integers are truncated toward zero like a C cast.
+    /// </summary>
+    internal static class ElementEncoder
+    {
+        public static bool CanEncode(DType d) =>
+            d.Kind == DTypeKind.Float || d.Kind == DTypeKind.BFloat || d.Kind == DTypeKind.Bool ||
+            d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt ||
+            ReferenceEquals(d, DType.Float8E4M3Fn) || ReferenceEquals(d, DType.Float8E5M2);
+
+        public static unsafe void Encode(double v, DType d, byte[] dst, int at)
+        {
+            switch (d.Name)
+            {
+                case "float64": { long bits = BitConverter.DoubleToInt64Bits(v); WriteLe(dst, at, (ulong)bits, 8); return; }
+                case "float32": { float f = (float)v; uint bits = *(uint*)&f; WriteLe(dst, at, bits, 4); return; }
+                case "float16": WriteLe(dst, at, ToHalf((float)v), 2); return;
+                case "bfloat16": WriteLe(dst, at, ToBFloat16((float)v), 2); return;
+                case "float8_e4m3fn": dst[at] = ToFloat8E4M3Fn((float)v); return;
+                case "float8_e5m2": dst[at] = (byte)RoundIeee((float)v, 2, 5, 15, true); return;
+                case "bool": dst[at] = v != 0 ? (byte)1 : (byte)0; return;
+            }
+            if (d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt)
+            {
+                double t = Math.Truncate(v);
+                ulong bits = d.Kind == DTypeKind.SignedInt ? (ulong)(long)t : (ulong)t;
+                WriteLe(dst, at, bits, d.ItemSize);
+                return;
+            }
+            throw new NotSupportedException($"cannot encode values as {d.Name}");
+        }
+
+        private static void WriteLe(byte[] dst, int at, ulong bits, int n)
+        {
+            for (int i = 0; i < n; i++) dst[at + i] = (byte)(bits >> (8 * i));
+        }
+
+        public static ushort ToHalf(float f)
+        {
+            if (float.IsNaN(f)) return (ushort)(0x7E00 | (Sign(f) << 15));
+            return (ushort)RoundIeee(f, 10, 5, 15, true);
+        }
+
+        public static ushort ToBFloat16(float f)
+        {
+            if (float.IsNaN(f)) return 0x7FC0;
+            return (ushort)RoundIeee(f, 7, 8, 127, true);
+        }
+
+        private static byte ToFloat8E4M3Fn(float f)
+        {
+            int s = Sign(f);
+            if (float.IsNaN(f) || float.IsInfinity(f)) return (byte)((s << 7) | 0x7F);
+            // e4m3fn: no infinities, largest finite 448; anything rounding above it becomes NaN (0x7F)
+            uint bits = RoundIeee(f, 3, 4, 7, false);
+            if ((bits & 0x7F) > 0x7E) return (byte)((s << 7) | 0x7F);
+            return (byte)bits;
+        }
+
+        private static unsafe int Sign(float f) { uint b = *(uint*)&f; return (int)(b >> 31); }
+
+        /// <summary>
+        /// Rounds a finite or infinite float to a binary format (manBits mantissa bits, expBits exponent bits,
+        /// bias) with round-half-to-even; returns sign|exponent|mantissa. With <paramref name="ieeeInf"/> the
+        /// all-ones exponent is reserved for infinity, otherwise the caller checks overflow.
+        /// </summary>
+        internal static uint RoundIeee(float value, int manBits, int expBits, int bias, bool ieeeInf)
+        {
+            uint sign = (uint)Sign(value) << (manBits + expBits);
+            double a = Math.Abs((double)value);
+            uint expMax = (1u << expBits) - 1;
+            if (double.IsInfinity(a)) return sign | (expMax << manBits);
+            if (a == 0) return sign;
+            int e = (int)((BitConverter.DoubleToInt64Bits(a) >> 52) & 0x7FF) - 1023; // a comes from a float: always normal in double
+            int q = Math.Max(e, 1 - bias) - manBits;
+            double m = a * Math.Pow(2, -q);                 // exact: power-of-two scaling
+            double r = Math.Round(m, MidpointRounding.ToEven);
+            long ri = (long)r;
+            if (ri == 0) return sign;
+            if (ri >= 1L << (manBits + 1)) { ri >>= 1; q++; }
+            uint expField, man;
+            if (ri < 1L << manBits) { expField = 0; man = (uint)ri; }
+            else { expField = (uint)(q + manBits + bias); man = (uint)(ri - (1L << manBits)); }
+            if (ieeeInf && expField >= expMax) return sign | (expMax << manBits);
+            if (!ieeeInf && expField > expMax) return sign | (expMax << manBits) | ((1u << manBits) - 1);
+            return sign | (expField << manBits) | man;
+        }
+    }
+}
