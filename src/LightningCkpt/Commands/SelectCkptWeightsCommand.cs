@@ -76,6 +76,7 @@ namespace LightningCkpt.Commands
                 AddPrefix = string.IsNullOrEmpty(AddPrefix) ? null : AddPrefix,
                 CastTo = DType == null ? null : Torch.DType.FromName(DType.ToLowerInvariant()),
                 KeepMetadata = KeepMetadata,
+                Warn = WriteWarning, // called synchronously on the pipeline thread while writing
             };
             if (OutFile != null)
             {
