@@ -55,9 +55,10 @@ namespace LightningCkpt.Data
     /// every element satisfies a == b (so +inf matches +inf) or |a − b| is finite and |a − b| ≤ atol + rtol·|b|.
     /// A NaN anywhere makes the tensors not close. Because the test runs in double, narrow dtypes (float32,
     /// float16…) can differ from torch's own-dtype evaluation only for values within one rounding of the bound.
-    /// Tensors whose stored bytes are identical short-circuit to Equal without the float path (even if they hold NaN:
-    /// identical bits are the same values); their MaxAbsDiff, MeanAbsDiff and RelativeL2 are 0 and
-    /// CosineSimilarity is 1, or null when every byte is zero.</para>
+    /// One exception: tensors whose row-major element bytes are identical are Equal even when they hold NaN
+    /// (identical bits are the same values); their MaxAbsDiff, MeanAbsDiff and RelativeL2 are 0 and
+    /// CosineSimilarity is 1 (null when every byte is zero; a tensor of only −0.0 reports 1). Contiguous tensors are
+    /// checked for identical bytes first, which short-circuits the float path.</para>
     /// <para>Numbers: MaxAbsDiff = max|a − b| (NaN when any difference is NaN, e.g. NaN in either tensor or inf −
     /// inf, as torch's (a−b).abs().max()), MeanAbsDiff = mean|a − b|, RelativeL2 = ‖a − b‖₂ / ‖a‖₂ (0 when both are
     /// 0, +inf when only ‖a‖₂ is), CosineSimilarity = a·b / (‖a‖₂‖b‖₂) (null when a norm is 0). Complex tensors are
@@ -152,6 +153,14 @@ namespace LightningCkpt.Data
                 }
             }
             var s = Sums(pa, ga.Value, pb, gb.Value, o.AbsoluteTolerance, o.RelativeTolerance);
+            if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb))
+            {
+                // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
+                d.Status = DiffStatus.Equal;
+                d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
+                d.CosineSimilarity = s.SumA2 == 0 ? (double?)null : 1;
+                return d;
+            }
             FillNumbers(d, s);
             return d;
         }

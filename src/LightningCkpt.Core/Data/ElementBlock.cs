@@ -62,8 +62,8 @@ namespace LightningCkpt.Data
 
     /// <summary>
     /// Converts runs of stored elements to double without allocation: every integer type (uint64 included), bool,
-    /// float16/bfloat16/float32/float64, the float8 variants, per-tensor quantized (dequantized), and complex
-    /// (as magnitude, |re + i·im|). Narrow float formats go through exact lookup tables.
+    /// float16/bfloat16/float32/float64, the float8 variants, per-tensor quantized (dequantized in float32 as torch
+    /// does), and complex (as magnitude |re + i·im|, rounded to float32 for complex64/complex32 as torch.abs gives). Narrow float formats go through exact lookup tables.
     /// </summary>
     internal static unsafe class ElementBlock
     {
@@ -130,8 +130,8 @@ namespace LightningCkpt.Data
                 case 12: { var p = (sbyte*)src; for (int i = 0; i < n; i++) dst[i] = p[i]; break; }
                 case 13: for (int i = 0; i < n; i++) dst[i] = src[i]; break;
                 case 14: { var p = (int*)src; for (int i = 0; i < n; i++) dst[i] = p[i]; break; }
-                case 8: { var tb = HalfTable(); var p = (ushort*)src; fixed (double* t = tb) for (int i = 0; i < n; i++) dst[i] = ComplexMagnitude(t[p[2 * i]], t[p[2 * i + 1]]); return; }
-                case 9: { var p = (float*)src; for (int i = 0; i < n; i++) dst[i] = ComplexMagnitude(p[2 * i], p[2 * i + 1]); return; }
+                case 8: { var tb = HalfTable(); var p = (ushort*)src; fixed (double* t = tb) for (int i = 0; i < n; i++) dst[i] = (float)ComplexMagnitude(t[p[2 * i]], t[p[2 * i + 1]]); return; }
+                case 9: { var p = (float*)src; for (int i = 0; i < n; i++) dst[i] = (float)ComplexMagnitude(p[2 * i], p[2 * i + 1]); return; }
                 case 10: { var p = (double*)src; for (int i = 0; i < n; i++) dst[i] = ComplexMagnitude(p[2 * i], p[2 * i + 1]); return; }
                 default:
                     if (d.Kind == DTypeKind.Float8)
@@ -143,8 +143,9 @@ namespace LightningCkpt.Data
             }
             if (g.IsAffine)
             {
-                double s = g.Scale, z = g.ZeroPoint;
-                for (int i = 0; i < n; i++) dst[i] = (dst[i] - z) * s;
+                // torch dequantizes in float32: (float)(q - zero_point) * (float)scale
+                float s = (float)g.Scale, z = (float)g.ZeroPoint;
+                for (int i = 0; i < n; i++) dst[i] = ((float)dst[i] - z) * s;
             }
         }
 
