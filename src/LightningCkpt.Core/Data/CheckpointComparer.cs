@@ -251,6 +251,18 @@ namespace LightningCkpt.Data
             var ca = new ViewCursor(pa, ga, start, count);
             var cb = new ViewCursor(pb, gb, start, count);
             var total = default(DiffSums);
+            if (ReferenceEquals(ga.DType, DType.Float32) && ReferenceEquals(gb.DType, DType.Float32) && !ga.BigEndian && !gb.BigEndian
+                && ca.RunElements == cb.RunElements && ca.RunElements >= 1024)
+            {
+                // float32 walked in the same long runs on both sides: compared in place, no conversion buffers
+                int n;
+                while ((n = ca.NextRun(TensorAnalysis.BlockElements, out var sa)) > 0)
+                {
+                    if (cb.NextRun(n, out var sb) != n) throw new InvalidOperationException("internal error: runs of equal views diverged");
+                    total = DiffSums.Merge(total, Block((float*)sa, (float*)sb, n, atol, rtol));
+                }
+                return total;
+            }
             var second = _second ??= new double[TensorAnalysis.BlockElements];
             fixed (double* x = TensorAnalysis.Block())
             fixed (double* y = second)
@@ -267,8 +279,93 @@ namespace LightningCkpt.Data
             return total;
         }
 
-        /// <summary>One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab.</summary>
+        /// <summary>
+        /// One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab. The fast loop
+        /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
+        /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
+        /// </summary>
         internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol)
+        {
+            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
+            long bad = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
+                double d = a - b, f = c - e;
+                double ad = Math.Abs(d), af = Math.Abs(f);
+                mx0 = ad > mx0 ? ad : mx0; mx1 = af > mx1 ? af : mx1;
+                sa0 += ad; sa1 += af;
+                d20 += d * d; d21 += f * f;
+                a20 += a * a; a21 += c * c;
+                b20 += b * b; b21 += e * e;
+                ab0 += a * b; ab1 += c * e;
+                bad += (ad <= atol + rtol * Math.Abs(b) ? 0 : 1) + (af <= atol + rtol * Math.Abs(e) ? 0 : 1);
+            }
+            if (i < n)
+            {
+                double a = x[i], b = y[i], d = a - b, ad = Math.Abs(d);
+                mx0 = ad > mx0 ? ad : mx0; sa0 += ad; d20 += d * d; a20 += a * a; b20 += b * b; ab0 += a * b;
+                bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
+            }
+            double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
+            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
+            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+        }
+
+        private static DiffSums BlockExact(double* x, double* y, int n, double atol, double rtol)
+        {
+            double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
+            long notClose = 0, nan = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i], b = y[i];
+                double d = a - b;
+                double ad = Math.Abs(d);
+                maxAbs = ad > maxAbs ? ad : maxAbs;
+                sumAbs += ad; d2 += d * d; a2 += a * a; b2 += b * b; ab += a * b;
+                bool close = a == b || (ad <= atol + rtol * Math.Abs(b) && ad < double.PositiveInfinity);
+                notClose += close ? 0 : 1;
+                nan += ad != ad ? 1 : 0;
+            }
+            return new DiffSums(n, notClose, nan, maxAbs, sumAbs, d2, a2, b2, ab);
+        }
+
+        /// <summary>
+        /// The float32 twin of Block(double*), read straight from the stored floats. One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab. The fast loop
+        /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
+        /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
+        /// </summary>
+        internal static DiffSums Block(float* x, float* y, int n, double atol, double rtol)
+        {
+            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
+            long bad = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
+                double d = a - b, f = c - e;
+                double ad = Math.Abs(d), af = Math.Abs(f);
+                mx0 = ad > mx0 ? ad : mx0; mx1 = af > mx1 ? af : mx1;
+                sa0 += ad; sa1 += af;
+                d20 += d * d; d21 += f * f;
+                a20 += a * a; a21 += c * c;
+                b20 += b * b; b21 += e * e;
+                ab0 += a * b; ab1 += c * e;
+                bad += (ad <= atol + rtol * Math.Abs(b) ? 0 : 1) + (af <= atol + rtol * Math.Abs(e) ? 0 : 1);
+            }
+            if (i < n)
+            {
+                double a = x[i], b = y[i], d = a - b, ad = Math.Abs(d);
+                mx0 = ad > mx0 ? ad : mx0; sa0 += ad; d20 += d * d; a20 += a * a; b20 += b * b; ab0 += a * b;
+                bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
+            }
+            double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
+            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
+            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+        }
+
+        private static DiffSums BlockExact(float* x, float* y, int n, double atol, double rtol)
         {
             double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
             long notClose = 0, nan = 0;

@@ -24,8 +24,9 @@ namespace LightningCkpt.Data
     /// <item>Dtypes without numeric elements (sub-byte quantized, bits, opaque, per-channel quantized) get no
     /// statistics (all null); their hash is still computed.</item>
     /// </list>
-    /// Accumulation is in double: each block of 64K elements is reduced with a two-pass mean/variance and the blocks
-    /// are merged with Chan's parallel formula, so the variance does not suffer from cancellation.
+    /// Accumulation is in double: each block of 64K elements is reduced with shifted sums (shift = its first element;
+    /// blocks where that shift would cancel, or holding NaN/inf, are redone with an exact two-pass mean/variance) and
+    /// the blocks are merged with Chan's parallel formula, so the variance does not suffer from cancellation.
     /// </remarks>
     public static unsafe class TensorAnalysis
     {
@@ -99,6 +100,13 @@ namespace LightningCkpt.Data
         {
             var cursor = new ViewCursor(basePtr, g, start, count);
             var total = Moments.Empty;
+            if (ReferenceEquals(g.DType, DType.Float32) && !g.BigEndian && cursor.RunElements >= 1024)
+            {
+                // float32 in long runs: reduced straight from the mapped bytes, no conversion buffer
+                int n;
+                while ((n = cursor.NextRun(BlockElements, out var src)) > 0) total = Moments.Merge(total, Reduce((float*)src, n));
+                return total;
+            }
             fixed (double* buf = Block())
             {
                 int n;
@@ -107,25 +115,52 @@ namespace LightningCkpt.Data
             return total;
         }
 
-        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
+        /// <summary>
+        /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
+        /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
+        /// from the mean that the shifted variance would cancel, are redone by <see cref="ReduceExact"/>.
+        /// </summary>
         internal static Moments Reduce(double* x, int n)
         {
-            double min0 = double.PositiveInfinity, min1 = double.PositiveInfinity;
-            double max0 = double.NegativeInfinity, max1 = double.NegativeInfinity;
-            double s0 = 0, s1 = 0, q0 = 0, q1 = 0;
-            long nan = 0, inf = 0, zero = 0;
+            if (n == 0) return Moments.Empty;
+            double k = x[0];
+            // two lanes wide: more lanes spill the 16 SSE registers and run slower
+            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
+            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
+            long z0 = 0, z1 = 0;
             int i = 0;
             for (; i + 2 <= n; i += 2)
             {
-                double a = x[i], b = x[i + 1];
-                min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
-                min1 = b < min1 ? b : min1; max1 = b > max1 ? b : max1;
-                s0 += a; s1 += b; q0 += a * a; q1 += b * b;
-                nan += (a != a ? 1 : 0) + (b != b ? 1 : 0);
-                inf += (Math.Abs(a) == double.PositiveInfinity ? 1 : 0) + (Math.Abs(b) == double.PositiveInfinity ? 1 : 0);
-                zero += (a == 0 ? 1 : 0) + (b == 0 ? 1 : 0);
+                double a0 = x[i], a1 = x[i + 1];
+                double d0 = a0 - k, d1 = a1 - k;
+                s0 += d0; s1 += d1;
+                q0 += d0 * d0; q1 += d1 * d1;
+                r0 += a0 * a0; r1 += a1 * a1;
+                mn0 = a0 < mn0 ? a0 : mn0; mn1 = a1 < mn1 ? a1 : mn1;
+                mx0 = a0 > mx0 ? a0 : mx0; mx1 = a1 > mx1 ? a1 : mx1;
+                z0 += a0 == 0 ? 1 : 0; z1 += a1 == 0 ? 1 : 0;
             }
-            for (; i < n; i++)
+            if (i < n)
+            {
+                double a = x[i], d = a - k;
+                s0 += d; q0 += d * d; r0 += a * a;
+                mn0 = a < mn0 ? a : mn0; mx0 = a > mx0 ? a : mx0;
+                z0 += a == 0 ? 1 : 0;
+            }
+            double s = s0 + s1, q = q0 + q1, r = r0 + r1;
+            double shift = s * s / n;
+            // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
+            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-6 * q) return ReduceExact(x, n);
+            double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
+            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+        }
+
+        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
+        internal static Moments ReduceExact(double* x, int n)
+        {
+            double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
+            long nan = 0, inf = 0, zero = 0;
+            for (int i = 0; i < n; i++)
             {
                 double a = x[i];
                 min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
@@ -134,16 +169,83 @@ namespace LightningCkpt.Data
                 inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
                 zero += a == 0 ? 1 : 0;
             }
-            double mean = (s0 + s1) / n;
+            double mean = s0 / n;
             double m0 = 0, m1 = 0;
-            i = 0;
-            for (; i + 2 <= n; i += 2)
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
             {
-                double a = x[i] - mean, b = x[i + 1] - mean;
+                double a = x[j] - mean, b = x[j + 1] - mean;
                 m0 += a * a; m1 += b * b;
             }
-            for (; i < n; i++) { double a = x[i] - mean; m0 += a * a; }
-            return new Moments(n, Math.Min(min0, min1), Math.Max(max0, max1), mean, m0 + m1, s0 + s1, q0 + q1, nan, inf, zero);
+            for (; j < n; j++) { double a = x[j] - mean; m0 += a * a; }
+            return new Moments(n, min0, max0, mean, m0 + m1, s0, q0, nan, inf, zero);
+        }
+
+        /// <summary>
+        /// The float32 twin of Reduce(double*): same arithmetic in double, read from the stored floats.
+        /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
+        /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
+        /// from the mean that the shifted variance would cancel, are redone by <see cref="ReduceExact"/>.
+        /// </summary>
+        internal static Moments Reduce(float* x, int n)
+        {
+            if (n == 0) return Moments.Empty;
+            double k = x[0];
+            // two lanes wide: more lanes spill the 16 SSE registers and run slower
+            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
+            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
+            long z0 = 0, z1 = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a0 = x[i], a1 = x[i + 1];
+                double d0 = a0 - k, d1 = a1 - k;
+                s0 += d0; s1 += d1;
+                q0 += d0 * d0; q1 += d1 * d1;
+                r0 += a0 * a0; r1 += a1 * a1;
+                mn0 = a0 < mn0 ? a0 : mn0; mn1 = a1 < mn1 ? a1 : mn1;
+                mx0 = a0 > mx0 ? a0 : mx0; mx1 = a1 > mx1 ? a1 : mx1;
+                z0 += a0 == 0 ? 1 : 0; z1 += a1 == 0 ? 1 : 0;
+            }
+            if (i < n)
+            {
+                double a = x[i], d = a - k;
+                s0 += d; q0 += d * d; r0 += a * a;
+                mn0 = a < mn0 ? a : mn0; mx0 = a > mx0 ? a : mx0;
+                z0 += a == 0 ? 1 : 0;
+            }
+            double s = s0 + s1, q = q0 + q1, r = r0 + r1;
+            double shift = s * s / n;
+            // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
+            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-6 * q) return ReduceExact(x, n);
+            double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
+            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+        }
+
+        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
+        internal static Moments ReduceExact(float* x, int n)
+        {
+            double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
+            long nan = 0, inf = 0, zero = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i];
+                min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
+                s0 += a; q0 += a * a;
+                nan += a != a ? 1 : 0;
+                inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
+                zero += a == 0 ? 1 : 0;
+            }
+            double mean = s0 / n;
+            double m0 = 0, m1 = 0;
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                double a = x[j] - mean, b = x[j + 1] - mean;
+                m0 += a * a; m1 += b * b;
+            }
+            for (; j < n; j++) { double a = x[j] - mean; m0 += a * a; }
+            return new Moments(n, min0, max0, mean, m0 + m1, s0, q0, nan, inf, zero);
         }
 
         /// <summary>Count, extremes, sums, mean and Σ(x−mean)² of a set of values, mergeable across blocks and threads.</summary>

@@ -80,6 +80,36 @@ namespace LightningCkpt.Data
             return filled;
         }
 
+        /// <summary>Length in elements of the contiguous runs this view is walked in.</summary>
+        public long RunElements => _runElems;
+
+        /// <summary>
+        /// The next up to <paramref name="max"/> elements that lie contiguously in the storage, in place (no
+        /// conversion); returns how many (0 at the end). For little-endian views of long runs.
+        /// </summary>
+        public int NextRun(int max, out byte* source)
+        {
+            source = null;
+            if (_remaining == 0) return 0;
+            int n = (int)Math.Min(Math.Min(_runElems - _posInRun, max), _remaining);
+            source = _base + (_off + _posInRun) * _item;
+            _remaining -= n;
+            _posInRun += n;
+            if (_posInRun == _runElems)
+            {
+                _posInRun = 0;
+                for (int d = _inner - 1; d >= 0; d--)
+                {
+                    _idx[d]++;
+                    _off += _g.Stride[d];
+                    if (_idx[d] < _g.Shape[d]) break;
+                    _off -= _g.Stride[d] * _g.Shape[d];
+                    _idx[d] = 0;
+                }
+            }
+            return n;
+        }
+
         /// <summary>Element-range chunks for parallel walks: [start, start+count) pieces of about <paramref name="size"/>.</summary>
         public static int ChunkCount(long numel, long size) => (int)((numel + size - 1) / size);
     }
