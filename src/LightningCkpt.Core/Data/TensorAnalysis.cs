@@ -118,7 +118,7 @@ namespace LightningCkpt.Data
         /// <summary>
         /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
         /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
-        /// from the mean that the shifted variance would cancel, are redone by <see cref="ReduceExact"/>.
+        /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
         /// </summary>
         internal static Moments Reduce(double* x, int n)
         {
@@ -185,7 +185,7 @@ namespace LightningCkpt.Data
         /// The float32 twin of Reduce(double*): same arithmetic in double, read from the stored floats.
         /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
         /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
-        /// from the mean that the shifted variance would cancel, are redone by <see cref="ReduceExact"/>.
+        /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
         /// </summary>
         internal static Moments Reduce(float* x, int n)
         {
