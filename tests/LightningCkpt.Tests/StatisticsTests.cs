@@ -40,7 +40,7 @@ namespace LightningCkpt.Tests
                 }
                 Check("nan", e.GetProperty("nan").GetInt64(), t!.NaNCount);
                 Check("inf", e.GetProperty("inf").GetInt64(), t.InfCount);
-                Assert.NotNull(t.Sha256);
+                Assert.Equal(reader.Sha256(t.Tensor), t.Sha256); // large tensors hash on another thread beside the statistics
                 if (e.GetProperty("numel").GetInt64() == 0)
                 {
                     if (t.Min != null || t.Mean != null || t.Std != null || t.ZeroFraction != null) errors.Add($"{kv.Name}: empty tensor has statistics");
