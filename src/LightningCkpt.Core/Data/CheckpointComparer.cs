@@ -1,5 +1,13 @@
 using System;
+using System.Collections;
 using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using LightningCkpt.Lightning;
+using LightningCkpt.Torch;
 
 namespace LightningCkpt.Data
 {
@@ -32,12 +40,438 @@ namespace LightningCkpt.Data
         public string Current { get; }
     }
 
-    /// <summary>Compares two checkpoints tensor by tensor, streaming from the mapped files in constant memory.</summary>
-    public static class CheckpointComparer
+    /// <summary>
+    /// Compares two checkpoints tensor by tensor, streaming both files from their memory maps in lockstep, block by
+    /// block (64K elements converted into two reusable double buffers per thread), so memory stays constant in the
+    /// tensor size; large tensors are split over both cores.
+    /// </summary>
+    /// <remarks>
+    /// <para>Rows: first metadata rows (Kind "Metadata": epoch, global_step, lightning version, and every
+    /// hyperparameter key <c>hyper_parameters.KEY</c>; only when no NameFilter is given), then one row per tensor
+    /// name (weights by their key; with AllTensors every tensor, others by path): Removed (only in the reference),
+    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape), else Changed or Equal.
+    /// Equal rows are omitted unless IncludeEqual.</para>
+    /// <para>Equal follows torch.allclose(a, b, rtol, atol, equal_nan=False) evaluated in double:
+    /// every element satisfies a == b (so +inf matches +inf) or |a − b| is finite and |a − b| ≤ atol + rtol·|b|.
+    /// A NaN anywhere makes the tensors not close. Because the test runs in double, narrow dtypes (float32,
+    /// float16…) can differ from torch's own-dtype evaluation only for values within one rounding of the bound.
+    /// One exception: tensors whose row-major element bytes are identical are Equal even when they hold NaN
+    /// (identical bits are the same values); their MaxAbsDiff, MeanAbsDiff and RelativeL2 are 0 and
+    /// CosineSimilarity is 1 (null when every byte is zero; a tensor of only −0.0 reports 1). Contiguous tensors are
+    /// checked for identical bytes first, which short-circuits the float path.</para>
+    /// <para>Numbers: MaxAbsDiff = max|a − b| (NaN when any difference is NaN, e.g. NaN in either tensor or inf −
+    /// inf, as torch's (a−b).abs().max()), MeanAbsDiff = mean|a − b|, RelativeL2 = ‖a − b‖₂ / ‖a‖₂ (0 when both are
+    /// 0, +inf when only ‖a‖₂ is), CosineSimilarity = a·b / (‖a‖₂‖b‖₂) (null when a norm is 0). Complex tensors are
+    /// compared as their real and imaginary parts: every number above runs over the 2·n components, so the
+    /// allclose test is per component rather than on complex magnitudes. Per-tensor quantized tensors are
+    /// dequantized; dtypes without numeric elements (sub-byte, bits, opaque) are compared by bytes only (Equal or
+    /// Changed, no numbers). Empty tensors of equal shape are Equal with no numbers.</para>
+    /// </remarks>
+    public static unsafe class CheckpointComparer
     {
+        private const long MemcmpChunk = 8L << 20;
+
+        [ThreadStatic] private static double[]? _second;
+
         public static IEnumerable<CkptDiff> Compare(Checkpoint reference, Checkpoint difference, CompareOptions options, Action<CompareProgress>? progress = null)
         {
-            throw new NotImplementedException("Compare-Ckpt is specified by issue 4");
+            if (reference == null) throw new ArgumentNullException(nameof(reference));
+            if (difference == null) throw new ArgumentNullException(nameof(difference));
+            options ??= new CompareOptions();
+            return Run(reference, difference, options, progress);
+        }
+
+        private static IEnumerable<CkptDiff> Run(Checkpoint reference, Checkpoint difference, CompareOptions options, Action<CompareProgress>? progress)
+        {
+            if (options.NameFilter == null)
+                foreach (var m in MetadataDiffs(reference, difference))
+                    if (m.Status != DiffStatus.Equal || options.IncludeEqual) yield return m;
+
+            var left = Index(CkptTensor.List(reference, options.AllTensors));
+            var right = Index(CkptTensor.List(difference, options.AllTensors));
+            var names = new List<string>();
+            foreach (var n in left.Keys) if (options.NameFilter == null || options.NameFilter(n)) names.Add(n);
+            foreach (var n in right.Keys) if (!left.ContainsKey(n) && (options.NameFilter == null || options.NameFilter(n))) names.Add(n);
+
+            using var ra = new TensorDataReader(reference);
+            using var rb = new TensorDataReader(difference);
+            for (int i = 0; i < names.Count; i++)
+            {
+                var name = names[i];
+                progress?.Invoke(new CompareProgress(i, names.Count, name));
+                left.TryGetValue(name, out var a);
+                right.TryGetValue(name, out var b);
+                var d = TensorDiff(name, a, b, ra, rb, options);
+                d.ReferencePath = reference.FilePath;
+                d.DifferencePath = difference.FilePath;
+                if (d.Status != DiffStatus.Equal || options.IncludeEqual) yield return d;
+            }
+            progress?.Invoke(new CompareProgress(names.Count, names.Count, ""));
+        }
+
+        private static Dictionary<string, CkptTensor> Index(List<CkptTensor> list)
+        {
+            var d = new Dictionary<string, CkptTensor>(StringComparer.Ordinal);
+            foreach (var t in list) if (!d.ContainsKey(t.Name)) d.Add(t.Name, t);
+            return d;
+        }
+
+        internal static CkptDiff TensorDiff(string name, CkptTensor? a, CkptTensor? b, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        {
+            var d = new CkptDiff { Kind = "Tensor", Name = name };
+            if (a != null) { d.ReferenceShape = a.Shape; d.ReferenceDType = a.DType; }
+            if (b != null) { d.DifferenceShape = b.Shape; d.DifferenceDType = b.DType; }
+            if (a == null) { d.Status = DiffStatus.Added; return d; }
+            if (b == null) { d.Status = DiffStatus.Removed; return d; }
+            if (!a.Shape.SequenceEqual(b.Shape)) { d.Status = DiffStatus.ShapeChanged; return d; }
+            if (a.DType != b.DType) { d.Status = DiffStatus.DTypeChanged; return d; }
+            TensorRef ta = a.Tensor, tb = b.Tensor;
+            if (!ta.HasData || !tb.HasData)
+            {
+                d.Status = ta.HasData == tb.HasData ? DiffStatus.Equal : DiffStatus.Changed;
+                return d;
+            }
+            if (ta.Numel == 0) { d.Status = DiffStatus.Equal; return d; }
+            var ga = ViewGeometry.Components(ta);
+            var gb = ViewGeometry.Components(tb);
+            if (ga == null || gb == null || !QuantizersMatch(ta, tb))
+            {
+                d.Status = ra.Sha256(ta) == rb.Sha256(tb) ? DiffStatus.Equal : DiffStatus.Changed;
+                return d;
+            }
+            byte* pa = ra.BasePointer(ta), pb = rb.BasePointer(tb);
+            if (ta.IsContiguous && tb.IsContiguous && ta.Storage!.IsBigEndian == tb.Storage!.IsBigEndian)
+            {
+                int item = ta.DType.ItemSize;
+                var same = BytesEqual(pa + ta.StorageOffset * item, pb + tb.StorageOffset * item, ta.NBytes, out bool allZero);
+                if (same)
+                {
+                    d.Status = DiffStatus.Equal;
+                    d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
+                    d.CosineSimilarity = allZero ? (double?)null : 1;
+                    return d;
+                }
+            }
+            var s = Sums(pa, ga.Value, pb, gb.Value, o.AbsoluteTolerance, o.RelativeTolerance);
+            if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb))
+            {
+                // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
+                d.Status = DiffStatus.Equal;
+                d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
+                d.CosineSimilarity = s.SumA2 == 0 ? (double?)null : 1;
+                return d;
+            }
+            FillNumbers(d, s);
+            return d;
+        }
+
+        private static bool QuantizersMatch(TensorRef a, TensorRef b)
+        {
+            if (a.DType.Kind != DTypeKind.Quantized) return true;
+            return a.Quantizer != null && b.Quantizer != null; // both per-tensor (Components already refused others)
+        }
+
+        internal static void FillNumbers(CkptDiff d, DiffSums s)
+        {
+            d.Status = s.NotClose == 0 ? DiffStatus.Equal : DiffStatus.Changed;
+            d.MaxAbsDiff = s.NaNDiff > 0 ? double.NaN : s.MaxAbs;
+            d.MeanAbsDiff = s.SumAbs / s.N;
+            double na = Math.Sqrt(s.SumA2), nb = Math.Sqrt(s.SumB2), nd = Math.Sqrt(s.SumD2);
+            d.RelativeL2 = na == 0 ? (nd == 0 ? 0 : nd != nd ? double.NaN : double.PositiveInfinity) : nd / na;
+            d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
+        }
+
+        /// <summary>Byte equality of two ranges, parallel over 8 MB pieces, stopping at the first difference.</summary>
+        private static bool BytesEqual(byte* a, byte* b, long length, out bool allZero)
+        {
+            if (a == b) { allZero = AllZero(a, length); return true; }
+            int pieces = (int)((length + MemcmpChunk - 1) / MemcmpChunk);
+            int differs = 0, nonZero = 0;
+            Parallel.For(0, pieces, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, state) =>
+            {
+                if (Volatile.Read(ref differs) != 0) { state.Stop(); return; }
+                long off = i * MemcmpChunk;
+                long n = Math.Min(MemcmpChunk, length - off);
+                bool nz;
+                if (!Equal(a + off, b + off, n, out nz)) { Interlocked.Exchange(ref differs, 1); state.Stop(); }
+                if (nz) Interlocked.Exchange(ref nonZero, 1);
+            });
+            allZero = nonZero == 0;
+            return differs == 0;
+        }
+
+        private static bool Equal(byte* a, byte* b, long n, out bool nonZero)
+        {
+            ulong or = 0;
+            long i = 0;
+            for (; i + 32 <= n; i += 32)
+            {
+                ulong x0 = *(ulong*)(a + i), x1 = *(ulong*)(a + i + 8), x2 = *(ulong*)(a + i + 16), x3 = *(ulong*)(a + i + 24);
+                if (((x0 ^ *(ulong*)(b + i)) | (x1 ^ *(ulong*)(b + i + 8)) | (x2 ^ *(ulong*)(b + i + 16)) | (x3 ^ *(ulong*)(b + i + 24))) != 0)
+                {
+                    nonZero = true;
+                    return false;
+                }
+                or |= x0 | x1 | x2 | x3;
+            }
+            for (; i < n; i++)
+            {
+                if (a[i] != b[i]) { nonZero = true; return false; }
+                or |= a[i];
+            }
+            nonZero = or != 0;
+            return true;
+        }
+
+        private static bool AllZero(byte* a, long n)
+        {
+            for (long i = 0; i < n; i++) if (a[i] != 0) return false;
+            return true;
+        }
+
+        /// <summary>Streams both views in lockstep and accumulates the difference sums; parallel for large tensors.</summary>
+        internal static DiffSums Sums(byte* pa, ViewGeometry ga, byte* pb, ViewGeometry gb, double atol, double rtol)
+        {
+            long numel = ga.Numel;
+            if (numel < TensorAnalysis.ParallelMinElements || Environment.ProcessorCount < 2) return Range(pa, ga, pb, gb, 0, numel, atol, rtol);
+            int chunks = ViewCursor.ChunkCount(numel, TensorAnalysis.ParallelChunkElements);
+            var parts = new DiffSums[chunks];
+            Parallel.For(0, chunks, i =>
+            {
+                long start = i * TensorAnalysis.ParallelChunkElements;
+                parts[i] = Range(pa, ga, pb, gb, start, Math.Min(TensorAnalysis.ParallelChunkElements, numel - start), atol, rtol);
+            });
+            var total = default(DiffSums);
+            foreach (var p in parts) total = DiffSums.Merge(total, p);
+            return total;
+        }
+
+        private static DiffSums Range(byte* pa, ViewGeometry ga, byte* pb, ViewGeometry gb, long start, long count, double atol, double rtol)
+        {
+            var ca = new ViewCursor(pa, ga, start, count);
+            var cb = new ViewCursor(pb, gb, start, count);
+            var total = default(DiffSums);
+            if (ReferenceEquals(ga.DType, DType.Float32) && ReferenceEquals(gb.DType, DType.Float32) && !ga.BigEndian && !gb.BigEndian
+                && ca.RunElements == cb.RunElements && ca.RunElements >= 1024)
+            {
+                // float32 walked in the same long runs on both sides: compared in place, no conversion buffers
+                int n;
+                while ((n = ca.NextRun(TensorAnalysis.BlockElements, out var sa)) > 0)
+                {
+                    if (cb.NextRun(n, out var sb) != n) throw new InvalidOperationException("internal error: runs of equal views diverged");
+                    total = DiffSums.Merge(total, Block((float*)sa, (float*)sb, n, atol, rtol));
+                }
+                return total;
+            }
+            var second = _second ??= new double[TensorAnalysis.BlockElements];
+            fixed (double* x = TensorAnalysis.Block())
+            fixed (double* y = second)
+            {
+                while (true)
+                {
+                    int n = ca.Fill(x, TensorAnalysis.BlockElements);
+                    int m = cb.Fill(y, TensorAnalysis.BlockElements);
+                    if (n != m) throw new InvalidOperationException("internal error: views of equal shape gave different element counts");
+                    if (n == 0) break;
+                    total = DiffSums.Merge(total, Block(x, y, n, atol, rtol));
+                }
+            }
+            return total;
+        }
+
+        /// <summary>
+        /// One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab. The fast loop
+        /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
+        /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
+        /// </summary>
+        internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol)
+        {
+            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
+            long bad = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
+                double d = a - b, f = c - e;
+                double ad = Math.Abs(d), af = Math.Abs(f);
+                mx0 = ad > mx0 ? ad : mx0; mx1 = af > mx1 ? af : mx1;
+                sa0 += ad; sa1 += af;
+                d20 += d * d; d21 += f * f;
+                a20 += a * a; a21 += c * c;
+                b20 += b * b; b21 += e * e;
+                ab0 += a * b; ab1 += c * e;
+                bad += (ad <= atol + rtol * Math.Abs(b) ? 0 : 1) + (af <= atol + rtol * Math.Abs(e) ? 0 : 1);
+            }
+            if (i < n)
+            {
+                double a = x[i], b = y[i], d = a - b, ad = Math.Abs(d);
+                mx0 = ad > mx0 ? ad : mx0; sa0 += ad; d20 += d * d; a20 += a * a; b20 += b * b; ab0 += a * b;
+                bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
+            }
+            double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
+            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
+            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+        }
+
+        private static DiffSums BlockExact(double* x, double* y, int n, double atol, double rtol)
+        {
+            double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
+            long notClose = 0, nan = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i], b = y[i];
+                double d = a - b;
+                double ad = Math.Abs(d);
+                maxAbs = ad > maxAbs ? ad : maxAbs;
+                sumAbs += ad; d2 += d * d; a2 += a * a; b2 += b * b; ab += a * b;
+                bool close = a == b || (ad <= atol + rtol * Math.Abs(b) && ad < double.PositiveInfinity);
+                notClose += close ? 0 : 1;
+                nan += ad != ad ? 1 : 0;
+            }
+            return new DiffSums(n, notClose, nan, maxAbs, sumAbs, d2, a2, b2, ab);
+        }
+
+        /// <summary>
+        /// The float32 twin of Block(double*), read straight from the stored floats. One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab. The fast loop
+        /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
+        /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
+        /// </summary>
+        internal static DiffSums Block(float* x, float* y, int n, double atol, double rtol)
+        {
+            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
+            long bad = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
+                double d = a - b, f = c - e;
+                double ad = Math.Abs(d), af = Math.Abs(f);
+                mx0 = ad > mx0 ? ad : mx0; mx1 = af > mx1 ? af : mx1;
+                sa0 += ad; sa1 += af;
+                d20 += d * d; d21 += f * f;
+                a20 += a * a; a21 += c * c;
+                b20 += b * b; b21 += e * e;
+                ab0 += a * b; ab1 += c * e;
+                bad += (ad <= atol + rtol * Math.Abs(b) ? 0 : 1) + (af <= atol + rtol * Math.Abs(e) ? 0 : 1);
+            }
+            if (i < n)
+            {
+                double a = x[i], b = y[i], d = a - b, ad = Math.Abs(d);
+                mx0 = ad > mx0 ? ad : mx0; sa0 += ad; d20 += d * d; a20 += a * a; b20 += b * b; ab0 += a * b;
+                bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
+            }
+            double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
+            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
+            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+        }
+
+        private static DiffSums BlockExact(float* x, float* y, int n, double atol, double rtol)
+        {
+            double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
+            long notClose = 0, nan = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i], b = y[i];
+                double d = a - b;
+                double ad = Math.Abs(d);
+                maxAbs = ad > maxAbs ? ad : maxAbs;
+                sumAbs += ad; d2 += d * d; a2 += a * a; b2 += b * b; ab += a * b;
+                bool close = a == b || (ad <= atol + rtol * Math.Abs(b) && ad < double.PositiveInfinity);
+                notClose += close ? 0 : 1;
+                nan += ad != ad ? 1 : 0;
+            }
+            return new DiffSums(n, notClose, nan, maxAbs, sumAbs, d2, a2, b2, ab);
+        }
+
+        internal readonly struct DiffSums
+        {
+            public DiffSums(long n, long notClose, long nan, double maxAbs, double sumAbs, double sumD2, double sumA2, double sumB2, double sumAB)
+            {
+                N = n; NotClose = notClose; NaNDiff = nan; MaxAbs = maxAbs; SumAbs = sumAbs; SumD2 = sumD2; SumA2 = sumA2; SumB2 = sumB2; SumAB = sumAB;
+            }
+
+            public long N { get; }
+            public long NotClose { get; }
+            public long NaNDiff { get; }
+            public double MaxAbs { get; }
+            public double SumAbs { get; }
+            public double SumD2 { get; }
+            public double SumA2 { get; }
+            public double SumB2 { get; }
+            public double SumAB { get; }
+
+            public static DiffSums Merge(DiffSums a, DiffSums b) => new DiffSums(a.N + b.N, a.NotClose + b.NotClose, a.NaNDiff + b.NaNDiff,
+                Math.Max(a.MaxAbs, b.MaxAbs), a.SumAbs + b.SumAbs, a.SumD2 + b.SumD2, a.SumA2 + b.SumA2, a.SumB2 + b.SumB2, a.SumAB + b.SumAB);
+        }
+
+        // ---- metadata ----
+
+        internal static IEnumerable<CkptDiff> MetadataDiffs(Checkpoint reference, Checkpoint difference)
+        {
+            var va = reference.View;
+            var vb = difference.View;
+            yield return Meta("epoch", Text(va.Epoch), Text(vb.Epoch), reference, difference);
+            yield return Meta("global_step", Text(va.GlobalStep), Text(vb.GlobalStep), reference, difference);
+            yield return Meta("pytorch-lightning_version", va.LightningVersion, vb.LightningVersion, reference, difference);
+            var ha = Flatten(va.HyperParameters);
+            var hb = Flatten(vb.HyperParameters);
+            foreach (var kv in ha)
+                yield return Meta("hyper_parameters." + kv.Key, kv.Value, hb.TryGetValue(kv.Key, out var v) ? v : null, reference, difference, !hb.ContainsKey(kv.Key) ? DiffStatus.Removed : (DiffStatus?)null);
+            foreach (var kv in hb)
+                if (!ha.ContainsKey(kv.Key)) yield return Meta("hyper_parameters." + kv.Key, null, kv.Value, reference, difference, DiffStatus.Added);
+        }
+
+        private static CkptDiff Meta(string name, string? a, string? b, Checkpoint ra, Checkpoint rb, DiffStatus? status = null)
+        {
+            DiffStatus st = status ?? (a == b ? DiffStatus.Equal : a == null ? DiffStatus.Added : b == null ? DiffStatus.Removed : DiffStatus.Changed);
+            return new CkptDiff { Kind = "Metadata", Name = name, Status = st, ReferenceValue = a, DifferenceValue = b, ReferencePath = ra.FilePath, DifferencePath = rb.FilePath };
+        }
+
+        private static Dictionary<string, string?> Flatten(object? hparams)
+        {
+            var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var rendered = HyperParameterRenderer.Render(hparams);
+            if (rendered == null) return result;
+            foreach (DictionaryEntry e in (IDictionary)rendered) result[System.Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? ""] = Text(e.Value);
+            return result;
+        }
+
+        internal static string? Text(object? v)
+        {
+            switch (v)
+            {
+                case null: return null;
+                case string s: return s;
+                case bool b: return b ? "True" : "False";
+                case double d: return d.ToString("R", CultureInfo.InvariantCulture);
+                case float f: return ((double)f).ToString("R", CultureInfo.InvariantCulture);
+                case IFormattable f: return f.ToString(null, CultureInfo.InvariantCulture);
+                case IDictionary dict:
+                {
+                    var sb = new StringBuilder("{");
+                    bool first = true;
+                    foreach (DictionaryEntry e in dict)
+                    {
+                        if (!first) sb.Append(", ");
+                        first = false;
+                        sb.Append(Text(e.Key)).Append(": ").Append(Text(e.Value) ?? "None");
+                    }
+                    return sb.Append('}').ToString();
+                }
+                case IEnumerable seq:
+                {
+                    var sb = new StringBuilder("[");
+                    bool first = true;
+                    foreach (var x in seq)
+                    {
+                        if (!first) sb.Append(", ");
+                        first = false;
+                        sb.Append(Text(x) ?? "None");
+                    }
+                    return sb.Append(']').ToString();
+                }
+                default: return v.ToString();
+            }
         }
     }
 }

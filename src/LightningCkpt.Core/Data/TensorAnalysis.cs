@@ -1,16 +1,287 @@
 using System;
+using System.Threading;
+using System.Threading.Tasks;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Data
 {
-    /// <summary>Fills a tensor's hash and statistics from one streaming pass over its bytes.</summary>
-    public static class TensorAnalysis
+    /// <summary>
+    /// Fills a tensor's hash and statistics from one streaming pass over its bytes, read in place from the mapped
+    /// file (strided views walked without copying the tensor), using both cores on large tensors.
+    /// </summary>
+    /// <remarks>
+    /// Semantics, chosen to match torch on <c>t.double()</c> (complex: <c>t.abs().double()</c>; per-tensor quantized:
+    /// <c>t.dequantize().double()</c>):
+    /// <list type="bullet">
+    /// <item>Every element is converted to double (float16, bfloat16, float8 variants exactly; int64/uint64 rounded to
+    /// the nearest double; bool as 0/1; complex as its magnitude).</item>
+    /// <item><c>Std</c> is torch.std's default: the unbiased sample standard deviation (correction = 1),
+    /// sqrt(Σ(x−mean)² / (n−1)); NaN when the tensor has one element.</item>
+    /// <item>NaN propagates as in torch.min/max/mean/std/linalg.norm: when NaNCount &gt; 0, Min, Max, Mean, Std and
+    /// L2Norm are NaN. ±inf take part like any value (a mean of +inf and −inf is NaN).</item>
+    /// <item>ZeroFraction counts elements equal to 0 (−0.0 included; NaN is not zero).</item>
+    /// <item>Empty tensors: Min…L2Norm and ZeroFraction stay null, NaNCount and InfCount are 0.</item>
+    /// <item>Dtypes without numeric elements (sub-byte quantized, bits, opaque, per-channel quantized) get no
+    /// statistics (all null); their hash is still computed.</item>
+    /// </list>
+    /// Accumulation is in double: each block of 64K elements is reduced with shifted sums (shift = its first element;
+    /// blocks where that shift would cancel, or holding NaN/inf, are redone with an exact two-pass mean/variance) and
+    /// the blocks are merged with Chan's parallel formula, so the variance does not suffer from cancellation.
+    /// </remarks>
+    public static unsafe class TensorAnalysis
     {
+        internal const int BlockElements = 1 << 16;
+        internal const long ParallelMinElements = 1 << 20;
+        internal const long ParallelChunkElements = 1 << 19;
+
+        [ThreadStatic] private static double[]? _block;
+
+        internal static double[] Block() => _block ??= new double[BlockElements];
+
         public static void Analyze(CkptTensor tensor, TensorDataReader reader, bool hash, bool statistics)
         {
-            if (!tensor.Tensor.HasData) return;
-            if (statistics) throw new NotImplementedException("statistics are specified by issue 4");
-            if (hash) tensor.Sha256 = reader.Sha256(tensor.Tensor);
+            var t = tensor.Tensor;
+            if (!t.HasData) return;
+            var g = statistics ? ViewGeometry.Of(t) : null;
+            if (g == null)
+            {
+                if (hash) tensor.Sha256 = reader.Sha256(t);
+                return;
+            }
+            Task<string>? hashTask = null;
+            byte* basePtr = t.Numel > 0 ? reader.BasePointer(t) : null;
+            if (hash)
+            {
+                if (t.NBytes >= (1 << 20)) hashTask = Task.Run(() => reader.Sha256(t));
+                else tensor.Sha256 = reader.Sha256(t);
+            }
+            var m = Compute(basePtr, g.Value);
+            if (hashTask != null) tensor.Sha256 = hashTask.GetAwaiter().GetResult();
+            Apply(tensor, m);
+        }
+
+        internal static void Apply(CkptTensor tensor, Moments m)
+        {
+            tensor.NaNCount = m.NaN;
+            tensor.InfCount = m.Inf;
+            if (m.N == 0)
+            {
+                tensor.Min = tensor.Max = tensor.Mean = tensor.Std = tensor.L2Norm = tensor.ZeroFraction = null;
+                return;
+            }
+            bool nan = m.NaN > 0;
+            tensor.Min = nan ? double.NaN : m.Min;
+            tensor.Max = nan ? double.NaN : m.Max;
+            tensor.Mean = nan ? double.NaN : m.Sum / m.N;
+            tensor.Std = nan || m.N <= 1 ? double.NaN : Math.Sqrt(m.M2 / (m.N - 1));
+            tensor.L2Norm = nan ? double.NaN : Math.Sqrt(m.SumSq);
+            tensor.ZeroFraction = (double)m.Zero / m.N;
+        }
+
+        /// <summary>Streaming moments of a view; parallel over element ranges for large tensors.</summary>
+        internal static Moments Compute(byte* basePtr, ViewGeometry g)
+        {
+            long numel = g.Numel;
+            if (numel == 0) return Moments.Empty;
+            if (numel < ParallelMinElements || Environment.ProcessorCount < 2) return Range(basePtr, g, 0, numel);
+            int chunks = ViewCursor.ChunkCount(numel, ParallelChunkElements);
+            var parts = new Moments[chunks];
+            Parallel.For(0, chunks, i =>
+            {
+                long start = i * ParallelChunkElements;
+                parts[i] = Range(basePtr, g, start, Math.Min(ParallelChunkElements, numel - start));
+            });
+            var total = Moments.Empty;
+            foreach (var p in parts) total = Moments.Merge(total, p);
+            return total;
+        }
+
+        private static Moments Range(byte* basePtr, ViewGeometry g, long start, long count)
+        {
+            var cursor = new ViewCursor(basePtr, g, start, count);
+            var total = Moments.Empty;
+            if (ReferenceEquals(g.DType, DType.Float32) && !g.BigEndian && cursor.RunElements >= 1024)
+            {
+                // float32 in long runs: reduced straight from the mapped bytes, no conversion buffer
+                int n;
+                while ((n = cursor.NextRun(BlockElements, out var src)) > 0) total = Moments.Merge(total, Reduce((float*)src, n));
+                return total;
+            }
+            fixed (double* buf = Block())
+            {
+                int n;
+                while ((n = cursor.Fill(buf, BlockElements)) > 0) total = Moments.Merge(total, Reduce(buf, n));
+            }
+            return total;
+        }
+
+        /// <summary>
+        /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
+        /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
+        /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
+        /// </summary>
+        internal static Moments Reduce(double* x, int n)
+        {
+            if (n == 0) return Moments.Empty;
+            double k = x[0];
+            // two lanes wide: more lanes spill the 16 SSE registers and run slower
+            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
+            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
+            long z0 = 0, z1 = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a0 = x[i], a1 = x[i + 1];
+                double d0 = a0 - k, d1 = a1 - k;
+                s0 += d0; s1 += d1;
+                q0 += d0 * d0; q1 += d1 * d1;
+                r0 += a0 * a0; r1 += a1 * a1;
+                mn0 = a0 < mn0 ? a0 : mn0; mn1 = a1 < mn1 ? a1 : mn1;
+                mx0 = a0 > mx0 ? a0 : mx0; mx1 = a1 > mx1 ? a1 : mx1;
+                z0 += a0 == 0 ? 1 : 0; z1 += a1 == 0 ? 1 : 0;
+            }
+            if (i < n)
+            {
+                double a = x[i], d = a - k;
+                s0 += d; q0 += d * d; r0 += a * a;
+                mn0 = a < mn0 ? a : mn0; mx0 = a > mx0 ? a : mx0;
+                z0 += a == 0 ? 1 : 0;
+            }
+            double s = s0 + s1, q = q0 + q1, r = r0 + r1;
+            double shift = s * s / n;
+            // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
+            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-6 * q) return ReduceExact(x, n);
+            double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
+            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+        }
+
+        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
+        internal static Moments ReduceExact(double* x, int n)
+        {
+            double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
+            long nan = 0, inf = 0, zero = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i];
+                min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
+                s0 += a; q0 += a * a;
+                nan += a != a ? 1 : 0;
+                inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
+                zero += a == 0 ? 1 : 0;
+            }
+            double mean = s0 / n;
+            double m0 = 0, m1 = 0;
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                double a = x[j] - mean, b = x[j + 1] - mean;
+                m0 += a * a; m1 += b * b;
+            }
+            for (; j < n; j++) { double a = x[j] - mean; m0 += a * a; }
+            return new Moments(n, min0, max0, mean, m0 + m1, s0, q0, nan, inf, zero);
+        }
+
+        /// <summary>
+        /// The float32 twin of Reduce(double*): same arithmetic in double, read from the stored floats.
+        /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
+        /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
+        /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
+        /// </summary>
+        internal static Moments Reduce(float* x, int n)
+        {
+            if (n == 0) return Moments.Empty;
+            double k = x[0];
+            // two lanes wide: more lanes spill the 16 SSE registers and run slower
+            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
+            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
+            long z0 = 0, z1 = 0;
+            int i = 0;
+            for (; i + 2 <= n; i += 2)
+            {
+                double a0 = x[i], a1 = x[i + 1];
+                double d0 = a0 - k, d1 = a1 - k;
+                s0 += d0; s1 += d1;
+                q0 += d0 * d0; q1 += d1 * d1;
+                r0 += a0 * a0; r1 += a1 * a1;
+                mn0 = a0 < mn0 ? a0 : mn0; mn1 = a1 < mn1 ? a1 : mn1;
+                mx0 = a0 > mx0 ? a0 : mx0; mx1 = a1 > mx1 ? a1 : mx1;
+                z0 += a0 == 0 ? 1 : 0; z1 += a1 == 0 ? 1 : 0;
+            }
+            if (i < n)
+            {
+                double a = x[i], d = a - k;
+                s0 += d; q0 += d * d; r0 += a * a;
+                mn0 = a < mn0 ? a : mn0; mx0 = a > mx0 ? a : mx0;
+                z0 += a == 0 ? 1 : 0;
+            }
+            double s = s0 + s1, q = q0 + q1, r = r0 + r1;
+            double shift = s * s / n;
+            // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
+            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-6 * q) return ReduceExact(x, n);
+            double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
+            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+        }
+
+        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
+        internal static Moments ReduceExact(float* x, int n)
+        {
+            double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
+            long nan = 0, inf = 0, zero = 0;
+            for (int i = 0; i < n; i++)
+            {
+                double a = x[i];
+                min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
+                s0 += a; q0 += a * a;
+                nan += a != a ? 1 : 0;
+                inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
+                zero += a == 0 ? 1 : 0;
+            }
+            double mean = s0 / n;
+            double m0 = 0, m1 = 0;
+            int j = 0;
+            for (; j + 2 <= n; j += 2)
+            {
+                double a = x[j] - mean, b = x[j + 1] - mean;
+                m0 += a * a; m1 += b * b;
+            }
+            for (; j < n; j++) { double a = x[j] - mean; m0 += a * a; }
+            return new Moments(n, min0, max0, mean, m0 + m1, s0, q0, nan, inf, zero);
+        }
+
+        /// <summary>Count, extremes, sums, mean and Σ(x−mean)² of a set of values, mergeable across blocks and threads.</summary>
+        internal readonly struct Moments
+        {
+            public Moments(long n, double min, double max, double mean, double m2, double sum, double sumSq, long nan, long inf, long zero)
+            {
+                N = n; Min = min; Max = max; Mean = mean; M2 = m2; Sum = sum; SumSq = sumSq; NaN = nan; Inf = inf; Zero = zero;
+            }
+
+            public static Moments Empty => new Moments(0, double.PositiveInfinity, double.NegativeInfinity, 0, 0, 0, 0, 0, 0, 0);
+
+            public long N { get; }
+            public double Min { get; }
+            public double Max { get; }
+            public double Mean { get; }
+            public double M2 { get; }
+            /// <summary>Σx: the mean is Sum / N, so ±inf give torch's inf/NaN means.</summary>
+            public double Sum { get; }
+            public double SumSq { get; }
+            public long NaN { get; }
+            public long Inf { get; }
+            public long Zero { get; }
+
+            /// <summary>Chan, Golub and LeVeque's pairwise update of mean and M2.</summary>
+            public static Moments Merge(Moments a, Moments b)
+            {
+                if (a.N == 0) return b;
+                if (b.N == 0) return a;
+                long n = a.N + b.N;
+                double delta = b.Mean - a.Mean;
+                double mean = a.Mean + delta * ((double)b.N / n);
+                double m2 = a.M2 + b.M2 + delta * delta * ((double)a.N * b.N / n);
+                return new Moments(n, a.Min < b.Min ? a.Min : b.Min, a.Max > b.Max ? a.Max : b.Max, mean, m2,
+                    a.Sum + b.Sum, a.SumSq + b.SumSq, a.NaN + b.NaN, a.Inf + b.Inf, a.Zero + b.Zero);
+            }
         }
     }
 }

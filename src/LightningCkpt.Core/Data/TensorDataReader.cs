@@ -117,6 +117,13 @@ namespace LightningCkpt.Data
 
         public delegate void RunHandler(byte* source, long length);
 
+        /// <summary>Pointer to element 0 of the tensor's storage (mapped, pinned inline or inflated bytes).</summary>
+        internal byte* BasePointer(TensorRef t)
+        {
+            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            return StoragePointer(t.Storage!);
+        }
+
         private byte* StoragePointer(StorageRef s)
         {
             if (s.InlineData != null)

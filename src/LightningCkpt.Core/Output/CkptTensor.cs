@@ -53,7 +53,7 @@ namespace LightningCkpt
         public double? Max { get; internal set; }
         public double? Mean { get; internal set; }
 
-        /// <summary>Population standard deviation, as torch.std(unbiased=False).</summary>
+        /// <summary>Sample standard deviation as torch.std's default (unbiased, correction = 1); NaN for one element.</summary>
         public double? Std { get; internal set; }
         public double? L2Norm { get; internal set; }
         public long? NaNCount { get; internal set; }
@@ -89,6 +89,51 @@ namespace LightningCkpt
             Tensor = t,
         };
 
+        /// <summary>The checkpoint the tensor was listed from; lets ToArray/Preview read its values.</summary>
+        internal Checkpoint? Source { get; set; }
+
+        /// <summary>
+        /// The elements in row-major order as double (see <see cref="Data.TensorAnalysis"/> for the conversion: complex
+        /// tensors give magnitudes, per-tensor quantized tensors are dequantized). Throws
+        /// <see cref="InvalidOperationException"/> when the tensor has more than <paramref name="maxElements"/> elements
+        /// (raise the cap to read it) or has no readable numeric data.
+        /// </summary>
+        public unsafe double[] ToArray(long maxElements = 1_000_000)
+        {
+            if (Numel > maxElements)
+                throw new InvalidOperationException($"{Name} has {Numel} elements, more than the cap of {maxElements}; pass a larger maxElements to read it");
+            return Read(Numel);
+        }
+
+        /// <summary>The first few values (up to 6), e.g. "[0.1234, -1.5, …]"; "" when the tensor has no readable numbers.</summary>
+        public string Preview
+        {
+            get
+            {
+                if (Source == null || !Tensor.HasData || Data.ViewGeometry.Of(Tensor) == null) return "";
+                var v = Read(Math.Min(Numel, 6));
+                var parts = v.Select(x => x.ToString("G6", System.Globalization.CultureInfo.InvariantCulture));
+                return "[" + string.Join(", ", parts) + (Numel > v.Length ? ", …]" : "]");
+            }
+        }
+
+        private unsafe double[] Read(long count)
+        {
+            if (Source == null) throw new InvalidOperationException($"{Name} is not attached to a checkpoint");
+            if (!Tensor.HasData) throw new InvalidOperationException($"{Name} has no data in the file (layout {Layout}, device {Device})");
+            var g = Data.ViewGeometry.Of(Tensor) ?? throw new InvalidOperationException($"{Name} has dtype {DType}, whose elements are not numbers");
+            var result = new double[count];
+            if (count == 0) return result;
+            using var reader = new Data.TensorDataReader(Source);
+            var cursor = new Data.ViewCursor(reader.BasePointer(Tensor), g, 0, count);
+            fixed (double* p = result)
+            {
+                long done = 0;
+                while (done < count) done += cursor.Fill(p + done, (int)Math.Min(int.MaxValue, count - done));
+            }
+            return result;
+        }
+
         /// <summary>
         /// The tensors of a checkpoint: the model weights (named by their key), or with <paramref name="all"/>
         /// every tensor anywhere (weights keep their key as name, others are named by their path).
@@ -104,7 +149,7 @@ namespace LightningCkpt
             var result = new List<CkptTensor>();
             if (!all)
             {
-                foreach (var w in weights) result.Add(Create(c.FilePath, w.Name, w.Path, w.Tensor, Shared(w.Tensor)));
+                foreach (var w in weights) result.Add(Attach(Create(c.FilePath, w.Name, w.Path, w.Tensor, Shared(w.Tensor)), c));
                 return result;
             }
             var byPath = new Dictionary<string, NamedTensor>(StringComparer.Ordinal);
@@ -112,9 +157,15 @@ namespace LightningCkpt
             foreach (var e in c.AllTensors)
             {
                 var name = byPath.TryGetValue(e.Path, out var w) ? w.Name : e.Path;
-                result.Add(Create(c.FilePath, name, e.Path, e.Tensor, Shared(e.Tensor)));
+                result.Add(Attach(Create(c.FilePath, name, e.Path, e.Tensor, Shared(e.Tensor)), c));
             }
             return result;
+        }
+
+        private static CkptTensor Attach(CkptTensor t, Checkpoint c)
+        {
+            t.Source = c;
+            return t;
         }
 
         private static StorageRef Root(StorageRef s) => s.ViewRoot ?? s;

@@ -1,0 +1,122 @@
+#!/usr/bin/python3
+"""The torch side of the LightningCkpt benchmark (run by bench/LightningCkpt.Bench; torch 1.13 + numpy).
+
+    bench_torch.py make DIR            writes DIR/bench_a.ckpt and its perturbed twin DIR/bench_b.ckpt (~1.3 GB each)
+    bench_torch.py load A              torch.load
+    bench_torch.py stats A             torch.load + min/max/mean/std of every state_dict tensor (as double)
+    bench_torch.py compare A B         torch.load both + per tensor max|a-b| and allclose, over every tensor
+Each timing mode prints one JSON line: {"seconds": s, "maxrss_bytes": n}.
+"""
+import json
+import os
+import resource
+import sys
+import time
+from collections import OrderedDict
+
+import torch
+
+LAYERS, D, FF, VOCAB = 12, 768, 3072, 32000
+
+
+def model_state(g):
+    sd = OrderedDict()
+
+    def p(name, *shape):
+        sd[name] = torch.randn(*shape, generator=g) * 0.02
+
+    p("model.embed.weight", VOCAB, D)
+    p("model.pos.weight", 1024, D)
+    for i in range(LAYERS):
+        pre = "model.layers.%d." % i
+        p(pre + "attn.qkv.weight", 3 * D, D); p(pre + "attn.qkv.bias", 3 * D)
+        p(pre + "attn.out.weight", D, D); p(pre + "attn.out.bias", D)
+        p(pre + "ln1.weight", D); p(pre + "ln1.bias", D)
+        p(pre + "mlp.fc1.weight", FF, D); p(pre + "mlp.fc1.bias", FF)
+        p(pre + "mlp.fc2.weight", D, FF); p(pre + "mlp.fc2.bias", D)
+        p(pre + "ln2.weight", D); p(pre + "ln2.bias", D)
+    p("model.ln_f.weight", D); p("model.ln_f.bias", D)
+    return sd
+
+
+def checkpoint(sd, g, epoch, step):
+    state = {}
+    for i, (k, v) in enumerate(sd.items()):
+        state[i] = {"step": torch.tensor(float(step)),
+                    "exp_avg": torch.randn(v.shape, generator=g) * 1e-3,
+                    "exp_avg_sq": torch.rand(v.shape, generator=g) * 1e-6}
+    return {
+        "epoch": epoch,
+        "global_step": step,
+        "pytorch-lightning_version": "2.1.0",
+        "state_dict": sd,
+        "loops": {"fit_loop": {"epoch_progress": {"current": {"completed": epoch}}}},
+        "callbacks": {"ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min'}": {
+            "monitor": "val_loss", "best_model_score": torch.tensor(0.25), "best_model_path": "/tmp/x.ckpt",
+            "current_score": torch.tensor(0.25), "dirpath": "/tmp", "best_k_models": {}, "kth_best_model_path": "",
+            "kth_value": torch.tensor(float("inf")), "last_model_path": ""}},
+        "optimizer_states": [{"state": state, "param_groups": [
+            {"lr": 3e-4, "betas": (0.9, 0.999), "eps": 1e-8, "weight_decay": 0.01, "amsgrad": False,
+             "params": list(range(len(sd)))}]}],
+        "lr_schedulers": [],
+        "hparams_name": "kwargs",
+        "hyper_parameters": {"d_model": D, "layers": LAYERS, "lr": 3e-4, "vocab": VOCAB},
+    }
+
+
+def make(out):
+    os.makedirs(out, exist_ok=True)
+    a, b = os.path.join(out, "bench_a.ckpt"), os.path.join(out, "bench_b.ckpt")
+    g = torch.Generator().manual_seed(0)
+    sd = model_state(g)
+    ck = checkpoint(sd, g, 0, 1000)
+    torch.save(ck, a)
+    # the twin: every weight and exp_avg perturbed, exp_avg_sq unchanged (identical bytes), later epoch
+    g2 = torch.Generator().manual_seed(1)
+    sd2 = OrderedDict((k, v + torch.randn(v.shape, generator=g2) * 1e-4) for k, v in sd.items())
+    ck["state_dict"] = sd2
+    for s in ck["optimizer_states"][0]["state"].values():
+        s["exp_avg"] = s["exp_avg"] + torch.randn(s["exp_avg"].shape, generator=g2) * 1e-6
+        s["step"] = torch.tensor(2000.0)
+    ck["epoch"], ck["global_step"] = 1, 2000
+    torch.save(ck, b)
+
+
+def tensors(obj, path=""):
+    if torch.is_tensor(obj):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for k, v in obj.items():
+            yield from tensors(v, "%s.%s" % (path, k))
+    elif isinstance(obj, (list, tuple)):
+        for i, v in enumerate(obj):
+            yield from tensors(v, "%s.%d" % (path, i))
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "make":
+        make(sys.argv[2])
+        return
+    t0 = time.perf_counter()
+    if mode == "load":
+        torch.load(sys.argv[2], map_location="cpu")
+    elif mode == "stats":
+        ck = torch.load(sys.argv[2], map_location="cpu")
+        for v in ck["state_dict"].values():
+            x = v.double()
+            x.min(), x.max(), x.mean(), x.std()
+    elif mode == "compare":
+        a = dict(tensors(torch.load(sys.argv[2], map_location="cpu")))
+        b = dict(tensors(torch.load(sys.argv[3], map_location="cpu")))
+        for k, x in a.items():
+            y = b.get(k)
+            if y is None or y.shape != x.shape or y.dtype != x.dtype:
+                continue
+            (x - y).abs().max(), torch.allclose(x, y)
+    seconds = time.perf_counter() - t0
+    print(json.dumps({"seconds": seconds, "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+
+
+if __name__ == "__main__":
+    main()
