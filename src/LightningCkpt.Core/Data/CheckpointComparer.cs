@@ -341,6 +341,8 @@ namespace LightningCkpt.Data
             double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
             long bad = 0;
             int i = 0;
+            if (SimdKernels.Available && n >= 64)
+                SimdKernels.Differences(x, y, n, atol, rtol, out mx0, out sa0, out d20, out a20, out b20, out ab0, out bad, out i);
             for (; i + 2 <= n; i += 2)
             {
                 double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];

@@ -196,6 +196,13 @@ namespace LightningCkpt.Data
             double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
             long z0 = 0, z1 = 0;
             int i = 0;
+            if (SimdKernels.Available && n >= 64)
+            {
+                // the vector loop takes the bulk; the scalar loop below finishes the tail
+                SimdKernels.Moments(x, n, k, out s0, out q0, out r0, out mn0, out mx0, out z0, out i);
+                mn1 = mn0;
+                mx1 = mx0;
+            }
             for (; i + 2 <= n; i += 2)
             {
                 double a0 = x[i], a1 = x[i + 1];

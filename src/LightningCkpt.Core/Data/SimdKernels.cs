@@ -1,0 +1,124 @@
+using System;
+using System.IO;
+using System.Numerics;
+using System.Runtime.CompilerServices;
+
+namespace LightningCkpt.Data
+{
+    /// <summary>
+    /// Vectorised inner loops over float32 runs (statistics and differences), with double accumulation.
+    /// netstandard2.0 has no Vector&lt;T&gt; of its own: it binds to the runtime's System.Numerics.Vectors, which
+    /// PowerShell 7 always has. Callers check <see cref="Available"/> and keep their scalar loops otherwise, and
+    /// the methods touching Vector&lt;T&gt; are only compiled by the JIT when they are called.
+    /// </summary>
+    internal static unsafe class SimdKernels
+    {
+        /// <summary>True when Vector&lt;T&gt; loads and is hardware-accelerated.</summary>
+        public static readonly bool Available = Probe();
+
+        private static bool Probe()
+        {
+            try { return ProbeCore(); }
+            catch (Exception e) when (e is FileNotFoundException || e is FileLoadException || e is TypeLoadException || e is BadImageFormatException)
+            {
+                return false;
+            }
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static bool ProbeCore() => Vector.IsHardwareAccelerated && Vector<float>.Count == 2 * Vector<double>.Count && Vector<float>.Count >= 4;
+
+        /// <summary>
+        /// Σ(x−k), Σ(x−k)², Σx², min, max and zeros of n floats (k shifts the sums for a stable variance). NaN and
+        /// infinities make the sums non-finite, which callers detect to take their exact path.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Moments(float* x, int n, double k, out double s, out double q, out double r, out double min, out double max, out long zeros, out int done)
+        {
+            int w = Vector<float>.Count;
+            var vk = new Vector<double>(k);
+            Vector<double> s0 = Vector<double>.Zero, s1 = s0, q0 = s0, q1 = s0, r0 = s0, r1 = s0;
+            var mn = new Vector<float>(x[0]);
+            var mx = mn;
+            var z = Vector<int>.Zero;
+            int i = 0;
+            for (; i + w <= n; i += w)
+            {
+                var v = *(Vector<float>*)(x + i);
+                mn = Vector.Min(mn, v);
+                mx = Vector.Max(mx, v);
+                z -= Vector.Equals(v, Vector<float>.Zero);
+                Vector.Widen(v, out var lo, out var hi);
+                var dl = lo - vk;
+                var dh = hi - vk;
+                s0 += dl; s1 += dh;
+                q0 += dl * dl; q1 += dh * dh;
+                r0 += lo * lo; r1 += hi * hi;
+            }
+            s = Vector.Dot(s0 + s1, Vector<double>.One);
+            q = Vector.Dot(q0 + q1, Vector<double>.One);
+            r = Vector.Dot(r0 + r1, Vector<double>.One);
+            float fmin = mn[0], fmax = mx[0];
+            long zc = 0;
+            for (int j = 0; j < w; j++)
+            {
+                fmin = Math.Min(fmin, mn[j]);
+                fmax = Math.Max(fmax, mx[j]);
+            }
+            for (int j = 0; j < Vector<int>.Count; j++) zc += z[j];
+            min = fmin;
+            max = fmax;
+            zeros = zc;
+            done = i;
+        }
+
+        /// <summary>
+        /// The sums of Compare-Ckpt over n float pairs: max and Σ of |a−b|, Σ(a−b)², Σa², Σb², Σab, and how many
+        /// elements fail |a−b| ≤ atol + rtol·|b|. Non-finite input makes the sums non-finite (callers redo exactly).
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static void Differences(float* x, float* y, int n, double atol, double rtol,
+            out double maxAbs, out double sumAbs, out double d2, out double a2, out double b2, out double ab, out long notClose, out int done)
+        {
+            int w = Vector<float>.Count;
+            var vatol = new Vector<double>(atol);
+            var vrtol = new Vector<double>(rtol);
+            Vector<double> mx = Vector<double>.Zero, sa = mx, sd = mx, saa = mx, sbb = mx, sab = mx;
+            Vector<long> bad = Vector<long>.Zero;
+            int i = 0;
+            for (; i + w <= n; i += w)
+            {
+                Vector.Widen(*(Vector<float>*)(x + i), out var alo, out var ahi);
+                Vector.Widen(*(Vector<float>*)(y + i), out var blo, out var bhi);
+                var dlo = alo - blo;
+                var dhi = ahi - bhi;
+                var adlo = Vector.Abs(dlo);
+                var adhi = Vector.Abs(dhi);
+                mx = Vector.Max(mx, Vector.Max(adlo, adhi));
+                sa += adlo + adhi;
+                sd += dlo * dlo + dhi * dhi;
+                saa += alo * alo + ahi * ahi;
+                sbb += blo * blo + bhi * bhi;
+                sab += alo * blo + ahi * bhi;
+                // allclose: not close when |a−b| > atol + rtol·|b|; comparison masks are −1 per failing lane
+                bad -= Vector.GreaterThan(adlo, vatol + vrtol * Vector.Abs(blo));
+                bad -= Vector.GreaterThan(adhi, vatol + vrtol * Vector.Abs(bhi));
+            }
+            double m = 0;
+            long nb = 0;
+            for (int j = 0; j < Vector<double>.Count; j++)
+            {
+                m = Math.Max(m, mx[j]);
+                nb += bad[j];
+            }
+            maxAbs = m;
+            sumAbs = Vector.Dot(sa, Vector<double>.One);
+            d2 = Vector.Dot(sd, Vector<double>.One);
+            a2 = Vector.Dot(saa, Vector<double>.One);
+            b2 = Vector.Dot(sbb, Vector<double>.One);
+            ab = Vector.Dot(sab, Vector<double>.One);
+            notClose = nb;
+            done = i;
+        }
+    }
+}
