@@ -91,7 +91,7 @@ namespace LightningCkpt.Safety
             if (Has(r, "records") && Has(r, "elements but the pickle declares")) return "StorageSizeMismatch";
             if (Has(r, "has no entry") || Has(r, "has no data in the file") || Has(r, "never referenced")) return "MissingStorage";
             if (Has(r, "end of") || Has(r, "truncated") || Has(r, "ends without") || Has(r, "ends before") || Has(r, "run past the end") ||
-                Has(r, "runs past the end") || Has(r, "too short") || Has(r, "does not inflate"))
+                Has(r, "runs past the end") || Has(r, "too short"))
                 return "Truncated";
             if (Has(r, "CRC")) return "CrcMismatch";
             return "Malformed";

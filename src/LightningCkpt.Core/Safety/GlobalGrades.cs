@@ -98,6 +98,7 @@ namespace LightningCkpt.Safety
             "abs", "round", "sum", "sorted", "reversed", "enumerate", "zip", "map", "filter", "iter", "next", "repr", "hash",
             "isinstance", "issubclass", "property", "staticmethod", "classmethod", "super", "Exception", "ValueError",
             "TypeError", "KeyError", "IndexError", "RuntimeError", "AttributeError", "StopIteration",
+            "long", "unicode", "basestring", "xrange", "NotImplementedType", "ellipsis", "any", "all", "divmod", "pow",
         };
     }
 }
