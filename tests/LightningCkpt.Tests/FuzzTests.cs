@@ -182,6 +182,18 @@ namespace LightningCkpt.Tests
             return MutateBytes(rng, src.Bytes, corpus, pickle: false, rounds: 1 + rng.Next(2));
         }
 
+        /// <summary>b with <paramref name="remove"/> bytes at <paramref name="at"/> replaced by <paramref name="insert"/>.</summary>
+        private static byte[] Splice(byte[] b, int at, int remove, byte[] insert)
+        {
+            at = Math.Max(0, Math.Min(at, b.Length));
+            remove = Math.Max(0, Math.Min(remove, b.Length - at));
+            var r = new byte[b.Length - remove + insert.Length];
+            Array.Copy(b, 0, r, 0, at);
+            Array.Copy(insert, 0, r, at, insert.Length);
+            Array.Copy(b, at + remove, r, at + insert.Length, b.Length - at - remove);
+            return r;
+        }
+
         private static (byte[] bytes, string what) MutateBytes(Random rng, byte[] input, List<Source> corpus, bool pickle, int rounds)
         {
             var b = input;
@@ -220,7 +232,7 @@ namespace LightningCkpt.Tests
                     case 2:
                         {
                             int p = len == 0 ? 0 : rng.Next(len);
-                            b = b.Take(p).ToArray();
+                            b = Splice(b, p, len - p, Array.Empty<byte>());
                             whats.Add($"truncated at {p}");
                             break;
                         }
@@ -238,8 +250,9 @@ namespace LightningCkpt.Tests
                         {
                             if (len == 0) goto case 5;
                             int p = Pos(), n = Math.Min(len - p, 1 + rng.Next(64)), at = Pos();
-                            var chunk = b.Skip(p).Take(n).ToArray();
-                            b = b.Take(at).Concat(chunk).Concat(b.Skip(at)).ToArray();
+                            var chunk = new byte[n];
+                            Array.Copy(b, p, chunk, 0, n);
+                            b = Splice(b, at, 0, chunk);
                             whats.Add($"duplicated {n} bytes from {p} at {at}");
                             break;
                         }
@@ -248,7 +261,7 @@ namespace LightningCkpt.Tests
                             int at = len == 0 ? 0 : Pos(), n = 1 + rng.Next(16);
                             var ins = new byte[n];
                             rng.NextBytes(ins);
-                            b = b.Take(at).Concat(ins).Concat(b.Skip(at)).ToArray();
+                            b = Splice(b, at, 0, ins);
                             whats.Add($"inserted {n} random bytes at {at}");
                             break;
                         }
@@ -256,7 +269,7 @@ namespace LightningCkpt.Tests
                         {
                             if (len == 0) goto case 5;
                             int p = Pos(), n = Math.Min(len - p, 1 + rng.Next(32));
-                            b = b.Take(p).Concat(b.Skip(p + n)).ToArray();
+                            b = Splice(b, p, n, Array.Empty<byte>());
                             whats.Add($"deleted {n} bytes at {p}");
                             break;
                         }
@@ -269,7 +282,7 @@ namespace LightningCkpt.Tests
                             var ins = new byte[s.Length * times];
                             for (int i = 0; i < times; i++) Buffer.BlockCopy(s, 0, ins, i * s.Length, s.Length);
                             bool overwrite = rng.Next(2) == 0;
-                            b = b.Take(at).Concat(ins).Concat(b.Skip(overwrite ? at + ins.Length : at)).ToArray();
+                            b = Splice(b, at, overwrite ? Math.Min(ins.Length, len - at) : 0, ins);
                             whats.Add($"{(overwrite ? "overwrote" : "inserted")} {times}x opcode 0x{s[0]:x2} at {at}");
                             break;
                         }
