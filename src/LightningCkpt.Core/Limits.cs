@@ -55,6 +55,19 @@ namespace LightningCkpt
         /// <summary>Deepest object nesting a walker will follow.</summary>
         public const int MaxWalkDepth = 1_000;
 
+        /// <summary>
+        /// Steps (values visited) a walker may spend on one object graph before it stops re-entering containers it has
+        /// already walked: shared sub-graphs are followed on every path in normal files, but a hostile "billion laughs"
+        /// graph (each list holding the previous one twice) would otherwise take exponential time.
+        /// </summary>
+        public const int MaxWalkSteps = 1_000_000;
+
+        /// <summary>Most containers rendered into one hyper-parameter view (the rest shows as "...").</summary>
+        public const int MaxRenderNodes = 100_000;
+
+        /// <summary>Longest dotted path a walker builds; longer keys and deeper paths are cut with "…".</summary>
+        public const int MaxPathLength = 1024;
+
         /// <summary>Most dimensions a tensor may have (torch allows 64).</summary>
         public const int MaxTensorDims = 64;
 

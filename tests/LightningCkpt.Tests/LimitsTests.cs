@@ -40,6 +40,8 @@ namespace LightningCkpt.Tests
             yield return ("deep nested lists (500k)", () => Wrap(Concat(Repeat(new[] { (byte)']' }, 500_000), Repeat(new[] { (byte)'a' }, 499_999), new[] { (byte)'.' })), null);
             yield return ("deep nested tuples (500k)", () => Wrap(Concat(new[] { (byte)')' }, Repeat(new byte[] { 0x85 }, 500_000), new[] { (byte)'.' })), null);
             yield return ("deep tuple as dict key", () => Wrap(Concat(new[] { (byte)'}' }, new[] { (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
+            yield return ("billion laughs (shared lists, 2^64 paths)", () => Wrap(BillionLaughs(64)), null);
+            yield return ("1 MB key nested 1000 deep", () => Wrap(LongKeyChain(1 << 20, 1000)), null);
             yield return ("colliding int keys", () => Wrap(CollidingKeys(400_000)), null);
             yield return ("LONG4 longer than the file", () => Wrap(new byte[] { 0x8b, 0xff, 0xff, 0xff, 0x00, 1, 2, 3 }), CheckpointErrorKind.LimitExceeded);
             yield return ("LONG4 at the limit, 160 times", () => Wrap(Repeat(Concat(new byte[] { 0x8b, 0, 0, 1, 0 }, new byte[1 << 16], new[] { (byte)'0' }), 160)), CheckpointErrorKind.Malformed);
@@ -64,6 +66,14 @@ namespace LightningCkpt.Tests
         [Theory]
         [MemberData(nameof(HostileNames))]
         public void HostileInputFailsWithTheOneException(string name)
+        {
+            // a generous hang detector, not a speed test: every input here takes well under a second
+            var run = System.Threading.Tasks.Task.Run(() => Check(name));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(30)), $"{name} did not finish within 30 s");
+            run.GetAwaiter().GetResult();
+        }
+
+        private static void Check(string name)
         {
             var h = Hostile().Single(x => x.Name == name);
             var path = Temp(h.Make(), name);
@@ -182,6 +192,49 @@ namespace LightningCkpt.Tests
                     ms.WriteByte((byte)'N');
                 }
                 ms.WriteByte((byte)'u');
+            }
+            ms.WriteByte((byte)'.');
+            return ms.ToArray();
+        }
+
+        private static void Op(MemoryStream ms, char op, int memo)
+        {
+            ms.WriteByte((byte)op);
+            ms.Write(BitConverter.GetBytes(memo), 0, 4);
+        }
+
+        /// <summary>L0 = []; Li = [L(i-1), L(i-1)]; {'state_dict': Ln, 'hyper_parameters': Ln}.</summary>
+        private static byte[] BillionLaughs(int n)
+        {
+            var ms = new MemoryStream();
+            ms.WriteByte((byte)']'); Op(ms, 'r', 0);
+            for (int i = 1; i <= n; i++)
+            {
+                ms.WriteByte((byte)'0'); ms.WriteByte((byte)']'); ms.WriteByte((byte)'(');
+                Op(ms, 'j', i - 1); Op(ms, 'j', i - 1);
+                ms.WriteByte((byte)'e'); Op(ms, 'r', i);
+            }
+            ms.WriteByte((byte)'0');
+            var head = new PickleBuilder().Op('}').Str("state_dict").ToArray();
+            var mid = new PickleBuilder().Op('s').Str("hyper_parameters").ToArray();
+            var tail = new MemoryStream();
+            Op(tail, 'j', n);
+            tail.WriteByte((byte)'s'); tail.WriteByte((byte)'.');
+            var get = new MemoryStream();
+            Op(get, 'j', n);
+            return Concat(ms.ToArray().Take((int)ms.Length - 1).ToArray(), new[] { (byte)'0' }, head, get.ToArray(), mid, tail.ToArray());
+        }
+
+        /// <summary>{k: {k: {k: … {}}}} with one memoized key of <paramref name="keyLength"/> characters.</summary>
+        private static byte[] LongKeyChain(int keyLength, int depth)
+        {
+            var ms = new MemoryStream();
+            var key = new PickleBuilder().Str(new string('k', keyLength)).ToArray();
+            ms.Write(key, 0, key.Length); Op(ms, 'r', 0); ms.WriteByte((byte)'0');
+            ms.WriteByte((byte)'}'); Op(ms, 'r', 1);
+            for (int i = 2; i <= depth; i++)
+            {
+                ms.WriteByte((byte)'0'); ms.WriteByte((byte)'}'); Op(ms, 'j', 0); Op(ms, 'j', i - 1); ms.WriteByte((byte)'s'); Op(ms, 'r', i);
             }
             ms.WriteByte((byte)'.');
             return ms.ToArray();
