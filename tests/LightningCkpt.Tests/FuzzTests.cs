@@ -19,7 +19,8 @@ namespace LightningCkpt.Tests
     /// (for some cases) tensor hashing and Test-Ckpt. Each outcome must be success or a CheckpointFormatException that
     /// is not an internal error. About 20 000 cases by default; a long run:
     ///   LIGHTNINGCKPT_FUZZ_CASES=1000000 dotnet test tests/LightningCkpt.Tests -c Release --filter FullyQualifiedName~Fuzz
-    /// LIGHTNINGCKPT_FUZZ_SEED picks another seed; LIGHTNINGCKPT_FUZZ_CASE=n re-runs one case of a seed.
+    /// LIGHTNINGCKPT_FUZZ_SEED picks another seed; LIGHTNINGCKPT_FUZZ_CASE=n re-runs one case of a seed. If the test host
+    /// crashes (stack overflow), $TMPDIR/lightningckpt-fuzz-&lt;pid&gt;/w&lt;worker&gt;.pt(.inflight) hold the case that was running.
     /// </summary>
     public class FuzzTests
     {
@@ -79,6 +80,8 @@ namespace LightningCkpt.Tests
                     var (bytes, what) = Mutate(rng, src, corpus);
                     var desc = $"seed {seed} case {k}: {src.Name}, {what}";
                     running[worker] = (k, desc, Stopwatch.StartNew());
+                    // a stack overflow kills the test host without a word: the in-flight file names the case
+                    File.WriteAllText(path + ".inflight", desc);
                     File.WriteAllBytes(path, bytes);
                     int outcome = RunCase(path, k, desc, failures);
                     Interlocked.Increment(ref outcomes[outcome]);

@@ -42,6 +42,8 @@ namespace LightningCkpt.Tests
             yield return ("deep tuple as dict key", () => Wrap(Concat(new[] { (byte)'}' }, new[] { (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
             yield return ("billion laughs (shared lists, 2^64 paths)", () => Wrap(BillionLaughs(64)), null);
             yield return ("1 MB key nested 1000 deep", () => Wrap(LongKeyChain(1 << 20, 1000)), null);
+            yield return ("object whose state uses itself as key", () => Wrap(new PickleBuilder().Op('}').Str("x").Global("a", "B").Op(')').Op(0x81).Op('q').Op(0)
+                .Op('}').Op('h').Op(0).Op('K').Op(1).Op('s').Op('b').Op('s').Op('.').ToArray()), null);
             yield return ("colliding int keys", () => Wrap(CollidingKeys(400_000)), null);
             yield return ("LONG4 longer than the file", () => Wrap(new byte[] { 0x8b, 0xff, 0xff, 0xff, 0x00, 1, 2, 3 }), CheckpointErrorKind.LimitExceeded);
             yield return ("LONG4 at the limit, 160 times", () => Wrap(Repeat(Concat(new byte[] { 0x8b, 0, 0, 1, 0 }, new byte[1 << 16], new[] { (byte)'0' }), 160)), CheckpointErrorKind.Malformed);
