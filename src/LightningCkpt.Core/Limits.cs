@@ -12,23 +12,61 @@ namespace LightningCkpt
         /// <summary>Largest pickle we read into memory (data.pkl or one legacy pickle).</summary>
         public const long MaxPickleBytes = 1L << 30;
 
-        /// <summary>Most values on the pickle stack at once (the stack plus mark stack).</summary>
-        public const int MaxStackDepth = 4_000_000;
+        /// <summary>
+        /// Most values on the pickle stack at once. torch's pickler batches APPENDS/SETITEMS by 1000, so real stacks
+        /// stay shallow; 1M references cost 8 MB.
+        /// </summary>
+        public const int MaxStackDepth = 1_000_000;
 
         /// <summary>Most MARKs open at once: nesting depth of a pickle.</summary>
         public const int MaxMarkDepth = 10_000;
 
-        /// <summary>Most memo entries.</summary>
-        public const int MaxMemoEntries = 4_000_000;
+        /// <summary>Most memo entries in any pickle (a memo entry costs about 30–60 bytes).</summary>
+        public const int MaxMemoEntries = 1_000_000;
 
-        /// <summary>Most containers (lists, dicts, tuples, objects) one pickle may create.</summary>
-        public const int MaxContainers = 4_000_000;
+        /// <summary>Most containers (lists, dicts, tuples, objects) in any pickle (a container costs about 50–100 bytes).</summary>
+        public const int MaxContainers = 1_000_000;
+
+        /// <summary>Pickle bytes per extra memo entry or container above the fixed floor (real pickles spend 20+ bytes on each).</summary>
+        public const int BytesPerObject = 16;
+
+        /// <summary>Ceiling for the scaled object limits, whatever the pickle size.</summary>
+        public const int MaxObjectsCeiling = 64_000_000;
+
+        /// <summary>
+        /// Containers allowed for a pickle of <paramref name="pickleBytes"/>: the fixed floor, or one per
+        /// <see cref="BytesPerObject"/> bytes for big pickles — so a hostile 10 MB pickle stays near 100 MB of memory
+        /// while a genuine 1 GB pickle still loads.
+        /// </summary>
+        public static int MaxContainersFor(long pickleBytes) => (int)System.Math.Min(MaxObjectsCeiling, System.Math.Max(MaxContainers, pickleBytes / BytesPerObject));
+
+        /// <summary>Memo entries allowed for a pickle of <paramref name="pickleBytes"/> (same scaling as containers).</summary>
+        public static int MaxMemoEntriesFor(long pickleBytes) => (int)System.Math.Min(MaxObjectsCeiling, System.Math.Max(MaxMemoEntries, pickleBytes / BytesPerObject));
 
         /// <summary>Largest arbitrary-precision integer (LONG1/LONG4) in bytes.</summary>
         public const int MaxLongBytes = 1 << 16;
 
+        /// <summary>
+        /// Most digits in a protocol-0 integer literal (INT/LONG text). Python refuses more than 4300 by default
+        /// (sys.int_max_str_digits), and parsing is quadratic in the digits.
+        /// </summary>
+        public const int MaxIntDigits = 4300;
+
         /// <summary>Deepest object nesting a walker will follow.</summary>
         public const int MaxWalkDepth = 1_000;
+
+        /// <summary>
+        /// Steps (values visited) a walker may spend on one object graph before it stops re-entering containers it has
+        /// already walked: shared sub-graphs are followed on every path in normal files, but a hostile "billion laughs"
+        /// graph (each list holding the previous one twice) would otherwise take exponential time.
+        /// </summary>
+        public const int MaxWalkSteps = 1_000_000;
+
+        /// <summary>Most containers rendered into one hyper-parameter view (the rest shows as "...").</summary>
+        public const int MaxRenderNodes = 100_000;
+
+        /// <summary>Longest dotted path a walker builds; longer keys and deeper paths are cut with "…".</summary>
+        public const int MaxPathLength = 1024;
 
         /// <summary>Most dimensions a tensor may have (torch allows 64).</summary>
         public const int MaxTensorDims = 64;

@@ -20,8 +20,10 @@ namespace LightningCkpt.Container
         private const uint LocalSignature = 0x04034b50;
         private readonly Dictionary<string, ZipEntry> _byName;
 
-        private ZipDirectory(string path, List<ZipEntry> entries)
+        private ZipDirectory(string path, List<ZipEntry> entries, long cdOffset, long cdSize)
         {
+            CentralDirectoryOffset = cdOffset;
+            CentralDirectorySize = cdSize;
             FilePath = path;
             Entries = entries;
             _byName = new Dictionary<string, ZipEntry>(StringComparer.Ordinal);
@@ -31,6 +33,12 @@ namespace LightningCkpt.Container
 
         public string FilePath { get; }
         public IReadOnlyList<ZipEntry> Entries { get; }
+
+        /// <summary>Absolute offset of the central directory (for overlap checks).</summary>
+        public long CentralDirectoryOffset { get; }
+
+        /// <summary>Size of the central directory in bytes.</summary>
+        public long CentralDirectorySize { get; }
 
         /// <summary>The archive's root folder with its trailing '/', taken from the first entry as torch does.</summary>
         public string RootPrefix { get; }
@@ -72,7 +80,7 @@ namespace LightningCkpt.Container
                 p += 46 + nameLen + extraLen + commentLen;
             }
             LocateData(s, length, path, entries);
-            return new ZipDirectory(path, entries);
+            return new ZipDirectory(path, entries, cdOffset, cdSize);
         }
 
         private static void LocateData(Stream s, long length, string path, List<ZipEntry> entries)

@@ -15,10 +15,12 @@ namespace LightningCkpt.Lightning
     public static class HyperParameterRenderer
     {
         private const int MaxDepth = 32;
+        [ThreadStatic] private static long _steps;
 
         public static HyperParameterDictionary? Render(object? value)
         {
             if (value == null) return null;
+            _steps = 0;
             var active = new HashSet<object>(ReferenceComparer.Instance);
             return Convert(value, active, 0) as HyperParameterDictionary ?? new HyperParameterDictionary { ["value"] = Convert(value, active, 0) };
         }
@@ -38,7 +40,9 @@ namespace LightningCkpt.Lightning
                 case NumpyArray a: return a.ToString();
                 case NumpyDType dt: return dt.ToString();
             }
-            if (depth >= MaxDepth || !active.Add(v!)) return "...";
+            // a hostile graph sharing sub-objects (each list holding the previous one twice) grows exponentially when
+            // rendered as a tree: stop rendering containers once the step budget is spent
+            if (depth >= MaxDepth || ++_steps > Limits.MaxRenderNodes || !active.Add(v!)) return "...";
             try
             {
                 switch (v)

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
@@ -30,21 +31,45 @@ namespace LightningCkpt.Lightning
         {
             var found = new List<TensorEntry>();
             var active = new HashSet<object>(ReferenceComparer.Instance);
-            Walk(root, rootPath, found, active, 0);
+            _state = new WalkState();
+            try { Walk(root, rootPath, found, active, 0); }
+            finally { _state = null; }
             return found;
         }
 
-        /// <summary>Joins a parent path and a segment ("" + "a" = "a").</summary>
-        public static string Join(string parent, string segment) => parent.Length == 0 ? segment : parent + "." + segment;
+        [ThreadStatic] private static WalkState? _state;
+
+        private sealed class WalkState
+        {
+            public long Steps;
+            public readonly HashSet<object> Walked = new HashSet<object>(ReferenceComparer.Instance);
+        }
+
+        /// <summary>
+        /// Joins a parent path and a segment ("" + "a" = "a"). Paths are capped at <see cref="Limits.MaxPathLength"/>
+        /// characters so hostile long keys nested deep cannot make path building quadratic.
+        /// </summary>
+        public static string Join(string parent, string segment)
+        {
+            if (parent.Length >= Limits.MaxPathLength) return parent;
+            if (segment.Length > Limits.MaxPathLength / 4) segment = segment.Substring(0, Limits.MaxPathLength / 4) + "…";
+            var joined = parent.Length == 0 ? segment : parent + "." + segment;
+            return joined.Length > Limits.MaxPathLength ? joined.Substring(0, Limits.MaxPathLength) + "…" : joined;
+        }
 
         private static void Walk(object? v, string path, List<TensorEntry> found, HashSet<object> active, int depth)
         {
+            var state = _state!;
+            state.Steps++;
             switch (v)
             {
                 case null: case string: case long: case double: case bool: case byte[]: case PyGlobal: case PyPath: return;
                 case TensorRef t: found.Add(new TensorEntry(path, t)); return;
             }
-            if (depth >= Limits.MaxWalkDepth || !active.Add(v!)) return;
+            if (depth >= Limits.MaxWalkDepth) return;
+            // past the step budget, containers already walked once are not walked again (shared-graph blow-up)
+            if (state.Steps > Limits.MaxWalkSteps && state.Walked.Contains(v!)) return;
+            if (!active.Add(v!)) return;
             try
             {
                 switch (v)
@@ -74,7 +99,11 @@ namespace LightningCkpt.Lightning
                         break;
                 }
             }
-            finally { active.Remove(v!); }
+            finally
+            {
+                active.Remove(v!);
+                state.Walked.Add(v!);
+            }
         }
     }
 }

@@ -22,6 +22,8 @@ namespace LightningCkpt.Pickle
         private readonly List<int> _marks = new List<int>();
         private readonly Dictionary<long, object?> _memo = new Dictionary<long, object?>();
         private int _containers;
+        private int _maxContainers = Limits.MaxContainers;
+        private int _maxMemo = Limits.MaxMemoEntries;
 
         public PickleMachine(IPickleHost host, string filePath, string part, GlobalsRecorder? globals = null)
         {
@@ -54,6 +56,9 @@ namespace LightningCkpt.Pickle
             _stack.Clear();
             _marks.Clear();
             _memo.Clear();
+            _containers = 0;
+            _maxContainers = Limits.MaxContainersFor(src.Remaining);
+            _maxMemo = Limits.MaxMemoEntriesFor(src.Remaining);
             long opOffset = 0;
             PickleOpcode op = 0;
             try
@@ -102,7 +107,7 @@ namespace LightningCkpt.Pickle
                         break;
                     }
                 case PickleOpcode.Mark:
-                    if (_marks.Count >= Limits.MaxMarkDepth) throw new PickleDataException($"more than {Limits.MaxMarkDepth} nested MARKs", CheckpointErrorKind.LimitExceeded);
+                    if (_marks.Count >= Limits.MaxMarkDepth) throw new PickleDataException($"more than {Limits.MaxMarkDepth} nested MARKs (Limits.MaxMarkDepth)", CheckpointErrorKind.LimitExceeded);
                     _marks.Add(_stack.Count);
                     break;
                 case PickleOpcode.Pop:
@@ -296,8 +301,8 @@ namespace LightningCkpt.Pickle
 
         private T Count<T>(T value)
         {
-            if (++_containers > Limits.MaxContainers)
-                throw new PickleDataException($"the pickle builds more than {Limits.MaxContainers} objects", CheckpointErrorKind.LimitExceeded);
+            if (++_containers > _maxContainers)
+                throw new PickleDataException($"the pickle builds more than {_maxContainers} objects (Limits.MaxContainers)", CheckpointErrorKind.LimitExceeded);
             return value;
         }
 
@@ -332,8 +337,8 @@ namespace LightningCkpt.Pickle
         private void MemoPut(long index)
         {
             if (_stack.Count == 0) throw new PickleDataException("memo PUT with an empty stack");
-            if (!_memo.ContainsKey(index) && _memo.Count >= Limits.MaxMemoEntries)
-                throw new PickleDataException($"more than {Limits.MaxMemoEntries} memo entries", CheckpointErrorKind.LimitExceeded);
+            if (!_memo.ContainsKey(index) && _memo.Count >= _maxMemo)
+                throw new PickleDataException($"more than {_maxMemo} memo entries (Limits.MaxMemoEntries)", CheckpointErrorKind.LimitExceeded);
             _memo[index] = _stack[_stack.Count - 1];
         }
 
@@ -346,7 +351,7 @@ namespace LightningCkpt.Pickle
         private void Push(object? v)
         {
             if (_stack.Count >= Limits.MaxStackDepth)
-                throw new PickleDataException($"the pickle stack exceeds {Limits.MaxStackDepth} items", CheckpointErrorKind.LimitExceeded);
+                throw new PickleDataException($"the pickle stack exceeds {Limits.MaxStackDepth} items (Limits.MaxStackDepth)", CheckpointErrorKind.LimitExceeded);
             _stack.Add(v);
         }
 
@@ -431,7 +436,8 @@ namespace LightningCkpt.Pickle
         private static object ParseBigOrLong(string text)
         {
             text = text.Trim();
-            if (text.Length > 20000) throw new PickleDataException("an integer literal is too long", CheckpointErrorKind.LimitExceeded);
+            if (text.TrimStart('-', '+').Length > Limits.MaxIntDigits)
+                throw new PickleDataException($"an integer literal of {text.Length} characters exceeds {Limits.MaxIntDigits} digits (Limits.MaxIntDigits)", CheckpointErrorKind.LimitExceeded);
             if (long.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long l)) return l;
             if (BigInteger.TryParse(text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var big)) return big;
             throw new PickleDataException($"'{Truncate(text)}' is not an integer");

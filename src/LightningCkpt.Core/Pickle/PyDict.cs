@@ -11,7 +11,10 @@ namespace LightningCkpt.Pickle
     public sealed class PyDict : IEnumerable<KeyValuePair<object?, object?>>
     {
         private const int IndexThreshold = 8;
-        private readonly List<KeyValuePair<object?, object?>> _entries = new List<KeyValuePair<object?, object?>>();
+        // allocated on first insert: a hostile pickle of a million empty dicts must stay small (Limits.MaxContainers)
+        private static readonly List<KeyValuePair<object?, object?>> NoEntries = new List<KeyValuePair<object?, object?>>();
+        private List<KeyValuePair<object?, object?>>? _list;
+        private List<KeyValuePair<object?, object?>> _entries => _list ?? NoEntries;
         private Dictionary<object, int>? _index;
 
         /// <summary>The Python type when it is not a plain dict.</summary>
@@ -46,7 +49,7 @@ namespace LightningCkpt.Pickle
                 _entries[i] = new KeyValuePair<object?, object?>(_entries[i].Key, value);
                 return;
             }
-            _entries.Add(new KeyValuePair<object?, object?>(key, value));
+            (_list ??= new List<KeyValuePair<object?, object?>>()).Add(new KeyValuePair<object?, object?>(key, value));
             if (_index != null) _index[Box(key)] = _entries.Count - 1;
             else if (_entries.Count > IndexThreshold) BuildIndex();
         }

@@ -12,7 +12,24 @@ namespace LightningCkpt.Pickle
     {
         public static readonly PyKeyComparer Instance = new PyKeyComparer();
 
-        public new bool Equals(object? x, object? y)
+        // Hashes are mixed with a per-process random seed so a hostile pickle cannot choose keys that all land in one
+        // bucket (ints i<<32|i, tuples, bytes sharing a prefix would otherwise make dict building quadratic).
+        private static readonly ulong Seed = (ulong)new Random().Next() << 32 ^ (ulong)Environment.TickCount ^ 0x9E3779B97F4A7C15UL;
+
+        /// <summary>Nesting depth beyond which tuple keys are compared and hashed no further (hostile 1M-deep tuples).</summary>
+        private const int MaxKeyDepth = 256;
+
+        private static int Mix(ulong v)
+        {
+            v ^= Seed;
+            v = (v ^ (v >> 30)) * 0xBF58476D1CE4E5B9UL;
+            v = (v ^ (v >> 27)) * 0x94D049BB133111EBUL;
+            return (int)(v ^ (v >> 31));
+        }
+
+        public new bool Equals(object? x, object? y) => Equals(x, y, 0);
+
+        private bool Equals(object? x, object? y, int depth)
         {
             if (ReferenceEquals(x, y)) return true;
             if (x is null || y is null) return false;
@@ -28,36 +45,40 @@ namespace LightningCkpt.Pickle
                 case PyGlobal g: return g.Equals(y);
                 case PyTuple a:
                     if (y is not PyTuple tb || a.Count != tb.Count) return false;
-                    for (int i = 0; i < a.Count; i++) if (!Equals(a[i], tb[i])) return false;
+                    if (depth >= MaxKeyDepth) throw new PickleDataException($"a tuple used as a key is nested deeper than {MaxKeyDepth}", CheckpointErrorKind.LimitExceeded);
+                    for (int i = 0; i < a.Count; i++) if (!Equals(a[i], tb[i], depth + 1)) return false;
                     return true;
                 default: return ReferenceEquals(x, y);
             }
         }
 
-        public int GetHashCode(object? obj)
+        public int GetHashCode(object? obj) => GetHashCode(obj, 0);
+
+        private int GetHashCode(object? obj, int depth)
         {
             if (obj is null) return 0;
             obj = Normalize(obj);
             switch (obj)
             {
                 case string s: return StringComparer.Ordinal.GetHashCode(s);
-                case long l: return l.GetHashCode();
-                case BigInteger b: return b.GetHashCode();
-                case double d: return d.GetHashCode();
+                case long l: return Mix((ulong)l);
+                case BigInteger b: return Mix((ulong)b.GetHashCode() ^ (ulong)b.ToByteArray().Length << 40);
+                case double d: return Mix((ulong)BitConverter.DoubleToInt64Bits(d));
                 case byte[] a:
                     unchecked
                     {
-                        int h = a.Length;
-                        for (int i = 0; i < a.Length && i < 64; i++) h = h * 31 + a[i];
-                        return h;
+                        ulong h = (ulong)a.Length;
+                        for (int i = 0; i < a.Length; i++) h = (h ^ a[i]) * 0x100000001B3UL;
+                        return Mix(h);
                     }
                 case PyGlobal g: return g.GetHashCode();
                 case PyTuple t:
                     unchecked
                     {
-                        int h = 17;
-                        for (int i = 0; i < t.Count; i++) h = h * 31 + GetHashCode(t[i]);
-                        return h;
+                        ulong h = (ulong)t.Count;
+                        if (depth < MaxKeyDepth)
+                            for (int i = 0; i < t.Count; i++) h = (h ^ (uint)GetHashCode(t[i], depth + 1)) * 0x100000001B3UL;
+                        return Mix(h);
                     }
                 default: return System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
             }

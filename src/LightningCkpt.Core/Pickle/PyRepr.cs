@@ -112,7 +112,12 @@ namespace LightningCkpt.Pickle
                         foreach (var f in o.Fields)
                         {
                             if (m++ > 0) sb.Append(", ");
-                            sb.Append(KeySegment(f.Key)).Append('=');
+                            // keys render within this walk: a fresh KeySegment render would escape the cycle check and
+                            // the depth cap (an object whose state uses the object itself as a key recursed forever)
+                            if (f.Key is string ks) sb.Append(ks);
+                            else if (f.Key is PyGlobal kg) sb.Append(kg.FullName);
+                            else Write(sb, f.Key, active, max, depth + 1);
+                            sb.Append('=');
                             Write(sb, f.Value, active, max, depth + 1);
                             if (sb.Length > max) break;
                         }

@@ -1,4 +1,11 @@
 using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using LightningCkpt.Container;
+using LightningCkpt.Data;
+using LightningCkpt.Pickle;
+using LightningCkpt.Torch;
 
 namespace LightningCkpt.Safety
 {
@@ -14,7 +21,281 @@ namespace LightningCkpt.Safety
     /// <summary>Tests a checkpoint for damage and danger without running anything.</summary>
     public static class CheckpointValidator
     {
-        public static CkptTestResult Test(string path, ValidateOptions options) =>
-            throw new NotImplementedException("Test-Ckpt is specified by issue 6");
+        /// <summary>
+        /// One result per file: opening problems become an Error finding (IsValid false); an opened file is checked
+        /// structurally (zip ranges, storage sizes), optionally byte by byte (CRC, NaN/Inf), and its globals are graded.
+        /// </summary>
+        public static CkptTestResult Test(string path, ValidateOptions? options = null)
+        {
+            options ??= new ValidateOptions();
+            var findings = new List<CkptFinding>();
+            var result = new CkptTestResult { Path = path, Name = System.IO.Path.GetFileName(path) };
+            Checkpoint c;
+            try
+            {
+                c = Checkpoint.Open(path);
+            }
+            catch (CheckpointFormatException e)
+            {
+                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationOf(e)));
+                return Finish(result, findings);
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                findings.Add(new CkptFinding("Unreadable", FindingSeverity.Error, e.Message, "file"));
+                return Finish(result, findings);
+            }
+
+            result.Format = c.Format.ToString();
+            GradeGlobals(c, findings);
+            try
+            {
+                if (c.Zip != null) CheckZipRanges(c.Zip, c.FileLength, findings);
+                CheckStorages(c, findings);
+                if (options.VerifyCrc && c.Zip != null) VerifyCrc(c, findings);
+                if (options.CheckValues) CheckValues(c, findings);
+            }
+            catch (CheckpointFormatException e)
+            {
+                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationOf(e)));
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                findings.Add(new CkptFinding("Unreadable", FindingSeverity.Error, e.Message, "file"));
+            }
+            return Finish(result, findings);
+        }
+
+        private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
+        {
+            r.Findings = findings;
+            r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
+            r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
+            return r;
+        }
+
+        /// <summary>The finding kind for an exception from opening or reading a checkpoint.</summary>
+        public static string Classify(CheckpointFormatException e)
+        {
+            var r = e.Reason;
+            if (r.StartsWith(Checkpoint.InternalErrorPrefix, StringComparison.Ordinal)) return "InternalError";
+            switch (e.Kind)
+            {
+                case CheckpointErrorKind.LimitExceeded: return "LimitExceeded";
+                case CheckpointErrorKind.Unsupported: return "Unsupported";
+                case CheckpointErrorKind.NotACheckpoint: return e.Part == "file header" ? "UnknownFormat" : "NotACheckpoint";
+            }
+            if (Has(r, "tensor view") && Has(r, "bytes but storage")) return "ViewOutOfBounds";
+            if (Has(r, "lies outside storage")) return "ViewOutOfBounds";
+            if (Has(r, "declares") && Has(r, "its entry holds")) return "StorageSizeMismatch";
+            if (Has(r, "records") && Has(r, "elements but the pickle declares")) return "StorageSizeMismatch";
+            if (Has(r, "has no entry") || Has(r, "has no data in the file") || Has(r, "never referenced")) return "MissingStorage";
+            if (Has(r, "end of") || Has(r, "truncated") || Has(r, "ends without") || Has(r, "ends before") || Has(r, "run past the end") ||
+                Has(r, "runs past the end") || Has(r, "too short"))
+                return "Truncated";
+            if (Has(r, "CRC")) return "CrcMismatch";
+            return "Malformed";
+        }
+
+        private static bool Has(string s, string what) => s.IndexOf(what, StringComparison.OrdinalIgnoreCase) >= 0;
+
+        private static string LocationOf(CheckpointFormatException e) => e.Offset >= 0 ? $"{e.Part} at offset {e.Offset}" : e.Part;
+
+        private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
+        {
+            foreach (var g in c.Globals)
+            {
+                switch (GlobalGrades.Grade(g))
+                {
+                    case GlobalGrade.Dangerous:
+                        findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
+                            $"the pickle references {g.FullName}, which can run code or touch files when torch.load(weights_only=False) unpickles it; it is inert here",
+                            "pickle global " + g.FullName));
+                        break;
+                    case GlobalGrade.Unknown:
+                        findings.Add(new CkptFinding("UnknownGlobal", FindingSeverity.Info,
+                            $"the pickle references {g.FullName}: torch.load(weights_only=True) would refuse it; it is inert here",
+                            "pickle global " + g.FullName));
+                        break;
+                }
+            }
+        }
+
+        private static void CheckZipRanges(ZipDirectory zip, long fileLength, List<CkptFinding> findings)
+        {
+            var ranges = new List<(long Start, long End, string What)>(zip.Entries.Count + 1);
+            foreach (var e in zip.Entries)
+                ranges.Add((e.LocalHeaderOffset, e.DataOffset + e.CompressedSize, $"entry '{e.Name}'"));
+            ranges.Add((zip.CentralDirectoryOffset, zip.CentralDirectorySize + zip.CentralDirectoryOffset, "the central directory"));
+            ranges.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
+            int reported = 0;
+            // compare each range with the furthest-reaching range before it: catches every overlapping pair's existence
+            int far = -1;
+            for (int i = 0; i < ranges.Count; i++)
+            {
+                var cur = ranges[i];
+                if (far >= 0 && ranges[far].End > cur.Start && cur.End > cur.Start)
+                {
+                    if (reported++ < 20)
+                        findings.Add(new CkptFinding("OverlappingEntries", FindingSeverity.Error,
+                            $"{ranges[far].What} [{ranges[far].Start}, {ranges[far].End}) overlaps {cur.What} [{cur.Start}, {cur.End})",
+                            $"zip directory at offset {cur.Start}"));
+                }
+                if (far < 0 || cur.End > ranges[far].End) far = i;
+            }
+            if (reported > 20)
+                findings.Add(new CkptFinding("OverlappingEntries", FindingSeverity.Error, $"{reported - 20} more overlapping ranges", "zip directory"));
+
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in zip.Entries)
+                if (!names.Add(e.Name))
+                    findings.Add(new CkptFinding("DuplicateEntry", FindingSeverity.Warning, $"the archive holds '{e.Name}' more than once; only the first is read", $"entry '{e.Name}'"));
+        }
+
+        private static void CheckStorages(Checkpoint c, List<CkptFinding> findings)
+        {
+            var used = new HashSet<ZipEntry>();
+            foreach (var s in c.Storages)
+            {
+                if (s.ViewRoot != null) continue;
+                if (!s.IsLocated)
+                {
+                    findings.Add(new CkptFinding("MissingStorage", FindingSeverity.Error, $"{s} has no bytes in the file", $"storage '{s.Key}'"));
+                    continue;
+                }
+                if (s.Entry != null)
+                {
+                    used.Add(s.Entry);
+                    if (s.DeclaredBytes > s.Entry.UncompressedSize)
+                        findings.Add(new CkptFinding("StorageSizeMismatch", FindingSeverity.Error,
+                            $"storage '{s.Key}' declares {s.DeclaredBytes} bytes but entry '{s.Entry.Name}' holds {s.Entry.UncompressedSize}", $"storage '{s.Key}'"));
+                    else if (s.DeclaredBytes < s.Entry.UncompressedSize)
+                        findings.Add(new CkptFinding("StorageSizeMismatch", FindingSeverity.Warning,
+                            $"storage '{s.Key}' declares {s.DeclaredBytes} bytes but entry '{s.Entry.Name}' holds {s.Entry.UncompressedSize}; the extra bytes are ignored", $"storage '{s.Key}'"));
+                }
+                else if (s.InlineData == null && s.FileOffset >= 0 && s.DeclaredBytes > c.FileLength - s.FileOffset)
+                {
+                    findings.Add(new CkptFinding("Truncated", FindingSeverity.Error, $"storage '{s.Key}' runs past the end of the file", $"storage '{s.Key}'"));
+                }
+            }
+            if (c.Zip != null)
+            {
+                foreach (var e in c.Zip.Entries)
+                {
+                    var rel = e.Name.StartsWith(c.Zip.RootPrefix, StringComparison.Ordinal) ? e.Name.Substring(c.Zip.RootPrefix.Length) : e.Name;
+                    if (rel.StartsWith("data/", StringComparison.Ordinal) && !used.Contains(e) && c.Zip.Find(rel) == e)
+                        findings.Add(new CkptFinding("UnreferencedEntry", FindingSeverity.Info, $"entry '{e.Name}' is not referenced by the pickle", $"entry '{e.Name}'"));
+                }
+            }
+        }
+
+        private static void VerifyCrc(Checkpoint c, List<CkptFinding> findings)
+        {
+            var buffer = new byte[1 << 16];
+            using var fs = new FileStream(c.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            foreach (var e in c.Zip!.Entries)
+            {
+                uint crc = 0xFFFFFFFF;
+                long total = 0;
+                try
+                {
+                    using Stream src = e.IsStored ? new SubStream(fs, e.DataOffset, e.CompressedSize) : c.Zip.OpenDeflated(fs, e);
+                    while (true)
+                    {
+                        // read at most one byte past the recorded size, so a deflate bomb cannot run on
+                        long want = Math.Min(buffer.Length, e.UncompressedSize + 1 - total);
+                        if (want <= 0) break;
+                        int n = src.Read(buffer, 0, (int)want);
+                        if (n <= 0) break;
+                        crc = Crc32.Update(crc, buffer, n);
+                        total += n;
+                    }
+                }
+                catch (CheckpointFormatException ex)
+                {
+                    findings.Add(new CkptFinding("CorruptData", FindingSeverity.Error, ex.Reason, $"entry '{e.Name}'"));
+                    continue;
+                }
+                if (total != e.UncompressedSize)
+                {
+                    findings.Add(new CkptFinding(total < e.UncompressedSize ? "Truncated" : "Malformed", FindingSeverity.Error,
+                        $"entry '{e.Name}' holds {(total > e.UncompressedSize ? "more than " : "")}{total} bytes but the directory records {e.UncompressedSize}", $"entry '{e.Name}'"));
+                    continue;
+                }
+                crc ^= 0xFFFFFFFF;
+                if (crc != e.Crc32)
+                    findings.Add(new CkptFinding("CrcMismatch", FindingSeverity.Error,
+                        $"entry '{e.Name}' has CRC-32 {crc:x8} but the directory records {e.Crc32:x8}", $"entry '{e.Name}'"));
+            }
+        }
+
+        private static void CheckValues(Checkpoint c, List<CkptFinding> findings)
+        {
+            using var reader = new TensorDataReader(c);
+            foreach (var entry in c.AllTensors)
+            {
+                var t = entry.Tensor;
+                if (!t.HasData || !(t.DType.IsFloatingPoint || t.DType.IsComplex) || t.Numel == 0) continue;
+                long nan = 0, inf = 0;
+                int item = t.DType.ItemSize;
+                try
+                {
+                    reader.ReadRowMajor(t, (b, n) =>
+                    {
+                        if (t.DType == DType.Float32)
+                        {
+                            for (int i = 0; i + 4 <= n; i += 4)
+                            {
+                                // exponent all ones: Inf (mantissa 0) or NaN
+                                uint bits = (uint)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24);
+                                if ((bits & 0x7F800000) == 0x7F800000) { if ((bits & 0x007FFFFF) != 0) nan++; else inf++; }
+                            }
+                            return;
+                        }
+                        for (int i = 0; i + item <= n; i += item)
+                        {
+                            double v = ElementDecoder.ToDouble(b, i, t.DType);
+                            if (double.IsNaN(v)) nan++;
+                            else if (double.IsInfinity(v)) inf++;
+                        }
+                    });
+                }
+                catch (Exception e) when (e is CheckpointFormatException || e is InvalidOperationException || e is IOException)
+                {
+                    findings.Add(new CkptFinding("UnreadableData", FindingSeverity.Error, $"{entry.Path}: {e.Message}", "tensor " + entry.Path));
+                    continue;
+                }
+                if (nan > 0 || inf > 0)
+                    findings.Add(new CkptFinding("NonFiniteValues", FindingSeverity.Warning,
+                        $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));
+            }
+        }
+    }
+
+    /// <summary>CRC-32 (IEEE, reflected, as zip uses it).</summary>
+    internal static class Crc32
+    {
+        private static readonly uint[] Table = Build();
+
+        private static uint[] Build()
+        {
+            var t = new uint[256];
+            for (uint i = 0; i < 256; i++)
+            {
+                uint c = i;
+                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
+                t[i] = c;
+            }
+            return t;
+        }
+
+        /// <summary>Continues a running CRC (start with 0xFFFFFFFF, finish by xor with 0xFFFFFFFF).</summary>
+        public static uint Update(uint crc, byte[] b, int count)
+        {
+            for (int i = 0; i < count; i++) crc = Table[(crc ^ b[i]) & 0xFF] ^ (crc >> 8);
+            return crc;
+        }
+
+        public static uint Compute(byte[] b, int count) => Update(0xFFFFFFFF, b, count) ^ 0xFFFFFFFF;
     }
 }

@@ -43,7 +43,8 @@ namespace LightningCkpt.Safety
             "webbrowser", "importlib", "imp", "pickle", "_pickle", "cPickle", "marshal", "dill", "cloudpickle", "joblib",
             "multiprocessing", "asyncio", "code", "codeop", "platform", "signal", "tempfile", "urllib", "http", "ftplib",
             "smtplib", "telnetlib", "requests", "httpx", "paramiko", "_posixsubprocess", "posixpath_exec", "numpy.f2py",
-            "torch.hub", "torch.jit", "torch._dynamo", "torch._inductor", "torch.utils.cpp_extension", "builtins.exec",
+            "torch.hub", "torch.jit", "torch._dynamo", "torch._inductor", "torch.utils.cpp_extension", "_operator", "_io",
+            "_thread", "threading", "_winapi", "winreg", "_winreg", "msvcrt", "zipimport", "pkgutil", "_imp",
         };
 
         private static readonly HashSet<string> DangerousNames = new HashSet<string>(StringComparer.Ordinal)
@@ -60,6 +61,12 @@ namespace LightningCkpt.Safety
             "code.InteractiveInterpreter", "site.main", "bdb.Bdb.run", "trace.Trace.run", "cProfile.run", "profile.run",
             "logging.config.listen", "uuid._get_command_stdout", "torch._C._jit_compile", "torch.classes.load_library",
             "torch.ops.load_library", "torch.utils.data.datapipes.utils.decoder.basichandlers", "gc.get_objects",
+            "torch.storage._load_from_bytes", "torch._weights_only_unpickler.load", "torch.serialization._load",
+            "torch._C._load_for_lite_interpreter", "torch._C.import_ir_module", "torch.utils.model_zoo.load_url",
+            "numpy.ctypeslib.load_library", "numpy.lib.format.read_array", "numpy.memmap",
+            "copyreg.__reduce_ex__", "inspect.getattr_static", "types.ModuleType",
+            "operator.setitem", "operator.delitem", "operator.getitem", "functools.partialmethod",
+            "functools.wraps", "functools.update_wrapper",
         };
 
         public static GlobalGrade Grade(PyGlobal g) => Grade(g.Module, g.Name);
@@ -69,6 +76,10 @@ namespace LightningCkpt.Safety
             var mod = module switch { "__builtin__" => "builtins", "copy_reg" => "copyreg", "torch.tensor" => "torch._tensor", _ => module };
             var full = mod + "." + name;
             if (DangerousNames.Contains(full)) return GlobalGrade.Dangerous;
+            // a name can hide an attribute chain ("os.system" as name of "builtins", "system" via getattr):
+            // torch resolves dotted names in find_class, so grade the dotted form too
+            if (name.IndexOf('.') >= 0 && Grade(mod + "." + name.Substring(0, name.LastIndexOf('.')), name.Substring(name.LastIndexOf('.') + 1)) == GlobalGrade.Dangerous)
+                return GlobalGrade.Dangerous;
             foreach (var m in DangerousModules)
                 if (mod == m || mod.StartsWith(m + ".", StringComparison.Ordinal) || full == m) return GlobalGrade.Dangerous;
             if (Allowed.Contains(full)) return GlobalGrade.Allowed;
@@ -87,6 +98,7 @@ namespace LightningCkpt.Safety
             "abs", "round", "sum", "sorted", "reversed", "enumerate", "zip", "map", "filter", "iter", "next", "repr", "hash",
             "isinstance", "issubclass", "property", "staticmethod", "classmethod", "super", "Exception", "ValueError",
             "TypeError", "KeyError", "IndexError", "RuntimeError", "AttributeError", "StopIteration",
+            "long", "unicode", "basestring", "xrange", "NotImplementedType", "ellipsis", "any", "all", "divmod", "pow",
         };
     }
 }

@@ -1,0 +1,295 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Threading;
+using LightningCkpt.Safety;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace LightningCkpt.Tests
+{
+    /// <summary>
+    /// Every resource bound in <see cref="Limits"/> is hit by a hostile input built here, and each ends in the one
+    /// CheckpointFormatException naming the limit — or, for inputs that are legal but deep, in a clean open.
+    /// Time and memory are NOT asserted here; measure them with
+    ///   LIGHTNINGCKPT_MEASURE=1 dotnet test tests/LightningCkpt.Tests -c Release --filter FullyQualifiedName~LimitsTests.Measure --logger "console;verbosity=detailed"
+    /// </summary>
+    public class LimitsTests
+    {
+        private readonly ITestOutputHelper _out;
+        public LimitsTests(ITestOutputHelper output) => _out = output;
+
+        private const int TenMB = 10 << 20;
+
+        /// <summary>Hostile 10 MB inputs: name, bytes, expected outcome (null = opens cleanly, else the error kind).</summary>
+        public static IEnumerable<(string Name, Func<byte[]> Make, CheckpointErrorKind? Expect)> Hostile()
+        {
+            yield return ("10MB of EMPTY_DICT", () => Wrap(Repeat(new[] { (byte)'}' }, TenMB)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of EMPTY_LIST", () => Wrap(Repeat(new[] { (byte)']' }, TenMB)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of EMPTY_TUPLE+TUPLE1", () => Wrap(Repeat(new[] { (byte)')', (byte)0x85 }, TenMB / 2)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of MARK", () => Wrap(Repeat(new[] { (byte)'(' }, TenMB)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of NONE (stack)", () => Wrap(Repeat(new[] { (byte)'N' }, TenMB)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of DUP", () => Wrap(Concat(new[] { (byte)'N' }, Repeat(new[] { (byte)'2' }, TenMB))), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of MEMOIZE", () => Wrap(Concat(new byte[] { 0x80, 4, (byte)'N' }, Repeat(new byte[] { 0x94 }, TenMB))), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of LONG_BINPUT", () => Wrap(Concat(new[] { (byte)'N' }, Puts(TenMB / 5))), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of EMPTY_DICT+POP", () => Wrap(Repeat(new[] { (byte)'}', (byte)'0' }, TenMB / 2)), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of DUP+APPEND nesting", () => Wrap(Concat(new[] { (byte)']' }, Repeat(new[] { (byte)']', (byte)'a' }, TenMB / 2))), CheckpointErrorKind.LimitExceeded);
+            yield return ("deep nested lists (500k)", () => Wrap(Concat(Repeat(new[] { (byte)']' }, 500_000), Repeat(new[] { (byte)'a' }, 499_999), new[] { (byte)'.' })), null);
+            yield return ("deep nested tuples (500k)", () => Wrap(Concat(new[] { (byte)')' }, Repeat(new byte[] { 0x85 }, 500_000), new[] { (byte)'.' })), null);
+            yield return ("deep tuple as dict key", () => Wrap(Concat(new[] { (byte)'}' }, new[] { (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)')' }, Repeat(new byte[] { 0x85 }, 300_000), new[] { (byte)'N', (byte)'s', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
+            yield return ("billion laughs (shared lists, 2^64 paths)", () => Wrap(BillionLaughs(64)), null);
+            yield return ("1 MB key nested 1000 deep", () => Wrap(LongKeyChain(1 << 20, 1000)), null);
+            yield return ("object whose state uses itself as key", () => Wrap(new PickleBuilder().Op('}').Str("x").Global("a", "B").Op(')').Op(0x81).Op('q').Op(0)
+                .Op('}').Op('h').Op(0).Op('K').Op(1).Op('s').Op('b').Op('s').Op('.').ToArray()), null);
+            yield return ("colliding int keys", () => Wrap(CollidingKeys(400_000)), null);
+            yield return ("LONG4 longer than the file", () => Wrap(new byte[] { 0x8b, 0xff, 0xff, 0xff, 0x00, 1, 2, 3 }), CheckpointErrorKind.LimitExceeded);
+            yield return ("LONG4 at the limit, 160 times", () => Wrap(Repeat(Concat(new byte[] { 0x8b, 0, 0, 1, 0 }, new byte[1 << 16], new[] { (byte)'0' }), 160)), CheckpointErrorKind.Malformed);
+            yield return ("BINBYTES8 longer than the file", () => Wrap(new byte[] { 0x8e, 0, 0, 0, 0, 0, 0, 0, 0x10, 1 }), CheckpointErrorKind.Malformed);
+            yield return ("BINUNICODE8 longer than the file", () => Wrap(new byte[] { 0x8d, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, 1 }), CheckpointErrorKind.Malformed);
+            yield return ("BINUNICODE longer than the file", () => Wrap(new byte[] { (byte)'X', 0xff, 0xff, 0xff, 0xff, 1 }), CheckpointErrorKind.Malformed);
+            yield return ("FRAME longer than the file", () => Wrap(new byte[] { 0x80, 4, 0x95, 0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0, (byte)'N', (byte)'.' }), CheckpointErrorKind.Malformed);
+            yield return ("10MB integer text line", () => Wrap(Concat(new[] { (byte)'I' }, Repeat(new[] { (byte)'9' }, TenMB), new[] { (byte)'\n', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
+            yield return ("2400 integers of 4300 digits", () => Wrap(Repeat(Concat(new[] { (byte)'I' }, Repeat(new[] { (byte)'9' }, 4300), new[] { (byte)'\n', (byte)'0' }), 2400)), CheckpointErrorKind.Malformed);
+            yield return ("an integer of 4301 digits", () => Wrap(Concat(new[] { (byte)'I' }, Repeat(new[] { (byte)'9' }, 4301), new[] { (byte)'\n', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
+            yield return ("10MB of SHORT_BINSTRING+DUP+SETITEM", () => Wrap(Concat(new[] { (byte)'}' }, Repeat(new byte[] { (byte)'K', 1, (byte)'2', (byte)'s' }, TenMB / 4))), CheckpointErrorKind.Malformed);
+            yield return ("zip claiming 65535 entries", () => ZipClaiming(65535), CheckpointErrorKind.Malformed);
+            yield return ("zip64 claiming 2^40 entries", () => Zip64Claiming(1L << 40), CheckpointErrorKind.LimitExceeded);
+            yield return ("entry larger than the file", () => EntryLargerThanFile(), CheckpointErrorKind.Malformed);
+            yield return ("deflate bomb: 1 GB claimed", () => Bomb(1 << 30, 1 << 20), CheckpointErrorKind.LimitExceeded);
+            yield return ("deflate bomb: claims 1 KB, inflates 10 MB", () => Bomb(1024, TenMB), CheckpointErrorKind.Malformed);
+            yield return ("deflate: 10 MB of zeros within ratio", () => Bomb(TenMB, TenMB), CheckpointErrorKind.Malformed);
+        }
+
+        public static IEnumerable<object[]> HostileNames() => Hostile().Select(h => new object[] { h.Name });
+
+        [Theory]
+        [MemberData(nameof(HostileNames))]
+        public void HostileInputFailsWithTheOneException(string name)
+        {
+            // a generous hang detector, not a speed test: every input here takes well under a second
+            var run = System.Threading.Tasks.Task.Run(() => Check(name));
+            Assert.True(run.Wait(TimeSpan.FromSeconds(30)), $"{name} did not finish within 30 s");
+            run.GetAwaiter().GetResult();
+        }
+
+        private static void Check(string name)
+        {
+            var h = Hostile().Single(x => x.Name == name);
+            var path = Temp(h.Make(), name);
+            try
+            {
+                Checkpoint? c = null;
+                CheckpointFormatException? error = null;
+                try { c = Checkpoint.Open(path); }
+                catch (CheckpointFormatException e) { error = e; }
+                if (h.Expect == null)
+                {
+                    Assert.Null(error);
+                    CkptInfo.From(c!);
+                    CkptTensor.List(c!, true);
+                    Assert.True(CheckpointValidator.Test(path, new ValidateOptions { VerifyCrc = true }).IsValid);
+                }
+                else
+                {
+                    Assert.NotNull(error);
+                    Assert.DoesNotContain(Checkpoint.InternalErrorPrefix, error!.Reason);
+                    Assert.Equal(h.Expect, error.Kind);
+                    var r = CheckpointValidator.Test(path, new ValidateOptions());
+                    Assert.False(r.IsValid);
+                }
+            }
+            finally { File.Delete(path); }
+        }
+
+        [Fact]
+        public void LimitsAreConsistent()
+        {
+            Assert.True(Limits.MaxMarkDepth < Limits.MaxStackDepth);
+            Assert.True(Limits.MaxContainersFor(0) >= 1_000_000);
+            Assert.True(Limits.MaxContainersFor(1L << 30) > Limits.MaxContainersFor(0));
+            Assert.True(Limits.MaxMemoEntriesFor(TenMB) >= 1_000_000);
+            Assert.True(Limits.MaxDeflateRatio >= 1000); // deflate's own maximum ratio is about 1032:1
+        }
+
+        /// <summary>Manual measurement of time and memory per hostile input (skipped unless LIGHTNINGCKPT_MEASURE=1).</summary>
+        [SkippableFact]
+        public void Measure()
+        {
+            Skip.IfNot(Environment.GetEnvironmentVariable("LIGHTNINGCKPT_MEASURE") == "1", "set LIGHTNINGCKPT_MEASURE=1 to measure");
+            foreach (var h in Hostile())
+            {
+                var path = Temp(h.Make(), h.Name);
+                long fileLength = new FileInfo(path).Length;
+                GC.Collect(2, GCCollectionMode.Forced, true, true);
+                GC.WaitForPendingFinalizers();
+                long baseline = GC.GetTotalMemory(true);
+                long peak = baseline;
+                using var stop = new ManualResetEventSlim();
+                var sampler = new Thread(() =>
+                {
+                    while (!stop.IsSet) { peak = Math.Max(peak, GC.GetTotalMemory(false)); Thread.Sleep(1); }
+                }) { IsBackground = true };
+                sampler.Start();
+                var sw = Stopwatch.StartNew();
+                string outcome;
+                try
+                {
+                    var c = Checkpoint.Open(path);
+                    var opened = sw.Elapsed.TotalMilliseconds;
+                    CkptInfo.From(c);
+                    CkptTensor.List(c, true);
+                    outcome = $"opened in {opened:F0} ms, then info + tensor list";
+                }
+                catch (CheckpointFormatException e) { outcome = e.Kind + ": " + e.Reason; }
+                sw.Stop();
+                stop.Set();
+                sampler.Join();
+                peak = Math.Max(peak, GC.GetTotalMemory(false));
+                _out.WriteLine($"{h.Name,-40} {fileLength / 1e6,6:F1} MB file  {sw.Elapsed.TotalMilliseconds,7:F0} ms  peak managed +{(peak - baseline) / 1e6,6:F0} MB  {Truncate(outcome, 90)}");
+                File.Delete(path);
+            }
+        }
+
+        private static string Truncate(string s, int n) => s.Length <= n ? s : s.Substring(0, n) + "…";
+
+        // ---- builders ----
+
+        private static byte[] Wrap(byte[] pickle) => FuzzZip.Checkpoint(pickle);
+
+        private static byte[] Repeat(byte[] unit, int times)
+        {
+            var r = new byte[unit.Length * times];
+            for (int i = 0; i < times; i++) Buffer.BlockCopy(unit, 0, r, i * unit.Length, unit.Length);
+            return r;
+        }
+
+        private static byte[] Concat(params byte[][] parts) => parts.SelectMany(p => p).ToArray();
+
+        private static byte[] Puts(int n)
+        {
+            var r = new byte[n * 5];
+            for (int i = 0; i < n; i++)
+            {
+                r[i * 5] = (byte)'r';
+                BitConverter.GetBytes(i).CopyTo(r, i * 5 + 1);
+            }
+            return r;
+        }
+
+        /// <summary>A dict whose int keys i*2^32+i all hash alike under a naive long hash.</summary>
+        private static byte[] CollidingKeys(int n)
+        {
+            var ms = new MemoryStream();
+            ms.WriteByte((byte)'}');
+            for (int start = 0; start < n; start += 1000)
+            {
+                ms.WriteByte((byte)'(');
+                for (int i = start; i < Math.Min(n, start + 1000); i++)
+                {
+                    long k = ((long)i << 32) | (uint)i;
+                    ms.WriteByte(0x8a); ms.WriteByte(8); ms.Write(BitConverter.GetBytes(k), 0, 8);
+                    ms.WriteByte((byte)'N');
+                }
+                ms.WriteByte((byte)'u');
+            }
+            ms.WriteByte((byte)'.');
+            return ms.ToArray();
+        }
+
+        private static void Op(MemoryStream ms, char op, int memo)
+        {
+            ms.WriteByte((byte)op);
+            ms.Write(BitConverter.GetBytes(memo), 0, 4);
+        }
+
+        /// <summary>L0 = []; Li = [L(i-1), L(i-1)]; {'state_dict': Ln, 'hyper_parameters': Ln}.</summary>
+        private static byte[] BillionLaughs(int n)
+        {
+            var ms = new MemoryStream();
+            ms.WriteByte((byte)']'); Op(ms, 'r', 0);
+            for (int i = 1; i <= n; i++)
+            {
+                ms.WriteByte((byte)'0'); ms.WriteByte((byte)']'); ms.WriteByte((byte)'(');
+                Op(ms, 'j', i - 1); Op(ms, 'j', i - 1);
+                ms.WriteByte((byte)'e'); Op(ms, 'r', i);
+            }
+            ms.WriteByte((byte)'0');
+            var head = new PickleBuilder().Op('}').Str("state_dict").ToArray();
+            var mid = new PickleBuilder().Op('s').Str("hyper_parameters").ToArray();
+            var tail = new MemoryStream();
+            Op(tail, 'j', n);
+            tail.WriteByte((byte)'s'); tail.WriteByte((byte)'.');
+            var get = new MemoryStream();
+            Op(get, 'j', n);
+            return Concat(ms.ToArray().Take((int)ms.Length - 1).ToArray(), new[] { (byte)'0' }, head, get.ToArray(), mid, tail.ToArray());
+        }
+
+        /// <summary>{k: {k: {k: … {}}}} with one memoized key of <paramref name="keyLength"/> characters.</summary>
+        private static byte[] LongKeyChain(int keyLength, int depth)
+        {
+            var ms = new MemoryStream();
+            var key = new PickleBuilder().Str(new string('k', keyLength)).ToArray();
+            ms.Write(key, 0, key.Length); Op(ms, 'r', 0); ms.WriteByte((byte)'0');
+            ms.WriteByte((byte)'}'); Op(ms, 'r', 1);
+            for (int i = 2; i <= depth; i++)
+            {
+                ms.WriteByte((byte)'0'); ms.WriteByte((byte)'}'); Op(ms, 'j', 0); Op(ms, 'j', i - 1); ms.WriteByte((byte)'s'); Op(ms, 'r', i);
+            }
+            ms.WriteByte((byte)'.');
+            return ms.ToArray();
+        }
+
+        private static byte[] ZipClaiming(int entries)
+        {
+            var z = FuzzZip.Checkpoint(new byte[] { (byte)'N', (byte)'.' });
+            BitConverter.GetBytes((ushort)entries).CopyTo(z, z.Length - 12);
+            BitConverter.GetBytes((ushort)entries).CopyTo(z, z.Length - 14);
+            return z;
+        }
+
+        private static byte[] Zip64Claiming(long entries)
+        {
+            var z = FuzzZip.Checkpoint(new byte[] { (byte)'N', (byte)'.' }).ToList();
+            int eocd = z.Count - 22;
+            uint cdSize = BitConverter.ToUInt32(z.ToArray(), eocd + 12), cdOff = BitConverter.ToUInt32(z.ToArray(), eocd + 16);
+            var rec = new List<byte>();
+            rec.AddRange(BitConverter.GetBytes(0x06064b50u)); rec.AddRange(BitConverter.GetBytes(44L)); rec.AddRange(new byte[] { 45, 0, 45, 0 });
+            rec.AddRange(new byte[8]); rec.AddRange(BitConverter.GetBytes(entries)); rec.AddRange(BitConverter.GetBytes(entries));
+            rec.AddRange(BitConverter.GetBytes((long)cdSize)); rec.AddRange(BitConverter.GetBytes((long)cdOff));
+            var loc = new List<byte>();
+            loc.AddRange(BitConverter.GetBytes(0x07064b50u)); loc.AddRange(new byte[4]); loc.AddRange(BitConverter.GetBytes((long)eocd)); loc.AddRange(BitConverter.GetBytes(1));
+            var tail = z.Skip(eocd).ToArray();
+            BitConverter.GetBytes((ushort)0xFFFF).CopyTo(tail, 8);
+            BitConverter.GetBytes((ushort)0xFFFF).CopyTo(tail, 10);
+            return z.Take(eocd).Concat(rec).Concat(loc).Concat(tail).ToArray();
+        }
+
+        private static byte[] EntryLargerThanFile()
+        {
+            var items = new List<FuzzZip.Item> { new FuzzZip.Item("archive/data.pkl", new byte[] { (byte)'N', (byte)'.' }) };
+            var z = FuzzZip.Write(items);
+            int cd = z.Length - 22 - (46 + "archive/data.pkl".Length);
+            BitConverter.GetBytes(0x7FFFFFF0u).CopyTo(z, cd + 20);
+            BitConverter.GetBytes(0x7FFFFFF0u).CopyTo(z, cd + 24);
+            return z;
+        }
+
+        private static byte[] Bomb(long claimed, int actual)
+        {
+            var items = new List<FuzzZip.Item> { new FuzzZip.Item("archive/data.pkl", new byte[actual], deflate: true) { ClaimedSize = claimed } };
+            return FuzzZip.Write(items);
+        }
+
+        private static string Temp(byte[] bytes, string name)
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "lightningckpt-limits-" + Environment.ProcessId);
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, new string(name.Select(ch => char.IsLetterOrDigit(ch) ? ch : '_').ToArray()) + ".pt");
+            File.WriteAllBytes(path, bytes);
+            return path;
+        }
+    }
+}

@@ -1,0 +1,317 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using System.Text.Json;
+using LightningCkpt.Safety;
+using Xunit;
+
+namespace LightningCkpt.Tests
+{
+    /// <summary>
+    /// Test-Ckpt on the hostile corpus (tests/fixtures/malicious, made by make_malicious.py) and on every benign file:
+    /// hostile files are flagged and nothing runs; benign files are not flagged dangerous.
+    /// </summary>
+    public class SafetyTests
+    {
+        private const string Marker = "/tmp/lightningckpt-pwned";
+        public static string MaliciousDir => Path.Combine(RepoPaths.Fixtures, "malicious");
+
+        private static Dictionary<string, JsonElement> Expectations()
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(MaliciousDir, "expect.json")));
+            return doc.RootElement.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.Clone());
+        }
+
+        public static IEnumerable<object[]> MaliciousFiles() => Expectations().Keys.OrderBy(k => k).Select(k => new object[] { k });
+
+        [Theory]
+        [MemberData(nameof(MaliciousFiles))]
+        public void HostileFileIsFlaggedAndInert(string file)
+        {
+            var path = Path.Combine(MaliciousDir, file);
+            var expect = Expectations()[file];
+            bool markerBefore = File.Exists(Marker);
+
+            // the readers: success or the one clean exception, never a reader bug
+            Checkpoint? c = null;
+            try { c = Checkpoint.Open(path); }
+            catch (CheckpointFormatException e) { Assert.DoesNotContain(Checkpoint.InternalErrorPrefix, e.Reason); }
+            if (c != null)
+            {
+                CkptInfo.From(c);
+                CkptTensor.List(c, true);
+            }
+
+            var r = CheckpointValidator.Test(path, new ValidateOptions { VerifyCrc = true, CheckValues = true });
+            Assert.False(r.IsSafe, $"{file} was judged safe: {string.Join("; ", r.Findings)}");
+            Assert.DoesNotContain(r.Findings, f => f.Kind == "InternalError");
+            if (expect.TryGetProperty("dangerous", out var dangerous))
+            {
+                Assert.NotNull(c);
+                Assert.True(r.IsValid, $"{file}: {string.Join("; ", r.Findings)}");
+                var info = CkptInfo.From(c!);
+                foreach (var g in dangerous.EnumerateArray().Select(x => x.GetString()!))
+                {
+                    Assert.Contains(r.Findings, f => f.Severity == FindingSeverity.Dangerous && f.Kind == "DangerousGlobal" && f.Message.Contains(g));
+                    Assert.Contains(g, info.UnsafeGlobals);
+                }
+                if (expect.TryGetProperty("tensors", out var n)) Assert.Equal(n.GetInt32(), c!.AllTensors.Count);
+            }
+            else
+            {
+                var kind = expect.GetProperty("invalid").GetString();
+                Assert.False(r.IsValid);
+                Assert.Contains(r.Findings, f => f.Kind == kind && f.Severity == FindingSeverity.Error);
+            }
+            if (!markerBefore) Assert.False(File.Exists(Marker), "a payload ran: " + Marker + " exists");
+        }
+
+        [Fact]
+        public void CorpusIsComplete()
+        {
+            var listed = Expectations().Keys.ToHashSet();
+            var onDisk = Directory.GetFiles(MaliciousDir).Select(Path.GetFileName).Where(n => n != "expect.json").ToHashSet();
+            Assert.Equal(onDisk.OrderBy(x => x), listed.OrderBy(x => x));
+            Assert.True(listed.Count >= 30);
+        }
+
+        public static IEnumerable<object[]> FixtureFiles() =>
+            Directory.GetFiles(RepoPaths.FixtureTruth, "*.json").OrderBy(f => f).Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
+
+        [Theory]
+        [MemberData(nameof(FixtureFiles))]
+        public void FixtureIsGradedByItsTruth(string file)
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.FixtureTruth, file + ".json")));
+            AssertGradedLikeTruth(Path.Combine(RepoPaths.FixtureFiles, file), doc.RootElement);
+        }
+
+        public static IEnumerable<object[]> RealworldFiles() =>
+            Directory.GetFiles(RepoPaths.RealworldTruth, "*.json").OrderBy(f => f).Select(f => new object[] { Path.GetFileNameWithoutExtension(f) });
+
+        [SkippableTheory]
+        [MemberData(nameof(RealworldFiles))]
+        public void RealworldFileIsGradedByItsTruth(string file)
+        {
+            var path = Path.Combine(RepoPaths.RealworldFiles, file);
+            Skip.IfNot(File.Exists(path), $"{RepoPaths.RealworldFiles} is absent");
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.RealworldTruth, file + ".json")));
+            AssertGradedLikeTruth(path, doc.RootElement);
+        }
+
+        /// <summary>
+        /// A file torch loaded is valid (no Error finding); it is safe exactly when none of the globals torch's
+        /// pickle listed grades Dangerous. A file torch refused is invalid.
+        /// </summary>
+        private static void AssertGradedLikeTruth(string path, JsonElement truth)
+        {
+            var r = CheckpointValidator.Test(path, new ValidateOptions { VerifyCrc = true, CheckValues = true });
+            Assert.DoesNotContain(r.Findings, f => f.Kind == "InternalError");
+            bool torchLoaded = truth.GetProperty("error").ValueKind == JsonValueKind.Null;
+            if (!torchLoaded)
+            {
+                Assert.False(r.IsValid, $"{path}: torch refused it but Test-Ckpt says valid");
+                Assert.False(r.IsSafe);
+                return;
+            }
+            Assert.True(r.IsValid, $"{path}: {string.Join("; ", r.Findings.Where(f => f.Severity == FindingSeverity.Error))}");
+            var dangerous = truth.GetProperty("globals").EnumerateArray().Select(g => g.GetString()!)
+                .Where(g => GlobalGrades.Grade(g.Substring(0, Math.Max(0, g.LastIndexOf('.'))), g.Substring(g.LastIndexOf('.') + 1)) == GlobalGrade.Dangerous)
+                .ToList();
+            Assert.Equal(dangerous.Count == 0, r.IsSafe);
+            foreach (var g in dangerous) Assert.Contains(r.Findings, f => f.Severity == FindingSeverity.Dangerous && f.Message.Contains(g));
+        }
+
+        public static IEnumerable<object[]> SampleFiles() =>
+            Directory.Exists(RepoPaths.Samples)
+                ? Directory.GetFiles(RepoPaths.Samples, "*.ckpt", SearchOption.AllDirectories).OrderBy(f => f).Select(f => new object[] { Path.GetRelativePath(RepoPaths.Samples, f) })
+                : Array.Empty<object[]>();
+
+        [Theory]
+        [MemberData(nameof(SampleFiles))]
+        public void SampleIsValidAndSafe(string file)
+        {
+            var r = CheckpointValidator.Test(Path.Combine(RepoPaths.Samples, file), new ValidateOptions { VerifyCrc = true, CheckValues = true });
+            Assert.True(r.IsValid && r.IsSafe, string.Join("; ", r.Findings));
+            Assert.Equal("Zip", r.Format);
+        }
+
+        [Theory]
+        [InlineData("os", "system")]
+        [InlineData("posix", "system")]
+        [InlineData("nt", "system")]
+        [InlineData("builtins", "exec")]
+        [InlineData("__builtin__", "exec")]
+        [InlineData("__builtin__", "eval")]
+        [InlineData("builtins", "eval")]
+        [InlineData("builtins", "getattr")]
+        [InlineData("builtins", "__import__")]
+        [InlineData("subprocess", "Popen")]
+        [InlineData("runpy", "_run_code")]
+        [InlineData("pickle", "loads")]
+        [InlineData("_pickle", "loads")]
+        [InlineData("marshal", "loads")]
+        [InlineData("importlib", "import_module")]
+        [InlineData("torch", "load")]
+        [InlineData("torch.serialization", "load")]
+        [InlineData("torch", "serialization.load")]
+        [InlineData("torch.storage", "_load_from_bytes")]
+        [InlineData("numpy", "load")]
+        [InlineData("shutil", "rmtree")]
+        [InlineData("webbrowser", "open")]
+        [InlineData("socket", "create_connection")]
+        [InlineData("functools", "partial")]
+        [InlineData("operator", "attrgetter")]
+        [InlineData("_operator", "attrgetter")]
+        [InlineData("os.path", "join")]
+        [InlineData("builtins", "somethingnew")]
+        public void DangerousGlobals(string module, string name) => Assert.Equal(GlobalGrade.Dangerous, GlobalGrades.Grade(module, name));
+
+        [Theory]
+        [InlineData("collections", "OrderedDict", GlobalGrade.Allowed)]
+        [InlineData("torch._utils", "_rebuild_tensor_v2", GlobalGrade.Allowed)]
+        [InlineData("torch", "FloatStorage", GlobalGrade.Allowed)]
+        [InlineData("torch", "bfloat16", GlobalGrade.Allowed)]
+        [InlineData("builtins", "set", GlobalGrade.Allowed)]
+        [InlineData("__builtin__", "set", GlobalGrade.Allowed)]
+        [InlineData("builtins", "dict", GlobalGrade.Unknown)]
+        [InlineData("numpy.core.multiarray", "_reconstruct", GlobalGrade.Unknown)]
+        [InlineData("omegaconf.dictconfig", "DictConfig", GlobalGrade.Unknown)]
+        [InlineData("pathlib", "PosixPath", GlobalGrade.Unknown)]
+        [InlineData("mymodel", "Net", GlobalGrade.Unknown)]
+        public void OtherGlobals(string module, string name, GlobalGrade grade) => Assert.Equal(grade, GlobalGrades.Grade(module, name));
+
+        // ---- structural findings on crafted files ----
+
+        private static byte[] TensorPickle(long numel, long size)
+        {
+            // {'w': _rebuild_tensor_v2(('storage', FloatStorage, '0', 'cpu', numel), 0, (size,), (1,), False, OrderedDict())}
+            var p = new PickleBuilder().Proto(2).Op(0x7d).Str("w").Global("torch._utils", "_rebuild_tensor_v2").Op('(')
+                .Op('(').Str("storage").Global("torch", "FloatStorage").Str("0").Str("cpu").Int(numel).Op('t').Op('Q')
+                .Int(0).Int(size).Op(0x85).Int(1).Op(0x85).Op(0x89).Global("collections", "OrderedDict").Op(')').Op('R').Op('t').Op('R')
+                .Op('s').Op('.');
+            return p.ToArray();
+        }
+
+        private static string Temp(byte[] bytes, string name)
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "lightningckpt-safety-" + Environment.ProcessId);
+            Directory.CreateDirectory(dir);
+            var path = Path.Combine(dir, name);
+            File.WriteAllBytes(path, bytes);
+            return path;
+        }
+
+        [Fact]
+        public void StorageSmallerThanItsEntryIsAWarning()
+        {
+            var path = Temp(FuzzZip.Checkpoint(TensorPickle(2, 2), ("0", new byte[16])), "smaller.pt");
+            var r = CheckpointValidator.Test(path, new ValidateOptions { VerifyCrc = true });
+            Assert.True(r.IsValid && r.IsSafe, string.Join("; ", r.Findings));
+            Assert.Contains(r.Findings, f => f.Kind == "StorageSizeMismatch" && f.Severity == FindingSeverity.Warning);
+        }
+
+        [Fact]
+        public void CrcAndValuesAreChecked()
+        {
+            var data = new byte[8];
+            BitConverter.GetBytes(float.NaN).CopyTo(data, 0);
+            BitConverter.GetBytes(float.PositiveInfinity).CopyTo(data, 4);
+            var bytes = FuzzZip.Checkpoint(TensorPickle(2, 2), ("0", data));
+            var good = Temp(bytes, "nan.pt");
+            var r = CheckpointValidator.Test(good, new ValidateOptions { VerifyCrc = true, CheckValues = true });
+            Assert.True(r.IsValid, string.Join("; ", r.Findings));
+            var nf = Assert.Single(r.Findings, f => f.Kind == "NonFiniteValues");
+            Assert.Equal(FindingSeverity.Warning, nf.Severity);
+            Assert.Contains("1 NaN and 1 Inf", nf.Message);
+            Assert.DoesNotContain(CheckpointValidator.Test(good, new ValidateOptions()).Findings, f => f.Kind == "NonFiniteValues");
+
+            // damage one data byte: only -VerifyCrc sees it
+            int at = IndexOf(bytes, data) + 1;
+            bytes[at] ^= 0x40;
+            var bad = Temp(bytes, "crc.pt");
+            Assert.True(CheckpointValidator.Test(bad, new ValidateOptions()).IsValid);
+            var rc = CheckpointValidator.Test(bad, new ValidateOptions { VerifyCrc = true });
+            Assert.False(rc.IsValid);
+            Assert.Contains(rc.Findings, f => f.Kind == "CrcMismatch" && f.Location == "entry 'archive/data/0'");
+        }
+
+        [Fact]
+        public void DeflatedEntriesAreVerifiedAsStreams()
+        {
+            var items = new List<FuzzZip.Item>
+            {
+                new FuzzZip.Item("archive/data.pkl", TensorPickle(2, 2), deflate: true),
+                new FuzzZip.Item("archive/data/0", new byte[8], deflate: true),
+            };
+            var ok = Temp(FuzzZip.Write(items), "deflated.pt");
+            var r = CheckpointValidator.Test(ok, new ValidateOptions { VerifyCrc = true, CheckValues = true });
+            Assert.True(r.IsValid && r.IsSafe, string.Join("; ", r.Findings));
+            items[1].ClaimedSize = 7; // the storage entry inflates to more than recorded
+            var r2 = CheckpointValidator.Test(Temp(FuzzZip.Write(items), "deflated-bad.pt"), new ValidateOptions { VerifyCrc = true });
+            Assert.False(r2.IsValid);
+        }
+
+        [Fact]
+        public void FormatProblemsAreClassified()
+        {
+            Assert.Contains(Test("not_a_checkpoint.pt").Findings, f => f.Kind == "UnknownFormat");
+            Assert.Contains(Test("truncated_zip.ckpt").Findings, f => f.Kind == "Truncated");
+            Assert.Contains(Test("truncated_legacy.pt").Findings, f => f.Kind == "Truncated");
+            Assert.Contains(Test("torchscript_module.pt").Findings, f => f.Kind == "NotACheckpoint");
+            var missing = Temp(FuzzZip.Checkpoint(TensorPickle(2, 2)), "missing.pt");
+            var r = CheckpointValidator.Test(missing, new ValidateOptions());
+            var f0 = Assert.Single(r.Findings);
+            Assert.Equal("MissingStorage", f0.Kind);
+            Assert.StartsWith("entry 'archive/data.pkl' at offset", f0.Location);
+            var nofile = CheckpointValidator.Test(Path.Combine(Path.GetTempPath(), "lightningckpt-no-such-file.pt"), new ValidateOptions());
+            Assert.False(nofile.IsValid);
+            Assert.Equal("Unreadable", Assert.Single(nofile.Findings).Kind);
+
+            static CkptTestResult Test(string f) => CheckpointValidator.Test(Path.Combine(RepoPaths.FixtureFiles, f), new ValidateOptions());
+        }
+
+        [Fact]
+        public void UnknownGlobalsAreInfo()
+        {
+            var r = CheckpointValidator.Test(Path.Combine(RepoPaths.FixtureFiles, "foreign_zip.pt"), new ValidateOptions());
+            Assert.True(r.IsValid, string.Join("; ", r.Findings));
+            Assert.Contains(r.Findings, f => f.Kind == "DangerousGlobal" && f.Message.Contains("functools.partial")); // a real, legitimately dangerous global
+            Assert.DoesNotContain(r.Findings, f => f.Message.Contains("__builtin__.long ") || f.Message.Contains("omegaconf") && f.Severity != FindingSeverity.Info);
+            Assert.Contains(r.Findings, f => f.Kind == "UnknownGlobal" && f.Severity == FindingSeverity.Info && f.Message.Contains("weights_only=True"));
+        }
+
+        private static int IndexOf(byte[] hay, byte[] needle)
+        {
+            for (int i = 0; i + needle.Length <= hay.Length; i++)
+            {
+                int k = 0;
+                while (k < needle.Length && hay[i + k] == needle[k]) k++;
+                if (k == needle.Length) return i;
+            }
+            throw new InvalidOperationException("not found");
+        }
+    }
+
+    /// <summary>Writes pickles opcode by opcode.</summary>
+    internal sealed class PickleBuilder
+    {
+        private readonly MemoryStream _ms = new MemoryStream();
+        public PickleBuilder Op(int b) { _ms.WriteByte((byte)b); return this; }
+        public PickleBuilder Proto(int n) => Op(0x80).Op(n);
+        public PickleBuilder Raw(byte[] b) { _ms.Write(b, 0, b.Length); return this; }
+        public PickleBuilder Str(string s)
+        {
+            var b = Encoding.UTF8.GetBytes(s);
+            Op('X').Raw(BitConverter.GetBytes(b.Length));
+            return Raw(b);
+        }
+        public PickleBuilder Int(long v) => Op('J').Raw(BitConverter.GetBytes((int)v));
+        public PickleBuilder Global(string module, string name) => Op('c').Raw(Encoding.ASCII.GetBytes(module + "\n" + name + "\n"));
+        public PickleBuilder Repeat(int b, int count) { for (int i = 0; i < count; i++) _ms.WriteByte((byte)b); return this; }
+        public long Length => _ms.Length;
+        public byte[] ToArray() => _ms.ToArray();
+    }
+}
