@@ -64,18 +64,7 @@ namespace LightningCkpt.Data
                 filled += n;
                 _remaining -= n;
                 _posInRun += n;
-                if (_posInRun == _runElems)
-                {
-                    _posInRun = 0;
-                    for (int d = _inner - 1; d >= 0; d--)
-                    {
-                        _idx[d]++;
-                        _off += _g.Stride[d];
-                        if (_idx[d] < _g.Shape[d]) break;
-                        _off -= _g.Stride[d] * _g.Shape[d];
-                        _idx[d] = 0;
-                    }
-                }
+                if (_posInRun == _runElems) NextRunStart();
             }
             return filled;
         }
@@ -95,19 +84,22 @@ namespace LightningCkpt.Data
             source = _base + (_off + _posInRun) * _item;
             _remaining -= n;
             _posInRun += n;
-            if (_posInRun == _runElems)
-            {
-                _posInRun = 0;
-                for (int d = _inner - 1; d >= 0; d--)
-                {
-                    _idx[d]++;
-                    _off += _g.Stride[d];
-                    if (_idx[d] < _g.Shape[d]) break;
-                    _off -= _g.Stride[d] * _g.Shape[d];
-                    _idx[d] = 0;
-                }
-            }
+            if (_posInRun == _runElems) NextRunStart();
             return n;
+        }
+
+        /// <summary>Steps the outer indices (an odometer over the non-run dimensions) to the next run's start.</summary>
+        private void NextRunStart()
+        {
+            _posInRun = 0;
+            for (int d = _inner - 1; d >= 0; d--)
+            {
+                _idx[d]++;
+                _off += _g.Stride[d];
+                if (_idx[d] < _g.Shape[d]) break;
+                _off -= _g.Stride[d] * _g.Shape[d];
+                _idx[d] = 0;
+            }
         }
 
         /// <summary>Element-range chunks for parallel walks: [start, start+count) pieces of about <paramref name="size"/>.</summary>

@@ -1,0 +1,32 @@
+using System;
+using System.Text;
+using LightningCkpt.Writing;
+using Xunit;
+
+namespace LightningCkpt.Tests
+{
+    public class Crc32Tests
+    {
+        [Fact]
+        public void MatchesTheStandardCheckValue() =>
+            Assert.Equal(0xCBF43926u, Crc32.Update(0, Encoding.ASCII.GetBytes("123456789"), 0, 9));
+
+        [Fact]
+        public void ChunkedUpdatesEqualOneUpdateAtEveryAlignment()
+        {
+            var data = new byte[1000];
+            new Random(3).NextBytes(data);
+            uint whole = Crc32.Update(0, data, 0, data.Length);
+            // against the plain bitwise definition
+            uint c = 0xFFFFFFFF;
+            foreach (var b in data)
+            {
+                c ^= b;
+                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            Assert.Equal(~c, whole);
+            for (int split = 0; split < 20; split++)
+                Assert.Equal(whole, Crc32.Update(Crc32.Update(0, data, 0, split), data, split, data.Length - split));
+        }
+    }
+}
