@@ -177,7 +177,7 @@ namespace LightningCkpt.Data
             d.MaxAbsDiff = s.NaNDiff > 0 ? double.NaN : s.MaxAbs;
             d.MeanAbsDiff = s.SumAbs / s.N;
             double na = Math.Sqrt(s.SumA2), nb = Math.Sqrt(s.SumB2), nd = Math.Sqrt(s.SumD2);
-            d.RelativeL2 = na == 0 ? (nd == 0 ? 0 : nd != nd ? double.NaN : double.PositiveInfinity) : nd / na;
+            d.RelativeL2 = na == 0 ? (nd == 0 ? 0 : double.IsNaN(nd) ? double.NaN : double.PositiveInfinity) : nd / na;
             d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
         }
 
@@ -284,65 +284,26 @@ namespace LightningCkpt.Data
         /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
         /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
         /// </summary>
-        internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol)
-        {
-            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
-            long bad = 0;
-            int i = 0;
-            for (; i + 2 <= n; i += 2)
-            {
-                double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
-                double d = a - b, f = c - e;
-                double ad = Math.Abs(d), af = Math.Abs(f);
-                mx0 = ad > mx0 ? ad : mx0; mx1 = af > mx1 ? af : mx1;
-                sa0 += ad; sa1 += af;
-                d20 += d * d; d21 += f * f;
-                a20 += a * a; a21 += c * c;
-                b20 += b * b; b21 += e * e;
-                ab0 += a * b; ab1 += c * e;
-                bad += (ad <= atol + rtol * Math.Abs(b) ? 0 : 1) + (af <= atol + rtol * Math.Abs(e) ? 0 : 1);
-            }
-            if (i < n)
-            {
-                double a = x[i], b = y[i], d = a - b, ad = Math.Abs(d);
-                mx0 = ad > mx0 ? ad : mx0; sa0 += ad; d20 += d * d; a20 += a * a; b20 += b * b; ab0 += a * b;
-                bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
-            }
-            double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
-            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
-            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
-        }
+        internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol) =>
+            BlockRun(new DoubleRun(x), new DoubleRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0);
 
-        private static DiffSums BlockExact(double* x, double* y, int n, double atol, double rtol)
-        {
-            double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
-            long notClose = 0, nan = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double a = x[i], b = y[i];
-                double d = a - b;
-                double ad = Math.Abs(d);
-                maxAbs = ad > maxAbs ? ad : maxAbs;
-                sumAbs += ad; d2 += d * d; a2 += a * a; b2 += b * b; ab += a * b;
-                bool close = a == b || (ad <= atol + rtol * Math.Abs(b) && ad < double.PositiveInfinity);
-                notClose += close ? 0 : 1;
-                nan += ad != ad ? 1 : 0;
-            }
-            return new DiffSums(n, notClose, nan, maxAbs, sumAbs, d2, a2, b2, ab);
-        }
-
-        /// <summary>
-        /// The float32 twin of Block(double*), read straight from the stored floats. One block: allclose failures, NaN differences, max/sum of |a−b|, Σ(a−b)², Σa², Σb², Σab. The fast loop
-        /// assumes finite values (then |a−b| ≤ atol + rtol·|b| is exactly torch's test); a block whose sums come out
-        /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
-        /// </summary>
+        /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static DiffSums Block(float* x, float* y, int n, double atol, double rtol)
         {
-            double mx0 = 0, mx1 = 0, sa0 = 0, sa1 = 0, d20 = 0, d21 = 0, a20 = 0, a21 = 0, b20 = 0, b21 = 0, ab0 = 0, ab1 = 0;
-            long bad = 0;
-            int i = 0;
             if (SimdKernels.Available && n >= 64)
-                SimdKernels.Differences(x, y, n, atol, rtol, out mx0, out sa0, out d20, out a20, out b20, out ab0, out bad, out i);
+            {
+                SimdKernels.Differences(x, y, n, atol, rtol, out var mx, out var sa, out var d2, out var a2, out var b2, out var ab, out var bad, out int done);
+                return BlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, done, mx, sa, d2, a2, b2, ab, bad);
+            }
+            return BlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0);
+        }
+
+        /// <summary>The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun.</summary>
+        private static DiffSums BlockRun<T>(T x, T y, int n, double atol, double rtol, int start,
+            double mx0, double sa0, double d20, double a20, double b20, double ab0, long bad) where T : struct, IElementRun
+        {
+            double mx1 = 0, sa1 = 0, d21 = 0, a21 = 0, b21 = 0, ab1 = 0;
+            int i = start;
             for (; i + 2 <= n; i += 2)
             {
                 double a = x[i], b = y[i], c = x[i + 1], e = y[i + 1];
@@ -367,7 +328,7 @@ namespace LightningCkpt.Data
             return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
         }
 
-        private static DiffSums BlockExact(float* x, float* y, int n, double atol, double rtol)
+        private static DiffSums BlockExact<T>(T x, T y, int n, double atol, double rtol) where T : struct, IElementRun
         {
             double maxAbs = 0, sumAbs = 0, d2 = 0, a2 = 0, b2 = 0, ab = 0;
             long notClose = 0, nan = 0;
@@ -380,7 +341,7 @@ namespace LightningCkpt.Data
                 sumAbs += ad; d2 += d * d; a2 += a * a; b2 += b * b; ab += a * b;
                 bool close = a == b || (ad <= atol + rtol * Math.Abs(b) && ad < double.PositiveInfinity);
                 notClose += close ? 0 : 1;
-                nan += ad != ad ? 1 : 0;
+                nan += double.IsNaN(ad) ? 1 : 0;
             }
             return new DiffSums(n, notClose, nan, maxAbs, sumAbs, d2, a2, b2, ab);
         }

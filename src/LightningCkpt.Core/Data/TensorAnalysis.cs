@@ -120,89 +120,35 @@ namespace LightningCkpt.Data
         /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
         /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
         /// </summary>
-        internal static Moments Reduce(double* x, int n)
-        {
-            if (n == 0) return Moments.Empty;
-            double k = x[0];
-            // two lanes wide: more lanes spill the 16 SSE registers and run slower
-            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
-            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
-            long z0 = 0, z1 = 0;
-            int i = 0;
-            for (; i + 2 <= n; i += 2)
-            {
-                double a0 = x[i], a1 = x[i + 1];
-                double d0 = a0 - k, d1 = a1 - k;
-                s0 += d0; s1 += d1;
-                q0 += d0 * d0; q1 += d1 * d1;
-                r0 += a0 * a0; r1 += a1 * a1;
-                mn0 = a0 < mn0 ? a0 : mn0; mn1 = a1 < mn1 ? a1 : mn1;
-                mx0 = a0 > mx0 ? a0 : mx0; mx1 = a1 > mx1 ? a1 : mx1;
-                z0 += a0 == 0 ? 1 : 0; z1 += a1 == 0 ? 1 : 0;
-            }
-            if (i < n)
-            {
-                double a = x[i], d = a - k;
-                s0 += d; q0 += d * d; r0 += a * a;
-                mn0 = a < mn0 ? a : mn0; mx0 = a > mx0 ? a : mx0;
-                z0 += a == 0 ? 1 : 0;
-            }
-            double s = s0 + s1, q = q0 + q1, r = r0 + r1;
-            double shift = s * s / n;
-            // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
-            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-6 * q) return ReduceExact(x, n);
-            double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
-            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
-        }
+        internal static Moments Reduce(double* x, int n) =>
+            n == 0 ? Moments.Empty : ReduceRun(new DoubleRun(x), n, 0, 0, 0, 0, x[0], x[0], 0);
 
-        /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
-        internal static Moments ReduceExact(double* x, int n)
-        {
-            double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
-            long nan = 0, inf = 0, zero = 0;
-            for (int i = 0; i < n; i++)
-            {
-                double a = x[i];
-                min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
-                s0 += a; q0 += a * a;
-                nan += a != a ? 1 : 0;
-                inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
-                zero += a == 0 ? 1 : 0;
-            }
-            double mean = s0 / n;
-            double m0 = 0, m1 = 0;
-            int j = 0;
-            for (; j + 2 <= n; j += 2)
-            {
-                double a = x[j] - mean, b = x[j + 1] - mean;
-                m0 += a * a; m1 += b * b;
-            }
-            for (; j < n; j++) { double a = x[j] - mean; m0 += a * a; }
-            return new Moments(n, min0, max0, mean, m0 + m1, s0, q0, nan, inf, zero);
-        }
-
-        /// <summary>
-        /// The float32 twin of Reduce(double*): same arithmetic in double, read from the stored floats.
-        /// One block: a single pass of shifted sums (Σ(x−K), Σ(x−K)² with K = the block's first element), Σx²,
-        /// extremes and zeros. Blocks holding NaN/±inf, or whose shift was so far
-        /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
-        /// </summary>
+        /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static Moments Reduce(float* x, int n)
         {
             if (n == 0) return Moments.Empty;
-            double k = x[0];
-            // two lanes wide: more lanes spill the 16 SSE registers and run slower
-            double s0 = 0, s1 = 0, q0 = 0, q1 = 0, r0 = 0, r1 = 0;
-            double mn0 = k, mn1 = k, mx0 = k, mx1 = k;
-            long z0 = 0, z1 = 0;
-            int i = 0;
             if (SimdKernels.Available && n >= 64)
             {
-                // the vector loop takes the bulk; the scalar loop below finishes the tail
-                SimdKernels.Moments(x, n, k, out s0, out q0, out r0, out mn0, out mx0, out z0, out i);
-                mn1 = mn0;
-                mx1 = mx0;
+                SimdKernels.Moments(x, n, x[0], out var s, out var q, out var r, out var mn, out var mx, out var z, out int done);
+                return ReduceRun(new FloatRun(x), n, done, s, q, r, mn, mx, z);
             }
+            return ReduceRun(new FloatRun(x), n, 0, 0, 0, 0, x[0], x[0], 0);
+        }
+
+        internal static Moments ReduceExact(float* x, int n) => ReduceExact(new FloatRun(x), n);
+
+        /// <summary>
+        /// The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun. Generic over
+        /// the element reader so the JIT compiles one specialised loop per element type.
+        /// </summary>
+        private static Moments ReduceRun<T>(T x, int n, int start, double s0, double q0, double r0, double mn0, double mx0, long z0)
+            where T : struct, IElementRun
+        {
+            double k = x[0];
+            // two lanes wide: more lanes spill the 16 SSE registers and run slower
+            double s1 = 0, q1 = 0, r1 = 0, mn1 = mn0, mx1 = mx0;
+            long z1 = 0;
+            int i = start;
             for (; i + 2 <= n; i += 2)
             {
                 double a0 = x[i], a1 = x[i + 1];
@@ -230,7 +176,7 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>
-        internal static Moments ReduceExact(float* x, int n)
+        private static Moments ReduceExact<T>(T x, int n) where T : struct, IElementRun
         {
             double min0 = double.PositiveInfinity, max0 = double.NegativeInfinity, s0 = 0, q0 = 0;
             long nan = 0, inf = 0, zero = 0;
@@ -239,8 +185,8 @@ namespace LightningCkpt.Data
                 double a = x[i];
                 min0 = a < min0 ? a : min0; max0 = a > max0 ? a : max0;
                 s0 += a; q0 += a * a;
-                nan += a != a ? 1 : 0;
-                inf += Math.Abs(a) == double.PositiveInfinity ? 1 : 0;
+                nan += double.IsNaN(a) ? 1 : 0;
+                inf += double.IsInfinity(a) ? 1 : 0;
                 zero += a == 0 ? 1 : 0;
             }
             double mean = s0 / n;

@@ -160,6 +160,8 @@ namespace LightningCkpt.Writing
                 _prefix = archiveName + "/";
             }
 
+            private const int ParallelCrcBytes = 1 << 16;
+
             public void AddBytes(string name, byte[] data) => Add(name, data.Length, sink => sink(data, data.Length));
 
             public void Add(string name, long size, Action<Action<byte[], int>> body)
@@ -193,10 +195,19 @@ namespace LightningCkpt.Writing
                 long written = 0;
                 body((buf, n) =>
                 {
-                    crc = Crc32.Update(crc, buf, 0, n);
                     written += n;
                     if (written > size) throw new InvalidOperationException($"record {name} produced more than its {size} bytes");
-                    Raw(buf, n);
+                    if (n < ParallelCrcBytes)
+                    {
+                        crc = Crc32.Update(crc, buf, 0, n);
+                        Raw(buf, n);
+                        return;
+                    }
+                    // the checksum runs on the other core while this one writes the same (read-only) buffer
+                    uint previous = crc;
+                    var checksum = System.Threading.Tasks.Task.Run(() => Crc32.Update(previous, buf, 0, n));
+                    try { Raw(buf, n); }
+                    finally { crc = checksum.GetAwaiter().GetResult(); }
                 });
                 if (written != size) throw new InvalidOperationException($"record {name} produced {written} bytes instead of {size}");
 
