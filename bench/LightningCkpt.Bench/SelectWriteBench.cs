@@ -15,35 +15,25 @@ namespace LightningCkpt.Bench
         {
             Directory.CreateDirectory(workDir);
             string outFile = Path.Combine(workDir, "select_half.pt");
-            if (File.Exists(outFile)) File.Delete(outFile);
-            var sw = Stopwatch.StartNew();
-            var c = Checkpoint.Open(checkpointPath);
-            var half = new HashSet<string>(c.View.Weights.Take((c.View.Weights.Count + 1) / 2).Select(w => w.Name), StringComparer.Ordinal);
-            var opt = new SelectOptions { Filter = half.Contains, StripPrefixes = new[] { "model." } };
-            var sel = WeightSelection.Select(c, opt);
-            WeightSelection.Write(c, sel, opt, outFile, WeightsFileFormat.TorchZip, true);
-            double ours = sw.Elapsed.TotalSeconds;
-            long bytes = new FileInfo(outFile).Length;
-
-            // raw read+write loop of the same byte count
             string copy = Path.Combine(workDir, "raw_copy.bin");
-            sw.Restart();
-            using (var src = new FileStream(checkpointPath, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
-            using (var dst = new FileStream(copy, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            double ours = double.MaxValue, raw = double.MaxValue;
+            long bytes = 0;
+            int selected = 0;
+            // best of three for both, alternating, so writeback of the previous file hits both sides alike
+            for (int round = 0; round < 3; round++)
             {
-                var buf = new byte[1 << 20];
-                long left = bytes;
-                while (left > 0)
-                {
-                    int n = src.Read(buf, 0, (int)Math.Min(buf.Length, left));
-                    if (n <= 0) break;
-                    dst.Write(buf, 0, n);
-                    left -= n;
-                }
-                dst.Flush(true);
+                if (File.Exists(outFile)) File.Delete(outFile);
+                var sw = Stopwatch.StartNew();
+                var c = Checkpoint.Open(checkpointPath);
+                var half = new HashSet<string>(c.View.Weights.Take((c.View.Weights.Count + 1) / 2).Select(w => w.Name), StringComparer.Ordinal);
+                var opt = new SelectOptions { Filter = half.Contains, StripPrefixes = new[] { "model." } };
+                var sel = WeightSelection.Select(c, opt);
+                WeightSelection.Write(c, sel, opt, outFile, WeightsFileFormat.TorchZip, true);
+                ours = Math.Min(ours, sw.Elapsed.TotalSeconds);
+                bytes = new FileInfo(outFile).Length;
+                selected = sel.Count;
+                raw = Math.Min(raw, RawCopy(checkpointPath, copy, bytes));
             }
-            double raw = sw.Elapsed.TotalSeconds;
-            File.Delete(copy);
 
             double? torch = null;
             string script = FindScript();
@@ -58,8 +48,31 @@ namespace LightningCkpt.Bench
             }
             return new[]
             {
-                new BenchRow("select-write half of weights (torch zip)", ours, torch, bytes, $"{sel.Count} tensors; raw copy of same bytes {raw:F3}s"),
+                new BenchRow("select-write half of weights (torch zip)", ours, torch, bytes, $"{selected} tensors; raw copy of same bytes {raw:F3}s ({ours / raw:F2}× of it)"),
             };
+        }
+
+        /// <summary>A plain read+write loop of the same byte count, flushed to disk like our writer: the physical limit.</summary>
+        private static double RawCopy(string source, string copy, long bytes)
+        {
+            var sw = Stopwatch.StartNew();
+            using (var src = new FileStream(source, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 20))
+            using (var dst = new FileStream(copy, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                var buf = new byte[1 << 20];
+                long left = bytes;
+                while (left > 0)
+                {
+                    int n = src.Read(buf, 0, (int)Math.Min(buf.Length, left));
+                    if (n <= 0) break;
+                    dst.Write(buf, 0, n);
+                    left -= n;
+                }
+                dst.Flush(true);
+            }
+            double seconds = sw.Elapsed.TotalSeconds;
+            File.Delete(copy);
+            return seconds;
         }
 
         private static string FindScript()

@@ -5,21 +5,28 @@ using System.IO;
 using System.Linq;
 using LightningCkpt;
 using LightningCkpt.Data;
+using LightningCkpt.Safety;
 
 // lightningckpt info <file|folder>...      one row per checkpoint, like Get-CkptInfo | Format-Table
 // lightningckpt tensors <file> [--all] [--hash]   one row per tensor, like Get-CkptTensor
+// lightningckpt compare <reference> <difference>   changed tensors and metadata, like Compare-Ckpt
+// lightningckpt test <file>...                      validity and safety, like Test-Ckpt
 internal static class Program
 {
     private static readonly string[] Extensions = { ".ckpt", ".pt", ".pth", ".bin", ".tar" };
 
     private static int Main(string[] args)
     {
-        if (args.Length < 2 || (args[0] != "info" && args[0] != "tensors"))
+        switch (args.Length >= 2 ? args[0] : "")
         {
-            Console.Error.WriteLine("usage: lightningckpt info <file|folder>... | lightningckpt tensors <file> [--all] [--hash]");
-            return 2;
+            case "info": return Info(args.Skip(1));
+            case "tensors": return Tensors(args[1], args.Contains("--all"), args.Contains("--hash"));
+            case "compare" when args.Length == 3: return Compare(args[1], args[2]);
+            case "test": return Test(args.Skip(1));
+            default:
+                Console.Error.WriteLine("usage: lightningckpt info <file|folder>... | tensors <file> [--all] [--hash] | compare <reference> <difference> | test <file>...");
+                return 2;
         }
-        return args[0] == "info" ? Info(args.Skip(1)) : Tensors(args[1], args.Contains("--all"), args.Contains("--hash"));
     }
 
     private static int Info(IEnumerable<string> targets)
@@ -68,6 +75,38 @@ internal static class Program
             return 1;
         }
     }
+
+    private static int Compare(string reference, string difference)
+    {
+        try
+        {
+            var rows = CheckpointComparer.Compare(Checkpoint.Open(Path.GetFullPath(reference)), Checkpoint.Open(Path.GetFullPath(difference)), new LightningCkpt.Data.CompareOptions());
+            Print(new[] { "Kind", "Name", "Status", "MaxAbsDiff", "RelativeL2", "Cosine", "Reference", "Difference" }, rows.Select(d => new[]
+            {
+                d.Kind, d.Name, d.Status.ToString(), Num(d.MaxAbsDiff), Num(d.RelativeL2), Num(d.CosineSimilarity),
+                d.ReferenceValue ?? d.ReferenceDType ?? "", d.DifferenceValue ?? d.DifferenceDType ?? "",
+            }));
+            return 0;
+        }
+        catch (Exception e) when (e is CheckpointFormatException || e is IOException || e is UnauthorizedAccessException)
+        {
+            Console.Error.WriteLine("error: " + e.Message);
+            return 1;
+        }
+    }
+
+    private static int Test(IEnumerable<string> files)
+    {
+        var results = files.Select(f => CheckpointValidator.Test(Path.GetFullPath(f), new ValidateOptions { VerifyCrc = true })).ToList();
+        Print(new[] { "Name", "IsValid", "IsSafe", "Findings" }, results.Select(r => new[]
+        {
+            r.Name, r.IsValid.ToString(), r.IsSafe.ToString(),
+            string.Join("; ", r.Findings.Where(f => f.Severity >= FindingSeverity.Warning).Select(f => $"{f.Severity} {f.Kind}: {f.Message}")),
+        }));
+        return results.All(r => r.IsValid && r.IsSafe) ? 0 : 1;
+    }
+
+    private static string Num(double? v) => v?.ToString("G4", CultureInfo.InvariantCulture) ?? "";
 
     private static string Size(long bytes) => bytes >= 1 << 20
         ? (bytes / 1048576.0).ToString("0.0", CultureInfo.InvariantCulture) + " MB"
