@@ -28,5 +28,25 @@ namespace LightningCkpt.Tests
             for (int split = 0; split < 20; split++)
                 Assert.Equal(whole, Crc32.Update(Crc32.Update(0, data, 0, split), data, split, data.Length - split));
         }
+
+        [Theory]
+        [InlineData(16384)]
+        [InlineData(100_003)]
+        [InlineData(1 << 20)]
+        public void TheInterleavedPathEqualsTheBytewiseDefinition(int length)
+        {
+            var data = new byte[length];
+            new Random(length).NextBytes(data);
+            uint c = 0xFFFFFFFF;
+            foreach (var b in data)
+            {
+                c ^= b;
+                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+            }
+            Assert.Equal(~c, Crc32.Update(0, data, 0, data.Length));
+            uint head = Crc32.Update(0, data, 0, 777);
+            Assert.Equal(~c, Crc32.Update(head, data, 777, data.Length - 777));
+            Assert.Equal(~c, Crc32.Combine(head, Crc32.Update(0, data, 777, data.Length - 777), data.Length - 777));
+        }
     }
 }

@@ -113,22 +113,10 @@ namespace LightningCkpt.Writing
             }
             if (st.Bytes == 0) return;
             if (!readers.TryGetValue(st.Source!, out var reader)) readers[st.Source!] = reader = new TensorDataReader(st.Source!);
-            var whole = new TensorRef(DType.UInt8, new[] { st.Bytes }, new[] { 1L }, 0, st.SourceStorage);
             bool swap = st.SourceStorage!.IsBigEndian && st.SwapWidth > 1;
             int width = st.SwapWidth;
             var buffer = new byte[(int)Math.Min(TensorDataReader.ChunkSize, st.Bytes)];
-            int fill = 0;
-            reader.ForEachRun(whole, (src, len) =>
-            {
-                while (len > 0)
-                {
-                    int n = (int)Math.Min(len, buffer.Length - fill);
-                    System.Runtime.InteropServices.Marshal.Copy((IntPtr)src, buffer, fill, n);
-                    fill += n; src += n; len -= n;
-                    if (fill == buffer.Length) { Emit(buffer, fill, swap, width, sink); fill = 0; }
-                }
-            });
-            if (fill > 0) Emit(buffer, fill, swap, width, sink);
+            reader.CopyStorage(st.SourceStorage, st.Bytes, buffer, (b, n) => Emit(b, n, swap, width, sink));
         }
 
         private static void Emit(byte[] buffer, int count, bool swap, int width, Action<byte[], int> sink)
