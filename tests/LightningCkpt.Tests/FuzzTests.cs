@@ -52,7 +52,7 @@ namespace LightningCkpt.Tests
             int.TryParse(Environment.GetEnvironmentVariable(name), out var v) ? v : fallback;
 
         [Fact]
-        public void MutatedCheckpointsFailCleanly()
+        public async Task MutatedCheckpointsFailCleanly()
         {
             int cases = EnvInt("LIGHTNINGCKPT_FUZZ_CASES", DefaultCases);
             int seed = EnvInt("LIGHTNINGCKPT_FUZZ_SEED", DefaultSeed);
@@ -93,13 +93,13 @@ namespace LightningCkpt.Tests
                 }
             }));
 
-            while (!work.Wait(250))
+            while (await Task.WhenAny(work, Task.Delay(250)) != work)
             {
                 foreach (var r in running.Values)
                     if (r.Clock.Elapsed > Watchdog)
                         Assert.Fail($"hang: {r.What} runs longer than {Watchdog.TotalSeconds} s (input in {dir})");
             }
-            work.GetAwaiter().GetResult();
+            await work;
             _out.WriteLine($"{end - (only >= 0 ? only : 0)} cases over {corpus.Count} files in {sw.Elapsed.TotalSeconds:F1} s: " +
                            $"{outcomes[0]} opened, {outcomes[1]} clean CheckpointFormatException, {outcomes[2]} failures");
             if (failures.IsEmpty) { try { Directory.Delete(dir, true); } catch (IOException) { } }
