@@ -78,7 +78,9 @@ namespace LightningCkpt.Torch
                 if (tag == "storage") return LoadStorage(t);
                 if (tag == "module" && t.Count >= 2) return t[1]; // legacy: a pickled nn.Module's class and source
             }
-            if (pid is string key && _locator.LoadByKey(key) is { } byKey) return byKey;
+            // the tar format keys objects by number; torch looks them up with int(saved_id)
+            if (pid is string key && _locator.LoadByKey(key.Trim()) is { } byKey) return byKey;
+            if (pid is long number && _locator.LoadByKey(number.ToString(System.Globalization.CultureInfo.InvariantCulture)) is { } byNumber) return byNumber;
             throw new PickleDataException($"unsupported persistent id {PyRepr.Render(pid, 120)}");
         }
 
