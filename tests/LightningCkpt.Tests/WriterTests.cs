@@ -226,31 +226,42 @@ namespace LightningCkpt.Tests
         }
 
         [Theory]
-        [InlineData(false)]
-        [InlineData(true)]
-        public void InjectedFailureLeavesNoPartialFileAndInputUntouched(bool targetExists)
+        [InlineData(false, WeightsFileFormat.TorchZip)]
+        [InlineData(true, WeightsFileFormat.TorchZip)]
+        [InlineData(false, WeightsFileFormat.Safetensors)]
+        [InlineData(true, WeightsFileFormat.Safetensors)]
+        public void InjectedFailureAtAnyPointLeavesNoPartialFileAndInputUntouched(bool targetExists, WeightsFileFormat format)
         {
             string input = Out("input.ckpt");
             File.Copy(Fixture("lightning2_full.ckpt"), input);
             var before = File.ReadAllBytes(input);
-            string outFile = Out("out.ckpt");
-            byte[]? old = null;
-            if (targetExists) { old = Encoding.ASCII.GetBytes("previous"); File.WriteAllBytes(outFile, old); }
             var src = Checkpoint.Open(input);
             var sel = WeightSelection.Select(src, new SelectOptions());
-            WriterHooks.FailAfterBytes = 3000;
-            try
+            // same file name as the failing writes: a torch zip's root folder is named after its file
+            string full = Path.Combine(Directory.CreateDirectory(Out("reference")).FullName, "out.ckpt");
+            WeightSelection.Write(src, sel, new SelectOptions(), full, format, false);
+            long size = new FileInfo(full).Length;
+            // from the first byte through headers, data and the central directory to the last byte
+            foreach (long failAt in new[] { 0, 1, 64, size / 4, size / 2, 3 * size / 4, size - 1 })
             {
-                Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, true));
+                string outFile = Out("out.ckpt");
+                if (File.Exists(outFile)) File.Delete(outFile);
+                byte[]? old = null;
+                if (targetExists) { old = Encoding.ASCII.GetBytes("previous"); File.WriteAllBytes(outFile, old); }
+                WriterHooks.FailAfterBytes = failAt;
+                try
+                {
+                    Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true));
+                }
+                finally { WriterHooks.FailAfterBytes = null; }
+                Assert.Equal(before, File.ReadAllBytes(input));
+                if (targetExists) Assert.Equal(old, File.ReadAllBytes(outFile));
+                else Assert.False(File.Exists(outFile), $"a partial target exists after a failure at byte {failAt}");
+                Assert.Empty(Directory.GetFiles(_dir, "*.tmp", SearchOption.AllDirectories));
+                // without the hook the same call succeeds
+                WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true);
+                Assert.Equal(File.ReadAllBytes(full), File.ReadAllBytes(outFile));
             }
-            finally { WriterHooks.FailAfterBytes = null; }
-            Assert.Equal(before, File.ReadAllBytes(input));
-            if (targetExists) Assert.Equal(old, File.ReadAllBytes(outFile));
-            else Assert.False(File.Exists(outFile));
-            Assert.Empty(Directory.GetFiles(_dir, "*.tmp", SearchOption.AllDirectories));
-            // without the hook the same call succeeds
-            WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, true);
-            Assert.Equal(sel.Count, Checkpoint.Open(outFile).View.Weights.Count);
         }
 
         [Fact]
