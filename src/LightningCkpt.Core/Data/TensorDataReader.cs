@@ -122,37 +122,15 @@ namespace LightningCkpt.Data
                 run(basePtr + t.DType.BytesFor(t.StorageOffset), t.NBytes);
                 return;
             }
-            int nd = t.Shape.Length;
             if (t.IsContiguous)
             {
                 run(basePtr + t.StorageOffset * item, t.Numel * item);
                 return;
             }
-            // merge trailing dimensions that are contiguous with each other into one run
-            long runElems = 1;
-            int inner = nd;
-            while (inner > 0 && (t.Shape[inner - 1] == 1 || t.Stride[inner - 1] == runElems))
-            {
-                runElems *= t.Shape[inner - 1];
-                inner--;
-            }
-            long runBytes = runElems * item;
-            var idx = new long[inner];
-            long total = t.Numel / runElems;
-            long off = t.StorageOffset;
-            for (long k = 0; k < total; k++)
-            {
-                if (runElems > 1 || inner == 0) run(basePtr + off * item, runBytes);
-                else run(basePtr + off * item, item);
-                for (int d = inner - 1; d >= 0; d--)
-                {
-                    idx[d]++;
-                    off += t.Stride[d];
-                    if (idx[d] < t.Shape[d]) break;
-                    off -= t.Stride[d] * t.Shape[d];
-                    idx[d] = 0;
-                }
-            }
+            // ViewCursor merges trailing contiguous dimensions into runs and steps through the rest
+            var cursor = new ViewCursor(basePtr, new ViewGeometry(t.DType, t.Shape, t.Stride, t.StorageOffset, t.Storage!.IsBigEndian), 0, t.Numel);
+            int n;
+            while ((n = cursor.NextRun(int.MaxValue, out var src)) > 0) run(src, (long)n * item);
         }
 
         public delegate void RunHandler(byte* source, long length);
