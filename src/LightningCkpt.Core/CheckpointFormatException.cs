@@ -33,11 +33,29 @@ namespace LightningCkpt
         /// <summary>Classifies the problem for error ids and findings.</summary>
         public CheckpointErrorKind Kind { get; init; } = CheckpointErrorKind.Malformed;
 
+        /// <summary>Which kind of damage, where the thrower knows it (Test-Ckpt reports it as the finding kind).</summary>
+        public CheckpointDefect Defect { get; init; }
+
         private static string Compose(string filePath, string part, string reason, long offset)
         {
             var where = offset >= 0 ? $"{part} at offset {offset}" : part;
             return $"{filePath}: {where}: {reason}";
         }
+    }
+
+    /// <summary>The damage a malformed file shows, named where it is detected.</summary>
+    public enum CheckpointDefect
+    {
+        /// <summary>Not one of the named defects.</summary>
+        None,
+        /// <summary>The bytes end before the structure they describe does.</summary>
+        Truncated,
+        /// <summary>A storage's declared size and the bytes recorded for it disagree.</summary>
+        StorageSizeMismatch,
+        /// <summary>A tensor or storage view reaches outside its storage.</summary>
+        ViewOutOfBounds,
+        /// <summary>A storage is named but has no bytes in the file (or the reverse).</summary>
+        MissingStorage,
     }
 
     /// <summary>Broad classes of input problems, so callers can pick error ids and categories.</summary>

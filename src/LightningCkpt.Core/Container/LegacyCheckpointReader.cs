@@ -42,18 +42,18 @@ namespace LightningCkpt.Container
             foreach (var k in keys)
             {
                 var key = k as string ?? throw Bad(path, "legacy storage key list", $"key {PyRepr.Render(k, 40)} is not a string");
-                var storage = host.FindStorage(key) ?? throw Bad(path, $"storage '{key}'", "is listed but never referenced by the pickle");
-                if (pos > length - 8) throw Bad(path, $"storage '{key}'", "the file ends before the storage's size record", pos);
+                var storage = host.FindStorage(key) ?? throw Bad(path, $"storage '{key}'", "is listed but never referenced by the pickle", defect: CheckpointDefect.MissingStorage);
+                if (pos > length - 8) throw Bad(path, $"storage '{key}'", "the file ends before the storage's size record", pos, CheckpointDefect.Truncated);
                 s.Position = pos;
-                if (ZipDirectory.ReadFully(s, header, 8) != 8) throw Bad(path, $"storage '{key}'", "unexpected end of file", pos);
+                if (ZipDirectory.ReadFully(s, header, 8) != 8) throw Bad(path, $"storage '{key}'", "unexpected end of file", pos, CheckpointDefect.Truncated);
                 if (bigEndian) Array.Reverse(header);
                 long count = BitConverter.ToInt64(header, 0);
                 long expected = storage.DeclaredBytes / Math.Max(1, storage.DType.ItemSize);
                 if (count != expected)
-                    throw Bad(path, $"storage '{key}'", $"the file records {count} elements but the pickle declares {expected}", pos);
+                    throw Bad(path, $"storage '{key}'", $"the file records {count} elements but the pickle declares {expected}", pos, CheckpointDefect.StorageSizeMismatch);
                 long start = pos + 8;
                 if (storage.DeclaredBytes > length - start)
-                    throw Bad(path, $"storage '{key}'", $"{storage.DeclaredBytes} bytes run past the end of the {length}-byte file (truncated?)", start);
+                    throw Bad(path, $"storage '{key}'", $"{storage.DeclaredBytes} bytes run past the end of the {length}-byte file (truncated?)", start, CheckpointDefect.Truncated);
                 storage.FileOffset = start;
                 storage.AvailableBytes = storage.DeclaredBytes;
                 storage.IsBigEndian = bigEndian;
@@ -63,19 +63,19 @@ namespace LightningCkpt.Container
             {
                 if (st.ViewRoot is { } rootStorage)
                 {
-                    if (rootStorage.FileOffset < 0) throw Bad(path, $"storage '{rootStorage.Key}'", "is referenced but has no data in the file");
+                    if (rootStorage.FileOffset < 0) throw Bad(path, $"storage '{rootStorage.Key}'", "is referenced but has no data in the file", defect: CheckpointDefect.MissingStorage);
                     st.FileOffset = rootStorage.FileOffset + st.ViewByteOffset;
                     st.AvailableBytes = st.DeclaredBytes;
                     st.IsBigEndian = bigEndian;
                 }
                 else if (st.FileOffset < 0 && st.InlineData == null)
-                    throw Bad(path, $"storage '{st.Key}'", "is referenced but has no data in the file");
+                    throw Bad(path, $"storage '{st.Key}'", "is referenced but has no data in the file", defect: CheckpointDefect.MissingStorage);
             }
             return new LoadedPickle(root, host.Storages, globals, main.Protocol, pickleBytes) { IsBigEndian = bigEndian, SysInfo = sysInfo };
         }
 
-        private static CheckpointFormatException Bad(string path, string part, string reason, long offset = -1) =>
-            new CheckpointFormatException(path, part, reason, offset);
+        private static CheckpointFormatException Bad(string path, string part, string reason, long offset = -1, CheckpointDefect defect = CheckpointDefect.None) =>
+            new CheckpointFormatException(path, part, reason, offset) { Defect = defect };
 
         private sealed class NoLocator : IStorageLocator
         {

@@ -37,7 +37,7 @@ namespace LightningCkpt.Container
                 var dtype = type.DType ?? DType.UInt8;
                 long numel = ReadInt64(s, ref pos, end, path, header);
                 long bytes = checked(numel * dtype.ItemSize);
-                if (numel < 0 || bytes > end - pos) throw Bad(path, $"storage '{key}'", $"{bytes} bytes run past the end of the member", pos);
+                if (numel < 0 || bytes > end - pos) throw Bad(path, $"storage '{key}'", $"{bytes} bytes run past the end of the member", pos, CheckpointDefect.Truncated);
                 var storage = host.RegisterStorage(key, dtype, bytes, t[1] as string ?? "cpu");
                 storage.FileOffset = pos;
                 storage.AvailableBytes = bytes;
@@ -111,7 +111,7 @@ namespace LightningCkpt.Container
                     size = checked(size * 8 + (c - '0'));
                 }
                 long data = pos + 512;
-                if (size > length - data) throw Bad(path, "tar archive", $"member '{name}' of {size} bytes runs past the end of the file", pos);
+                if (size > length - data) throw Bad(path, "tar archive", $"member '{name}' of {size} bytes runs past the end of the file", pos, CheckpointDefect.Truncated);
                 members[name] = (data, size);
                 pos = data + (size + 511) / 512 * 512;
             }
@@ -120,9 +120,9 @@ namespace LightningCkpt.Container
 
         private static long ReadInt64(Stream s, ref long pos, long end, string path, byte[] buf)
         {
-            if (pos > end - 8) throw Bad(path, "tar archive", "unexpected end of member", pos);
+            if (pos > end - 8) throw Bad(path, "tar archive", "unexpected end of member", pos, CheckpointDefect.Truncated);
             s.Position = pos;
-            if (ZipDirectory.ReadFully(s, buf, 8) != 8) throw Bad(path, "tar archive", "unexpected end of file", pos);
+            if (ZipDirectory.ReadFully(s, buf, 8) != 8) throw Bad(path, "tar archive", "unexpected end of file", pos, CheckpointDefect.Truncated);
             pos += 8;
             return BitConverter.ToInt64(buf, 0);
         }
@@ -137,8 +137,8 @@ namespace LightningCkpt.Container
         private static long AsLong(object? v, string path, string what) =>
             v is long l && l >= 0 ? l : throw Bad(path, "tar archive", $"{what} is not a non-negative int");
 
-        private static CheckpointFormatException Bad(string path, string part, string reason, long offset = -1) =>
-            new CheckpointFormatException(path, part, reason, offset);
+        private static CheckpointFormatException Bad(string path, string part, string reason, long offset = -1, CheckpointDefect defect = CheckpointDefect.None) =>
+            new CheckpointFormatException(path, part, reason, offset) { Defect = defect };
 
         private sealed class KeyedLocator : IStorageLocator
         {

@@ -70,7 +70,7 @@ namespace LightningCkpt.Container
                 int nameLen = U16(cd, p + 28), extraLen = U16(cd, p + 30), commentLen = U16(cd, p + 32);
                 long lho = U32(cd, p + 42);
                 if (p + 46 + nameLen + extraLen + commentLen > cd.Length)
-                    throw Error(path, "zip directory", $"entry {i} runs past the end of the central directory", cdOffset + p);
+                    throw Error(path, "zip directory", $"entry {i} runs past the end of the central directory", cdOffset + p, defect: CheckpointDefect.Truncated);
                 var name = Encoding.UTF8.GetString(cd, p + 46, nameLen).Replace('\\', '/');
                 ParseZip64Extra(cd, p + 46 + nameLen, extraLen, ref usize, ref csize, ref lho);
                 var entry = new ZipEntry(name, method, csize, usize, crc, lho, flags);
@@ -93,7 +93,7 @@ namespace LightningCkpt.Container
                     throw Error(path, $"entry '{e.Name}'", "no local header at the offset the central directory gives", e.LocalHeaderOffset);
                 long data = e.LocalHeaderOffset + 30 + U16(header, 26) + U16(header, 28);
                 if (data > length || e.CompressedSize > length - data)
-                    throw Error(path, $"entry '{e.Name}'", $"{e.CompressedSize} bytes of data at {data} run past the end of the {length}-byte file");
+                    throw Error(path, $"entry '{e.Name}'", $"{e.CompressedSize} bytes of data at {data} run past the end of the {length}-byte file", defect: CheckpointDefect.Truncated);
                 if (e.IsStored && e.CompressedSize != e.UncompressedSize)
                     throw Error(path, $"entry '{e.Name}'", $"stored entry has compressed size {e.CompressedSize} but size {e.UncompressedSize}");
                 if (!e.IsStored && !e.IsDeflated)
@@ -106,7 +106,7 @@ namespace LightningCkpt.Container
 
         private static (long offset, long size, long count) FindCentralDirectory(Stream s, long length, string path)
         {
-            if (length < 22) throw Error(path, "zip directory", "file is too short to hold a zip end record");
+            if (length < 22) throw Error(path, "zip directory", "file is too short to hold a zip end record", defect: CheckpointDefect.Truncated);
             int tailLen = (int)Math.Min(length, 22 + 65535 + 20);
             var tail = ReadExactly(s, length - tailLen, tailLen, path, "zip directory");
             int eocd = -1;
@@ -114,7 +114,7 @@ namespace LightningCkpt.Container
             {
                 if (U32(tail, i) == EocdSignature && i + 22 + U16(tail, i + 20) <= tailLen) { eocd = i; break; }
             }
-            if (eocd < 0) throw Error(path, "zip directory", "no end-of-central-directory record (the file may be truncated)");
+            if (eocd < 0) throw Error(path, "zip directory", "no end-of-central-directory record (the file may be truncated)", defect: CheckpointDefect.Truncated);
             long count = U16(tail, eocd + 10), size = U32(tail, eocd + 12), offset = U32(tail, eocd + 16);
             long eocdAbs = length - tailLen + eocd;
             if (count == 0xFFFF || size == 0xFFFFFFFF || offset == 0xFFFFFFFF)
@@ -177,7 +177,7 @@ namespace LightningCkpt.Container
         {
             var buf = new byte[count];
             s.Position = offset;
-            if (ReadFully(s, buf, count) != count) throw Error(path, part, $"unexpected end of file reading {count} bytes", offset);
+            if (ReadFully(s, buf, count) != count) throw Error(path, part, $"unexpected end of file reading {count} bytes", offset, defect: CheckpointDefect.Truncated);
             return buf;
         }
 
@@ -193,8 +193,9 @@ namespace LightningCkpt.Container
             return got;
         }
 
-        internal static CheckpointFormatException Error(string path, string part, string reason, long offset = -1, CheckpointErrorKind kind = CheckpointErrorKind.Malformed) =>
-            new CheckpointFormatException(path, part, reason, offset) { Kind = kind };
+        internal static CheckpointFormatException Error(string path, string part, string reason, long offset = -1,
+            CheckpointErrorKind kind = CheckpointErrorKind.Malformed, CheckpointDefect defect = CheckpointDefect.None) =>
+            new CheckpointFormatException(path, part, reason, offset) { Kind = kind, Defect = defect };
 
         internal static ushort U16(byte[] b, int i) => (ushort)(b[i] | b[i + 1] << 8);
         internal static uint U32(byte[] b, int i) => (uint)(b[i] | b[i + 1] << 8 | b[i + 2] << 16 | b[i + 3] << 24);

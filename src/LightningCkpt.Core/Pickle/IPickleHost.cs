@@ -27,7 +27,16 @@ namespace LightningCkpt.Pickle
     /// <summary>Thrown by hosts and the machine for semantic problems; turned into a located <see cref="CheckpointFormatException"/>.</summary>
     public sealed class PickleDataException : Exception
     {
-        public PickleDataException(string reason, CheckpointErrorKind kind = CheckpointErrorKind.Malformed) : base(reason) => Kind = kind;
+        public PickleDataException(string reason, CheckpointErrorKind kind = CheckpointErrorKind.Malformed, CheckpointDefect defect = CheckpointDefect.None)
+            : base(reason)
+        {
+            Kind = kind;
+            Defect = defect;
+        }
+
+        public PickleDataException(string reason, CheckpointDefect defect) : this(reason, CheckpointErrorKind.Malformed, defect) { }
+
         public CheckpointErrorKind Kind { get; }
+        public CheckpointDefect Defect { get; }
     }
 }

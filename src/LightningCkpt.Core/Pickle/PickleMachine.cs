@@ -67,7 +67,7 @@ namespace LightningCkpt.Pickle
                 {
                     opOffset = src.Position - src.Start;
                     int b = src.ReadByte();
-                    if (b < 0) throw new PickleDataException("the pickle ends without a STOP opcode");
+                    if (b < 0) throw new PickleDataException("the pickle ends without a STOP opcode", CheckpointDefect.Truncated);
                     op = (PickleOpcode)b;
                     if (op == PickleOpcode.Stop)
                     {
@@ -79,7 +79,7 @@ namespace LightningCkpt.Pickle
             }
             catch (PickleDataException e)
             {
-                throw new CheckpointFormatException(_filePath, _part, $"opcode {Describe(op)}: {e.Message}", opOffset, e) { Kind = e.Kind };
+                throw new CheckpointFormatException(_filePath, _part, $"opcode {Describe(op)}: {e.Message}", opOffset, e) { Kind = e.Kind, Defect = e.Defect };
             }
             catch (CheckpointFormatException) { throw; }
             catch (Exception e) when (e is InvalidCastException || e is ArgumentException || e is IndexOutOfRangeException ||
@@ -103,7 +103,7 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.Frame:
                     {
                         long n = ReadInt64(src);
-                        if (n < 0 || n > src.Remaining) throw new PickleDataException($"frame of {n} bytes runs past the end of the data");
+                        if (n < 0 || n > src.Remaining) throw new PickleDataException($"frame of {n} bytes runs past the end of the data", CheckpointDefect.Truncated);
                         break;
                     }
                 case PickleOpcode.Mark:
@@ -387,7 +387,7 @@ namespace LightningCkpt.Pickle
         private static int ReadU8(PickleSource src)
         {
             int b = src.ReadByte();
-            if (b < 0) throw new PickleDataException("unexpected end of data");
+            if (b < 0) throw new PickleDataException("unexpected end of data", CheckpointDefect.Truncated);
             return b;
         }
 

@@ -44,12 +44,12 @@ namespace LightningCkpt.Pickle
         public byte[] ReadBytes(long count)
         {
             if (count < 0 || count > Remaining)
-                throw new PickleDataException($"a length of {count} bytes runs past the end of the pickle ({Remaining} bytes remain)");
+                throw new PickleDataException($"a length of {count} bytes runs past the end of the pickle ({Remaining} bytes remain)", CheckpointDefect.Truncated);
             var result = new byte[count];
             int done = 0;
             while (done < count)
             {
-                if (_bufferPos >= _bufferLength && !Fill()) throw new PickleDataException("unexpected end of data");
+                if (_bufferPos >= _bufferLength && !Fill()) throw new PickleDataException("unexpected end of data", CheckpointDefect.Truncated);
                 int n = (int)Math.Min(count - done, _bufferLength - _bufferPos);
                 Buffer.BlockCopy(_buffer, _bufferPos, result, done, n);
                 _bufferPos += n;
@@ -74,7 +74,7 @@ namespace LightningCkpt.Pickle
             while (true)
             {
                 int b = ReadByte();
-                if (b < 0) throw new PickleDataException("unexpected end of data inside a text line");
+                if (b < 0) throw new PickleDataException("unexpected end of data inside a text line", CheckpointDefect.Truncated);
                 if (b == '\n') break;
                 if (sb.Length >= maxLength) throw new PickleDataException($"a text line is longer than {maxLength} bytes", CheckpointErrorKind.LimitExceeded);
                 sb.Append((char)b); // latin-1: callers decode further when needed

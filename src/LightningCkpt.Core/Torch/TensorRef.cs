@@ -117,7 +117,7 @@ namespace LightningCkpt.Torch
                     long need = DType.BytesFor(end);
                     if (need > Storage.DeclaredBytes)
                         throw new PickleDataException(
-                            $"tensor view (offset {StorageOffset}, size [{string.Join(", ", Shape)}], stride [{string.Join(", ", Stride)}]) needs {need} bytes but storage '{Storage.Key}' declares {Storage.DeclaredBytes}");
+                            $"tensor view (offset {StorageOffset}, size [{string.Join(", ", Shape)}], stride [{string.Join(", ", Stride)}]) needs {need} bytes but storage '{Storage.Key}' declares {Storage.DeclaredBytes}", CheckpointDefect.ViewOutOfBounds);
                 }
             }
             catch (OverflowException)

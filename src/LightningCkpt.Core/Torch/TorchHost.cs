@@ -110,7 +110,7 @@ namespace LightningCkpt.Torch
                 var viewKey = view[0] as string ?? throw new PickleDataException("storage view key is not a string");
                 long offset = AsLong(view[1], "storage view offset"), size = AsLong(view[2], "storage view size");
                 if (offset < 0 || size < 0 || offset > numel || size > numel - offset)
-                    throw new PickleDataException($"storage view '{viewKey}' ({offset}+{size}) lies outside storage '{key}' of {numel} elements");
+                    throw new PickleDataException($"storage view '{viewKey}' ({offset}+{size}) lies outside storage '{key}' of {numel} elements", CheckpointDefect.ViewOutOfBounds);
                 if (!_storages.TryGetValue(viewKey, out var viewStorage))
                 {
                     viewStorage = RegisterView(viewKey, storage, offset * dtype.ItemSize, size * dtype.ItemSize);
