@@ -144,24 +144,21 @@ namespace LightningCkpt.Data
             {
                 int item = ta.DType.ItemSize;
                 var same = BytesEqual(pa + ta.StorageOffset * item, pb + tb.StorageOffset * item, ta.NBytes, out bool allZero);
-                if (same)
-                {
-                    d.Status = DiffStatus.Equal;
-                    d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
-                    d.CosineSimilarity = allZero ? (double?)null : 1;
-                    return d;
-                }
+                if (same) return Identical(d, allZero);
             }
             var s = Sums(pa, ga.Value, pb, gb.Value, o.AbsoluteTolerance, o.RelativeTolerance);
-            if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb))
-            {
-                // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
-                d.Status = DiffStatus.Equal;
-                d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
-                d.CosineSimilarity = s.SumA2 == 0 ? (double?)null : 1;
-                return d;
-            }
+            // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
+            if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb)) return Identical(d, s.SumA2 == 0);
             FillNumbers(d, s);
+            return d;
+        }
+
+        /// <summary>The row for two tensors with the same elements: Equal, no difference, cosine 1 (undefined for zero norm).</summary>
+        private static CkptDiff Identical(CkptDiff d, bool zeroNorm)
+        {
+            d.Status = DiffStatus.Equal;
+            d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
+            d.CosineSimilarity = zeroNorm ? (double?)null : 1;
             return d;
         }
 

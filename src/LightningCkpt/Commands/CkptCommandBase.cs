@@ -110,27 +110,11 @@ namespace LightningCkpt.Commands
         /// <summary>Resolves one literal path to an existing file (or directory, which Core rejects with a clear message).</summary>
         public static bool TryResolveLiteral(PSCmdlet cmdlet, string p, out string? file, out ErrorRecord? error)
         {
-            file = null;
-            error = null;
-            string resolved;
-            ProviderInfo provider;
-            try
-            {
-                resolved = cmdlet.SessionState.Path.GetUnresolvedProviderPathFromPSPath(p, out provider, out _);
-            }
-            catch (Exception e) when (IsUnusablePath(e))
-            {
-                error = new ErrorRecord(e, "PathNotFileSystem", ErrorCategory.InvalidArgument, p);
-                return false;
-            }
-            if (!IsFileSystem(provider))
-            {
-                error = NotFileSystem(p, provider);
-                return false;
-            }
+            if (!TryResolveOutput(cmdlet, p, out var resolved, out error)) { file = null; return false; }
             if (!File.Exists(resolved) && !Directory.Exists(resolved))
             {
                 error = new ErrorRecord(new FileNotFoundException($"Cannot find path '{p}' because it does not exist.", resolved), "FileNotFound", ErrorCategory.ObjectNotFound, p);
+                file = null;
                 return false;
             }
             file = resolved;
