@@ -46,7 +46,7 @@ namespace LightningCkpt.Pickle
                 {
                     foreach (var e in d) yield return e;
                 }
-                else if (State is PyTuple t && t.Count == 2 && (t[0] is PyDict || t[0] is null) && (t[1] is PyDict || t[1] is null))
+                else if (IsDictAndSlots && State is PyTuple t)
                 {
                     if (t[0] is PyDict a) foreach (var e in a) yield return e;
                     if (t[1] is PyDict b) foreach (var e in b) yield return e;
@@ -55,9 +55,11 @@ namespace LightningCkpt.Pickle
         }
 
         /// <summary>True when <see cref="State"/> is not a dict or (dict, slots) pair.</summary>
-        public bool HasOpaqueState =>
-            State != null && State is not PyDict &&
-            !(State is PyTuple t && t.Count == 2 && (t[0] is PyDict || t[0] is null) && (t[1] is PyDict || t[1] is null));
+        public bool HasOpaqueState => State != null && State is not PyDict && !IsDictAndSlots;
+
+        /// <summary>Python's (dict or None, slots dict or None) state of classes with __slots__.</summary>
+        private bool IsDictAndSlots =>
+            State is PyTuple t && t.Count == 2 && (t[0] is PyDict || t[0] is null) && (t[1] is PyDict || t[1] is null);
 
         public override string ToString() => PyRepr.Render(this);
     }
