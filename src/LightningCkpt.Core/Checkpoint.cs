@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using LightningCkpt.Container;
+using LightningCkpt.Container.Sharded;
 using LightningCkpt.Lightning;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
@@ -30,7 +31,43 @@ namespace LightningCkpt
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
             IsBigEndian = loaded.IsBigEndian;
+            Files = new[] { path };
         }
+
+        /// <summary>A checkpoint composed from several files (sharded formats): the graph is already assembled.</summary>
+        internal Checkpoint(string path, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, IReadOnlyList<PyGlobal> globals,
+            int protocol, long pickleBytes, ShardingInfo sharding)
+        {
+            FilePath = path;
+            Format = format;
+            Root = root;
+            Storages = storages;
+            Globals = globals;
+            Protocol = protocol;
+            PickleBytes = pickleBytes;
+            Sharding = sharding;
+            Files = sharding.Files;
+            long length = 0;
+            var last = DateTime.MinValue;
+            foreach (var f in sharding.Files)
+            {
+                var fi = new FileInfo(f);
+                if (!fi.Exists) continue;
+                length += fi.Length;
+                if (fi.LastWriteTimeUtc > last) last = fi.LastWriteTimeUtc;
+            }
+            FileLength = length;
+            LastWriteTimeUtc = last;
+        }
+
+        /// <summary>For sharded checkpoints (folders, index files): files, ranks, ZeRO stage; null for single files.</summary>
+        public ShardingInfo? Sharding { get; }
+
+        /// <summary>Every file the checkpoint was read from: the file itself, or all shard and metadata files.</summary>
+        public IReadOnlyList<string> Files { get; }
+
+        /// <summary>The string map a safetensors header carries in __metadata__ (empty for other formats).</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> TextMetadata { get; private set; } = Array.Empty<KeyValuePair<string, string>>();
 
         public string FilePath { get; }
         public long FileLength { get; }
@@ -63,23 +100,42 @@ namespace LightningCkpt
         /// <summary>The Lightning (or plain-checkpoint) reading of the object graph.</summary>
         public CheckpointView View => _view ??= CheckpointView.From(Root);
 
-        /// <summary>Opens a checkpoint; any problem with the bytes is a <see cref="CheckpointFormatException"/>.</summary>
-        public static Checkpoint Open(string path)
+        /// <summary>
+        /// Opens a checkpoint file, a sharded checkpoint folder (DCP, Lightning sharded, DeepSpeed, Hugging Face) or a
+        /// sharded index file; any problem with the bytes is a <see cref="CheckpointFormatException"/>.
+        /// </summary>
+        public static Checkpoint Open(string path) => Guard(path, () =>
         {
-            if (Directory.Exists(path))
-                throw new CheckpointFormatException(path, "directory", "directory checkpoints (DeepSpeed, FSDP/DCP) are not supported yet") { Kind = CheckpointErrorKind.Unsupported };
+            if (Directory.Exists(path)) return ShardedCheckpointReader.OpenFolder(path);
+            if (ShardedCheckpointReader.IsIndexOrMarker(path)) return ShardedCheckpointReader.OpenIndexOrMarker(path);
+            return OpenFile(path);
+        });
+
+        /// <summary>One torch.save or safetensors file.</summary>
+        internal static Checkpoint OpenFile(string path)
+        {
             var info = new FileInfo(path);
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+            if (SafetensorsReader.LooksLike(fs))
+            {
+                var st = SafetensorsReader.Load(fs, path, out var md);
+                return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, CheckpointFormat.Safetensors, st) { TextMetadata = md };
+            }
+            var format = FormatSniffer.Detect(fs, path);
+            var loaded = format switch
+            {
+                CheckpointFormat.Zip => ZipCheckpointReader.Load(fs, path),
+                CheckpointFormat.Legacy => LegacyCheckpointReader.Load(fs, path),
+                _ => TarCheckpointReader.Load(fs, path),
+            };
+            return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, format, loaded);
+        }
+
+        private static Checkpoint Guard(string path, Func<Checkpoint> open)
+        {
             try
             {
-                var format = FormatSniffer.Detect(fs, path);
-                var loaded = format switch
-                {
-                    CheckpointFormat.Zip => ZipCheckpointReader.Load(fs, path),
-                    CheckpointFormat.Legacy => LegacyCheckpointReader.Load(fs, path),
-                    _ => TarCheckpointReader.Load(fs, path),
-                };
-                return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, format, loaded);
+                return open();
             }
             catch (CheckpointFormatException) { throw; }
             catch (IOException) { throw; }

@@ -42,6 +42,7 @@ namespace LightningCkpt.Data
         {
             var t = tensor.Tensor;
             if (!t.HasData) return;
+            if (t.IsChunked) { ChunkedTensorReader.Analyze(tensor, reader, hash, statistics); return; }
             var g = statistics ? ViewGeometry.Of(t) : null;
             if (g == null)
             {

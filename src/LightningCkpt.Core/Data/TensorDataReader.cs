@@ -16,7 +16,7 @@ namespace LightningCkpt.Data
     {
         public const int ChunkSize = 1 << 20;
         private readonly Checkpoint _checkpoint;
-        private MappedFile? _mapped;
+        private readonly Dictionary<string, MappedFile> _mapped = new Dictionary<string, MappedFile>(StringComparer.Ordinal);
         private readonly Dictionary<Container.ZipEntry, GCHandle> _inflated = new Dictionary<Container.ZipEntry, GCHandle>();
 
         public TensorDataReader(Checkpoint checkpoint) => _checkpoint = checkpoint;
@@ -24,6 +24,7 @@ namespace LightningCkpt.Data
         /// <summary>Calls <paramref name="sink"/> with consecutive chunks of the tensor's row-major element bytes.</summary>
         public void ReadRowMajor(TensorRef t, Action<byte[], int> sink)
         {
+            if (t.IsChunked) { ChunkedTensorReader.ReadRowMajor(this, t, sink); return; }
             var buffer = new byte[(int)Math.Min(ChunkSize, Math.Max(16, t.NBytes))];
             int fill = 0;
             ForEachRun(t, (src, len) =>
@@ -63,15 +64,17 @@ namespace LightningCkpt.Data
                 if (fill > 0) sink(buffer, fill);
                 return;
             }
-            _sequential ??= new FileStream(_checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
+            var file = storage.FilePath ?? _checkpoint.FilePath;
+            if (_sequential != null && _sequential.Name != file) { _sequential.Dispose(); _sequential = null; }
+            _sequential ??= new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
             if (storage.FileOffset > _sequential.Length - bytes)
-                throw new CheckpointFormatException(_checkpoint.FilePath, $"storage '{storage.Key}'", $"{bytes} bytes at {storage.FileOffset} lie outside the {_sequential.Length}-byte file (was the file changed?)");
+                throw new CheckpointFormatException(file, $"storage '{storage.Key}'", $"{bytes} bytes at {storage.FileOffset} lie outside the {_sequential.Length}-byte file (was the file changed?)");
             _sequential.Position = storage.FileOffset;
             for (long left = bytes; left > 0;)
             {
                 int want = (int)Math.Min(buffer.Length, left);
                 int got = Container.ZipDirectory.ReadFully(_sequential, buffer, want);
-                if (got != want) throw new CheckpointFormatException(_checkpoint.FilePath, $"storage '{storage.Key}'", "the file ended early (was it changed?)");
+                if (got != want) throw new CheckpointFormatException(file, $"storage '{storage.Key}'", "the file ended early (was it changed?)");
                 sink(buffer, got);
                 left -= got;
             }
@@ -113,6 +116,7 @@ namespace LightningCkpt.Data
         {
             if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
             if (t.Numel == 0) return;
+            if (t.IsChunked) { ChunkedTensorReader.ForEachRun(this, t, run); return; }
             byte* basePtr = StoragePointer(t.Storage!);
             int item = t.DType.ItemSize;
             if (t.DType.BitsPerElement < 8)
@@ -139,6 +143,7 @@ namespace LightningCkpt.Data
         internal byte* BasePointer(TensorRef t)
         {
             if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (t.IsChunked) throw new InvalidOperationException($"{t} is assembled from {t.Chunks!.Chunks.Count} chunks and has no single base pointer; read it in row-major order");
             return StoragePointer(t.Storage!);
         }
 
@@ -153,16 +158,17 @@ namespace LightningCkpt.Data
             }
             if (s.FileOffset >= 0)
             {
-                _mapped ??= new MappedFile(_checkpoint.FilePath);
-                return _mapped.At(s.FileOffset, s.DeclaredBytes);
+                var file = s.FilePath ?? _checkpoint.FilePath;
+                if (!_mapped.TryGetValue(file, out var mapped)) _mapped[file] = mapped = new MappedFile(file);
+                return mapped.At(s.FileOffset, s.DeclaredBytes);
             }
             if (s.Entry != null)
             {
                 if (!_inflated.TryGetValue(s.Entry, out var handle))
                 {
                     byte[] data;
-                    using (var fs = new FileStream(_checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-                        data = _checkpoint.Zip!.ReadAll(fs, s.Entry, int.MaxValue);
+                    using (var fs = new FileStream(s.FilePath ?? _checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
+                        data = (s.Archive ?? _checkpoint.Zip!).ReadAll(fs, s.Entry, int.MaxValue);
                     handle = GCHandle.Alloc(data, GCHandleType.Pinned);
                     _inflated.Add(s.Entry, handle);
                 }
@@ -196,8 +202,8 @@ namespace LightningCkpt.Data
             _inflated.Clear();
             foreach (var h in _pins) h.Free();
             _pins.Clear();
-            _mapped?.Dispose();
-            _mapped = null;
+            foreach (var m in _mapped.Values) m.Dispose();
+            _mapped.Clear();
             _sequential?.Dispose();
             _sequential = null;
         }

@@ -125,6 +125,7 @@ namespace LightningCkpt
             var result = new double[count];
             if (count == 0) return result;
             using var reader = new Data.TensorDataReader(Source);
+            if (Tensor.IsChunked) return Data.ChunkedTensorReader.ReadDoubles(reader, Tensor, count);
             var cursor = new Data.ViewCursor(reader.BasePointer(Tensor), g, 0, count);
             fixed (double* p = result)
             {
