@@ -32,6 +32,8 @@ namespace LightningCkpt.Container.Sharded
 
         public static Checkpoint OpenFolder(string dir)
         {
+            dir = Path.GetFullPath(dir);
+            if (dir.Length > Path.GetPathRoot(dir)!.Length) dir = dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
             if (File.Exists(Path.Combine(dir, DcpMetadataName)))
                 return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
             if (File.Exists(Path.Combine(dir, LightningMetaName)))
