@@ -27,6 +27,7 @@ namespace LightningCkpt
             Root = loaded.Root;
             Storages = loaded.Storages;
             Globals = loaded.Globals.All;
+            AttributeLookups = loaded.Globals.AttributeLookups;
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
@@ -82,6 +83,9 @@ namespace LightningCkpt
 
         /// <summary>Every global the pickle(s) referenced, in first-seen order.</summary>
         public IReadOnlyList<PyGlobal> Globals { get; }
+
+        /// <summary>Every getattr(target, name) call the pickle(s) make, as data: safety grading reads them.</summary>
+        public IReadOnlyList<AttributeLookup> AttributeLookups { get; internal set; } = Array.Empty<AttributeLookup>();
 
         /// <summary>The pickle protocol of the main pickle.</summary>
         public int Protocol { get; }

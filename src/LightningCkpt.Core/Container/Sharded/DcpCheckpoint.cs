@@ -31,6 +31,7 @@ namespace LightningCkpt.Container.Sharded
         public PyDict Root { get; } = new PyDict();
         public List<StorageRef> Storages { get; } = new List<StorageRef>();
         public List<IReadOnlyList<PyGlobal>> Globals { get; } = new List<IReadOnlyList<PyGlobal>>();
+        public List<AttributeLookup> Lookups { get; } = new List<AttributeLookup>();
         public List<string> Files { get; } = new List<string>();
         public List<string> Notes { get; } = new List<string>();
         public int Protocol { get; private set; }
@@ -49,7 +50,10 @@ namespace LightningCkpt.Container.Sharded
             return c;
         }
 
-        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info());
+        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
+        {
+            AttributeLookups = Lookups,
+        };
 
         public ShardingInfo Info() => new ShardingInfo(Files, DataFiles) { WorldSize = WorldSize, Tag = Version, Notes = Notes };
 
@@ -62,6 +66,7 @@ namespace LightningCkpt.Container.Sharded
             var machine = new PickleMachine(host, mdPath, "pickle");
             var md = machine.Load(bytes);
             Globals.Add(machine.Globals.All);
+            Lookups.AddRange(machine.Globals.AttributeLookups);
             Protocol = machine.Protocol;
             PickleBytes = bytes.Length;
 
@@ -200,6 +205,7 @@ namespace LightningCkpt.Container.Sharded
             }
             Storages.AddRange(blob.Storages);
             Globals.Add(blob.Globals.All);
+            Lookups.AddRange(blob.Globals.AttributeLookups);
             PickleBytes += blob.PickleBytes;
             return blob;
         }

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
 
@@ -82,7 +83,10 @@ namespace LightningCkpt.Container.Sharded
                 protocol = Math.Max(protocol, part.Protocol);
             }
             var info = new ShardingInfo(files, shardOrder.Count) { Notes = notes };
-            return new Checkpoint(full, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info);
+            return new Checkpoint(full, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
+            {
+                AttributeLookups = ShardedCheckpointReader.MergeLookups(shardOrder.Select(s => shards[s].AttributeLookups)),
+            };
         }
     }
 }

@@ -84,6 +84,8 @@ namespace LightningCkpt.Container.Sharded
             return all;
         }
 
+        public static List<AttributeLookup> MergeLookups(IEnumerable<IReadOnlyList<AttributeLookup>> lists) => lists.SelectMany(l => l).ToList();
+
         public static string ReadText(string file, long maxBytes)
         {
             var fi = new FileInfo(file);
