@@ -115,6 +115,12 @@ namespace LightningCkpt
             return OpenFile(path);
         });
 
+        /// <summary>
+        /// True when <paramref name="folder"/> is laid out as a sharded checkpoint (DCP, Lightning sharded, DeepSpeed,
+        /// Hugging Face index), judged by file names alone. Wildcards in the cmdlets match such folders like files.
+        /// </summary>
+        public static bool IsCheckpointFolder(string folder) => ShardedCheckpointReader.LooksLikeCheckpointFolder(folder);
+
         /// <summary>One torch.save or safetensors file.</summary>
         internal static Checkpoint OpenFile(string path)
         {

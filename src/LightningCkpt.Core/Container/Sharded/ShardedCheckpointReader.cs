@@ -30,6 +30,11 @@ namespace LightningCkpt.Container.Sharded
             return HfShardedIndex.Open(path);
         }
 
+        /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
+        public static bool LooksLikeCheckpointFolder(string dir) =>
+            Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
+                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0);
+
         public static Checkpoint OpenFolder(string dir)
         {
             dir = Path.GetFullPath(dir);
