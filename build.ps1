@@ -77,7 +77,7 @@ function Invoke-Build {
 
     $manifest = Test-ModuleManifest -Path (Join-Path $moduleOut 'LightningCkpt.psd1')
     if ($manifest.Version -ne [version]$moduleVersion) { throw "Built manifest has version $($manifest.Version), expected $moduleVersion" }
-    Write-Host "Built LightningCkpt $moduleVersion into $moduleOut"
+    Write-Host "Built LightningCkpt $moduleVersion into out/LightningCkpt/$moduleVersion"
 }
 
 function Get-ChildShell {
