@@ -128,9 +128,9 @@ function ConvertFrom-RenderedTable {
         }
         $bounds.Add([int]::MaxValue)
 
-        $names = for ($c = 0; $c -lt $dashes.Count; $c++) {
+        $names = @(for ($c = 0; $c -lt $dashes.Count; $c++) {
             (@($headerLines | ForEach-Object { (Get-RenderedCell $_ $bounds[$c] $bounds[$c + 1]).Trim() }) -join '')
-        }
+        })
         foreach ($line in $rows) {
             $row = [ordered]@{}
             for ($c = 0; $c -lt $dashes.Count; $c++) { $row[$names[$c]] = (Get-RenderedCell $line $bounds[$c] $bounds[$c + 1]).Trim() }
