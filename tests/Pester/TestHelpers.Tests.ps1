@@ -12,7 +12,7 @@ Describe 'Get-RenderedText' {
     It 'renders at exactly the width asked for' {
         $wide = [pscustomobject]@{ A = 'x' * 200; B = 1 }
         foreach ($w in 80, 120) {
-            $lines = $wide | Format-Table | Get-RenderedLine -Width $w
+            $lines = $wide | Format-Table | Get-RenderedText -Width $w | Get-RenderedLine
             ($lines | Measure-Object -Property Length -Maximum).Maximum | Should -Be $w
         }
     }
@@ -32,7 +32,7 @@ Describe 'ConvertFrom-RenderedTable' {
         $cells[0].Note | Should -BeExactly 'two words here'
         $cells[1].Count | Should -BeExactly '1234567'
         $cells[1].Note | Should -BeExactly ''
-        $Rows | Get-RenderedColumn -Width 80 | Should -Be @('Name', 'Shape', 'Count', 'Note')
+        $Rows | Get-RenderedText -Width 80 | Get-RenderedColumn | Should -Be @('Name', 'Shape', 'Count', 'Note')
     }
 
     It 'joins a header wrapped over several lines and keeps a squeezed value as printed' {

@@ -58,27 +58,23 @@ function Get-RenderedText {
     begin { $items = [System.Collections.Generic.List[object]]::new() }
     process { $items.Add($InputObject) }
     end {
-        $rendering = $PSStyle.OutputRendering
+        # $PSStyle exists from PowerShell 7.2 on; Windows PowerShell writes no colour codes anyway.
+        $style = Get-Variable -Name PSStyle -ValueOnly -ErrorAction SilentlyContinue
+        if (-not $style) { return $items | Out-String -Width $Width }
+        $rendering = $style.OutputRendering
         try {
-            $PSStyle.OutputRendering = 'PlainText'
+            $style.OutputRendering = 'PlainText'
             $items | Out-String -Width $Width
         }
-        finally { $PSStyle.OutputRendering = $rendering }
+        finally { $style.OutputRendering = $rendering }
     }
 }
 
 function Get-RenderedLine {
-    # The lines of Get-RenderedText without the trailing blanks and the empty lines around the text.
-    param(
-        [Parameter(ValueFromPipeline)] $InputObject,
-        [Parameter(Mandatory)] [int] $Width
-    )
-    begin { $items = [System.Collections.Generic.List[object]]::new() }
-    process { $items.Add($InputObject) }
-    end {
-        $text = $items | Get-RenderedText -Width $Width
-        @($text.Trim("`r", "`n") -split '\r?\n' | ForEach-Object TrimEnd)
-    }
+    # The lines of a rendered text without trailing blanks and the empty lines around it.
+    # '$objects | Get-RenderedText -Width 80 | Get-RenderedLine'
+    param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
+    @($Text.Trim("`r", "`n") -split '\r?\n' | ForEach-Object TrimEnd)
 }
 
 function ConvertFrom-RenderedTable {
@@ -149,15 +145,9 @@ function Get-RenderedCell([string] $Line, [int] $Start, [int] $End) {
 }
 
 function Get-RenderedColumn {
-    # The column headers of the first table in the piped objects' rendering at -Width columns.
-    param(
-        [Parameter(ValueFromPipeline)] $InputObject,
-        [Parameter(Mandatory)] [int] $Width
-    )
-    begin { $items = [System.Collections.Generic.List[object]]::new() }
-    process { $items.Add($InputObject) }
-    end {
-        $row = $items | Get-RenderedText -Width $Width | ConvertFrom-RenderedTable | Select-Object -First 1
-        if ($row) { @($row.PSObject.Properties.Name | Where-Object { $_ -notin '_Group', '_Line' }) }
-    }
+    # The column headers of the first table in a rendered text.
+    # '$objects | Get-RenderedText -Width 80 | Get-RenderedColumn'
+    param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
+    $row = $Text | ConvertFrom-RenderedTable | Select-Object -First 1
+    if ($row) { @($row.PSObject.Properties.Name | Where-Object { $_ -notin '_Group', '_Line' }) }
 }
