@@ -228,9 +228,12 @@ namespace LightningCkpt.Safety
                 if (!t.HasData || !(t.DType.IsFloatingPoint || t.DType.IsComplex) || t.Numel == 0) continue;
                 long nan = 0, inf = 0;
                 int item = t.DType.ItemSize;
+                // an expanded view holds its distinct elements repeated: check those, count the repeats
+                var distinct = DistinctView.Of(t, out long repeat);
                 try
                 {
-                    reader.ReadRowMajor(t, (b, n) =>
+                    DistinctView.CheckWalkable(distinct, c.FilePath);
+                    reader.ReadRowMajor(distinct, (b, n) =>
                     {
                         if (t.DType == DType.Float32)
                         {
@@ -255,6 +258,8 @@ namespace LightningCkpt.Safety
                     findings.Add(new CkptFinding("UnreadableData", FindingSeverity.Error, $"{entry.Path}: {e.Message}", "tensor " + entry.Path));
                     continue;
                 }
+                nan *= repeat;
+                inf *= repeat;
                 if (nan > 0 || inf > 0)
                     findings.Add(new CkptFinding("NonFiniteValues", FindingSeverity.Warning,
                         $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));

@@ -126,6 +126,26 @@ namespace LightningCkpt.Torch
             }
         }
 
+        /// <summary>
+        /// Element index one past the furthest element the view touches, from its geometry (views the engine makes
+        /// itself are never validated, so <see cref="SpanEndElement"/> may not be set for them).
+        /// </summary>
+        internal long ComputeSpanEnd()
+        {
+            if (Numel == 0) return 0;
+            long last = StorageOffset;
+            for (int i = 0; i < Shape.Length; i++) last = checked(last + checked((Shape[i] - 1) * Stride[i]));
+            return checked(last + 1);
+        }
+
+        /// <summary>The same storage, dtype and quantizer seen through another geometry.</summary>
+        internal TensorRef WithGeometry(long[] shape, long[] stride, long storageOffset)
+        {
+            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device };
+            v.SpanEndElement = v.ComputeSpanEnd();
+            return v;
+        }
+
         /// <summary>A copy of this tensor marked as a Parameter.</summary>
         internal TensorRef AsParameter(bool requiresGrad)
         {
