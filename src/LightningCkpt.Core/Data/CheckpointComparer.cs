@@ -23,6 +23,9 @@ namespace LightningCkpt.Data
 
         /// <summary>Tensor-name filter (the cmdlet passes PowerShell wildcard matching); null = all.</summary>
         public Func<string, bool>? NameFilter { get; set; }
+
+        /// <summary>Cancellation and bytes read (both files); null = not cancellable.</summary>
+        public ReadProgress? Progress { get; set; }
     }
 
     /// <summary>Progress of a comparison: tensors done of total, and bytes.</summary>
@@ -91,8 +94,9 @@ namespace LightningCkpt.Data
             foreach (var n in left.Keys) if (options.NameFilter == null || options.NameFilter(n)) names.Add(n);
             foreach (var n in right.Keys) if (!left.ContainsKey(n) && (options.NameFilter == null || options.NameFilter(n))) names.Add(n);
 
-            using var ra = new TensorDataReader(reference);
-            using var rb = new TensorDataReader(difference);
+            var shared = options.Progress ?? new ReadProgress();
+            using var ra = new TensorDataReader(shared);
+            using var rb = new TensorDataReader(shared);
             for (int i = 0; i < names.Count; i++)
             {
                 var name = names[i];

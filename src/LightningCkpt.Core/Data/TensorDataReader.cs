@@ -33,6 +33,9 @@ namespace LightningCkpt.Data
         /// <summary>Kept for callers that hold a checkpoint; storages are read from their own files either way.</summary>
         public TensorDataReader(Checkpoint checkpoint, ReadProgress? progress = null) : this(progress) { }
 
+        /// <summary>Test hook: called before every storage read (on the read-ahead worker), e.g. to truncate the file between chunks.</summary>
+        internal Action<StorageRef, long>? BeforeStorageRead { get; set; }
+
         /// <summary>Cancellation and the count of bytes handed on, shared with the caller.</summary>
         public ReadProgress Progress { get; }
 
@@ -133,6 +136,7 @@ namespace LightningCkpt.Data
         internal void ReadStorageBytes(StorageRef s, long byteOffset, byte[] dst, int dstOffset, int count)
         {
             Progress.Cancellation.ThrowIfCancellationRequested();
+            BeforeStorageRead?.Invoke(s, byteOffset);
             if (byteOffset < 0 || count < 0 || byteOffset > Available(s) - count)
                 throw new CheckpointFormatException(s.File?.Path ?? "", $"storage '{s.Key}'", $"{count} bytes at {byteOffset} lie outside its {Available(s)} bytes") { Defect = CheckpointDefect.ViewOutOfBounds };
             if (s.InlineData != null)

@@ -112,6 +112,7 @@ namespace LightningCkpt.Torch
                     end = checked(last + 1);
                 }
                 SpanEndElement = end;
+                _ = NBytes; // an expanded view's logical size can overflow even when its span does not
                 if (Storage != null)
                 {
                     long need = DType.BytesFor(end);
@@ -122,7 +123,7 @@ namespace LightningCkpt.Torch
             }
             catch (OverflowException)
             {
-                throw new PickleDataException($"tensor size [{string.Join(", ", Shape)}] with stride [{string.Join(", ", Stride)}] overflows");
+                throw new PickleDataException($"tensor size [{string.Join(", ", Shape)}] with stride [{string.Join(", ", Stride)}] overflows: its {DType.Name} elements or their byte size do not fit in 64 bits", CheckpointErrorKind.LimitExceeded);
             }
         }
 
