@@ -18,27 +18,37 @@ namespace LightningCkpt
         private List<TensorEntry>? _tensors;
         private CheckpointView? _view;
 
-        private Checkpoint(string path, long length, DateTime lastWriteUtc, CheckpointFormat format, LoadedPickle loaded)
+        private Checkpoint(SourceFile source, CheckpointFormat format, LoadedPickle loaded)
         {
-            FilePath = path;
-            FileLength = length;
-            LastWriteTimeUtc = lastWriteUtc;
+            Source = source;
+            FilePath = source.Path;
+            FileLength = source.Identity.Length;
+            LastWriteTimeUtc = source.Identity.LastWriteTimeUtc;
             Format = format;
             Root = loaded.Root;
             Storages = loaded.Storages;
             Globals = loaded.Globals.All;
-            AttributeLookups = loaded.Globals.AttributeLookups;
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
             IsBigEndian = loaded.IsBigEndian;
-            Files = new[] { path };
+            AttributeLookups = loaded.Globals.AttributeLookups;
+            foreach (var st in Storages)
+            {
+                st.File = source;
+                if (st.ViewRoot != null) st.ViewRoot.File = source;
+            }
+            Files = new[] { source.Path };
         }
 
-        /// <summary>A checkpoint composed from several files (sharded formats): the graph is already assembled.</summary>
-        internal Checkpoint(string path, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, IReadOnlyList<PyGlobal> globals,
+        /// <summary>
+        /// A checkpoint composed from several files (sharded formats): the graph is already assembled and every storage
+        /// is bound to its own file. <paramref name="main"/> is the file that names the others (.metadata, index, model states).
+        /// </summary>
+        internal Checkpoint(string path, SourceFile main, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, IReadOnlyList<PyGlobal> globals,
             int protocol, long pickleBytes, ShardingInfo sharding)
         {
+            Source = main;
             FilePath = path;
             Format = format;
             Root = root;
@@ -70,6 +80,15 @@ namespace LightningCkpt
         /// <summary>The string map a safetensors header carries in __metadata__ (empty for other formats).</summary>
         public IReadOnlyList<KeyValuePair<string, string>> TextMetadata { get; private set; } = Array.Empty<KeyValuePair<string, string>>();
 
+        /// <summary>Every getattr(target, name) call the pickle(s) make, as data: safety grading reads them.</summary>
+        public IReadOnlyList<AttributeLookup> AttributeLookups { get; internal set; } = Array.Empty<AttributeLookup>();
+
+        /// <summary>
+        /// The file and the identity it had when opened; every storage of a single-file checkpoint reads from it. For a
+        /// sharded checkpoint: the file naming the others (its storages are bound to their own files).
+        /// </summary>
+        public SourceFile Source { get; }
+
         public string FilePath { get; }
         public long FileLength { get; }
         public DateTime LastWriteTimeUtc { get; }
@@ -83,9 +102,6 @@ namespace LightningCkpt
 
         /// <summary>Every global the pickle(s) referenced, in first-seen order.</summary>
         public IReadOnlyList<PyGlobal> Globals { get; }
-
-        /// <summary>Every getattr(target, name) call the pickle(s) make, as data: safety grading reads them.</summary>
-        public IReadOnlyList<AttributeLookup> AttributeLookups { get; internal set; } = Array.Empty<AttributeLookup>();
 
         /// <summary>The pickle protocol of the main pickle.</summary>
         public int Protocol { get; }
@@ -108,12 +124,11 @@ namespace LightningCkpt
         /// Opens a checkpoint file, a sharded checkpoint folder (DCP, Lightning sharded, DeepSpeed, Hugging Face) or a
         /// sharded index file; any problem with the bytes is a <see cref="CheckpointFormatException"/>.
         /// </summary>
-        public static Checkpoint Open(string path) => Guard(path, () =>
+        public static Checkpoint Open(string path)
         {
-            if (Directory.Exists(path)) return ShardedCheckpointReader.OpenFolder(path);
-            if (ShardedCheckpointReader.IsIndexOrMarker(path)) return ShardedCheckpointReader.OpenIndexOrMarker(path);
+            if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return OpenSharded(path);
             return OpenFile(path);
-        });
+        }
 
         /// <summary>
         /// True when <paramref name="folder"/> is laid out as a sharded checkpoint (DCP, Lightning sharded, DeepSpeed,
@@ -121,45 +136,62 @@ namespace LightningCkpt
         /// </summary>
         public static bool IsCheckpointFolder(string folder) => ShardedCheckpointReader.LooksLikeCheckpointFolder(folder);
 
-        /// <summary>One torch.save or safetensors file.</summary>
-        internal static Checkpoint OpenFile(string path)
-        {
-            var info = new FileInfo(path);
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
-            if (SafetensorsReader.LooksLike(fs))
-            {
-                var st = SafetensorsReader.Load(fs, path, out var md);
-                return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, CheckpointFormat.Safetensors, st) { TextMetadata = md };
-            }
-            var format = FormatSniffer.Detect(fs, path);
-            var loaded = format switch
-            {
-                CheckpointFormat.Zip => ZipCheckpointReader.Load(fs, path),
-                CheckpointFormat.Legacy => LegacyCheckpointReader.Load(fs, path),
-                _ => TarCheckpointReader.Load(fs, path),
-            };
-            return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, format, loaded);
-        }
-
-        private static Checkpoint Guard(string path, Func<Checkpoint> open)
+        private static Checkpoint OpenSharded(string path)
         {
             try
             {
-                return open();
+                return Directory.Exists(path) ? ShardedCheckpointReader.OpenFolder(path) : ShardedCheckpointReader.OpenIndexOrMarker(path);
             }
-            catch (CheckpointFormatException) { throw; }
-            catch (IOException) { throw; }
-            catch (UnauthorizedAccessException) { throw; }
-            catch (Exception e) when (e is OutOfMemoryException || e is InsufficientExecutionStackException)
+            catch (Exception e) when (Unexpected(e))
             {
-                throw new CheckpointFormatException(path, "file", "reading it needs more resources than allowed: " + e.Message, -1, e) { Kind = CheckpointErrorKind.LimitExceeded };
-            }
-            catch (Exception e)
-            {
-                // A reader bug must not crash a batch; the fuzzer looks for this prefix to catch such bugs.
-                throw new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
+                throw Wrap(path, e);
             }
         }
+
+        private static bool Unexpected(Exception e) => !(e is CheckpointFormatException || e is IOException || e is UnauthorizedAccessException);
+
+        private static CheckpointFormatException Wrap(string path, Exception e) =>
+            e is OutOfMemoryException || e is InsufficientExecutionStackException
+                ? new CheckpointFormatException(path, "file", "reading it needs more resources than allowed: " + e.Message, -1, e) { Kind = CheckpointErrorKind.LimitExceeded }
+                // A reader bug must not crash a batch; the fuzzer looks for this prefix to catch such bugs.
+                : new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
+
+        /// <summary>One torch.save or safetensors file.</summary>
+        internal static Checkpoint OpenFile(string path)
+        {
+            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+            var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
+            try
+            {
+                if (SafetensorsReader.LooksLike(fs))
+                {
+                    var st = SafetensorsReader.Load(fs, path, out var md);
+                    source.CheckUnchanged(fs, "file");
+                    return new Checkpoint(source, CheckpointFormat.Safetensors, st) { TextMetadata = md };
+                }
+                var format = FormatSniffer.Detect(fs, path);
+                var loaded = format switch
+                {
+                    CheckpointFormat.Zip => ZipCheckpointReader.Load(fs, path),
+                    CheckpointFormat.Legacy => LegacyCheckpointReader.Load(fs, path),
+                    _ => TarCheckpointReader.Load(fs, path),
+                };
+                source.CheckUnchanged(fs, "file");
+                return new Checkpoint(source, format, loaded);
+            }
+            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !SameState(source, fs))
+            {
+                // a parse error in a file that changed under us says nothing about the file: report the change
+                throw source.Changed("file");
+            }
+            catch (Exception e) when (Unexpected(e))
+            {
+                throw Wrap(path, e);
+            }
+        }
+
+        private static bool SameState(SourceFile source, FileStream fs) =>
+            source.Identity.IsUnchangedIn(FileIdentity.Of(fs.SafeFileHandle, source.Path));
 
         /// <summary>Reasons starting with this mark a reader bug rather than bad input.</summary>
         public const string InternalErrorPrefix = "internal error while reading: ";

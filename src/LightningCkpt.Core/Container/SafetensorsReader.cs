@@ -77,7 +77,6 @@ namespace LightningCkpt.Container
                 {
                     FileOffset = dataStart + begin,
                     AvailableBytes = end - begin,
-                    FilePath = path,
                 };
                 storages.Add(storage);
                 var t = new TensorRef(dtype, shape, TorchHost.ContiguousStride(shape), 0, storage);

@@ -32,6 +32,9 @@ namespace LightningCkpt.Torch
         /// <summary>First-seen order among the file's storages.</summary>
         public int Index { get; }
 
+        /// <summary>The file holding the bytes, with the identity it had when the checkpoint was opened.</summary>
+        public SourceFile? File { get; internal set; }
+
         /// <summary>The zip entry holding the bytes (zip format).</summary>
         public ZipEntry? Entry { get; internal set; }
 
@@ -52,15 +55,6 @@ namespace LightningCkpt.Torch
 
         /// <summary>For a legacy storage view: where the slice starts in the root, in bytes.</summary>
         public long ViewByteOffset { get; internal set; }
-
-        /// <summary>
-        /// The file holding the bytes when it is not the checkpoint's own file (shards and ranks of a sharded
-        /// checkpoint); null for single-file checkpoints.
-        /// </summary>
-        public string? FilePath { get; internal set; }
-
-        /// <summary>The zip directory of <see cref="FilePath"/>, for entries that must be inflated.</summary>
-        internal ZipDirectory? Archive { get; set; }
 
         /// <summary>True once the container has located the bytes.</summary>
         public bool IsLocated => FileOffset >= 0 || Entry != null || InlineData != null;

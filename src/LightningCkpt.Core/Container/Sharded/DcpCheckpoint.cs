@@ -35,6 +35,9 @@ namespace LightningCkpt.Container.Sharded
         public List<string> Files { get; } = new List<string>();
         public List<string> Notes { get; } = new List<string>();
         public int Protocol { get; private set; }
+
+        /// <summary>The .metadata file as it was read.</summary>
+        public SourceFile MetadataSource { get; private set; } = null!;
         public long PickleBytes { get; private set; }
         public int WorldSize { get; private set; }
         public int DataFiles { get; private set; }
@@ -50,7 +53,7 @@ namespace LightningCkpt.Container.Sharded
             return c;
         }
 
-        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
+        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
         {
             AttributeLookups = Lookups,
         };
@@ -61,7 +64,9 @@ namespace LightningCkpt.Container.Sharded
         {
             var mdPath = Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName);
             Files.Add(mdPath);
+            MetadataSource = ShardedCheckpointReader.Identify(mdPath);
             var bytes = File.ReadAllBytes(mdPath);
+            if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
             var host = new TorchHost(new NoStorages(mdPath));
             var machine = new PickleMachine(host, mdPath, "pickle");
             var md = machine.Load(bytes);
@@ -99,6 +104,7 @@ namespace LightningCkpt.Container.Sharded
 
             var ranks = new HashSet<long>();
             var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+            var sources = new Dictionary<string, SourceFile>(StringComparer.Ordinal);
             try
             {
                 foreach (var entry in sdm)
@@ -110,11 +116,11 @@ namespace LightningCkpt.Container.Sharded
                     {
                         if (!items.TryGetValue(IndexKey(key, null), out var where))
                             throw Missing(mdPath, key, "its bytes");
-                        value = OpenBlob(files, where, key, ranks).Root;
+                        value = OpenBlob(files, sources, where, key, ranks).Root;
                     }
                     else if (kind.EndsWith(".TensorStorageMetadata", StringComparison.Ordinal))
                     {
-                        value = Tensor(mdPath, key, entry.Value, items, files, ranks);
+                        value = Tensor(mdPath, key, entry.Value, items, files, sources, ranks);
                     }
                     else throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' is described by {kind}, neither tensor nor bytes storage metadata") { Kind = CheckpointErrorKind.Unsupported };
 
@@ -124,7 +130,14 @@ namespace LightningCkpt.Container.Sharded
             }
             finally
             {
-                foreach (var f in files.Values) f.Dispose();
+                // a data file rewritten while its blobs were parsed would hand on ranges of another version
+                SourceFile? changed = null;
+                foreach (var kv in files)
+                {
+                    if (changed == null && sources.TryGetValue(kv.Key, out var src) && !src.Identity.IsUnchangedIn(FileIdentity.Of(kv.Value.SafeFileHandle, src.Path))) changed = src;
+                    kv.Value.Dispose();
+                }
+                if (changed != null) throw changed.Changed("file");
             }
             WorldSize = Math.Max(1, ranks.Count);
             DataFiles = files.Count;
@@ -139,7 +152,7 @@ namespace LightningCkpt.Container.Sharded
         private static CheckpointFormatException Missing(string mdPath, string key, string what) =>
             new CheckpointFormatException(mdPath, "storage_data", $"'{key}' has no storage entry for {what}", -1) { Defect = CheckpointDefect.MissingStorage };
 
-        private object Tensor(string mdPath, string key, object? tsm, Dictionary<string, (string, long, long)> items, Dictionary<string, FileStream> files, HashSet<long> ranks)
+        private object Tensor(string mdPath, string key, object? tsm, Dictionary<string, (string, long, long)> items, Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, HashSet<long> ranks)
         {
             var props = PyFields.Get(tsm, "properties");
             var dtype = (props as PyObject)?.State switch
@@ -159,7 +172,7 @@ namespace LightningCkpt.Container.Sharded
                 var sizes = PyFields.Longs(PyFields.Get(cm, "sizes")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no sizes");
                 var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
                 if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
-                var blob = OpenBlob(files, where, key, ranks);
+                var blob = OpenBlob(files, sources, where, key, ranks);
                 var origin = $"{where.Item1}@{where.Item2}";
                 if (blob.Root is not TensorRef piece || !piece.HasData || piece.IsChunked)
                     throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}", $"the chunk of '{key}' is {PyRepr.Render(blob.Root, 60)}, not a dense tensor");
@@ -179,7 +192,7 @@ namespace LightningCkpt.Container.Sharded
             return TensorRef.Assembled(dtype, size, layout);
         }
 
-        private LoadedPickle OpenBlob(Dictionary<string, FileStream> files, (string file, long offset, long length) where, string key, HashSet<long> ranks)
+        private LoadedPickle OpenBlob(Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, (string file, long offset, long length) where, string key, HashSet<long> ranks)
         {
             var path = ShardedCheckpointReader.Inside(Dir, where.file, Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName));
             if (!files.TryGetValue(where.file, out var fs))
@@ -189,6 +202,7 @@ namespace LightningCkpt.Container.Sharded
                     throw new CheckpointFormatException(Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName), "storage_data", $"'{key}' lives in '{where.file}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
                 fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
                 files.Add(where.file, fs);
+                sources.Add(where.file, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
                 var m = DataFileName.Match(where.file);
                 if (m.Success) ranks.Add(long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -201,7 +215,7 @@ namespace LightningCkpt.Container.Sharded
                     throw new CheckpointFormatException(path, $"bytes {where.offset}+{where.length}", $"'{key}' has a compressed record, which DCP does not write") { Kind = CheckpointErrorKind.Unsupported };
                 if (s.FileOffset >= 0) s.FileOffset += where.offset;
                 s.Entry = null; // located by absolute offset in the .distcp file from here on
-                s.FilePath = path;
+                s.File = sources[where.file];
             }
             Storages.AddRange(blob.Storages);
             Globals.Add(blob.Globals.All);

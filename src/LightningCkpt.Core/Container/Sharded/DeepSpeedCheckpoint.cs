@@ -178,7 +178,7 @@ namespace LightningCkpt.Container.Sharded
             var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
             var storages = parts.SelectMany(p => p.Storages).ToList();
             var globals = ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals));
-            return new Checkpoint(dir, CheckpointFormat.DeepSpeed, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
+            return new Checkpoint(dir, model0.Source, CheckpointFormat.DeepSpeed, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
             {
                 AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
             };

@@ -18,6 +18,7 @@ namespace LightningCkpt.Container.Sharded
         {
             var full = Path.GetFullPath(indexFile);
             var dir = Path.GetDirectoryName(full) ?? ".";
+            var indexSource = ShardedCheckpointReader.Identify(full);
             var json = JsonText.Parse(ShardedCheckpointReader.ReadText(full, Limits.MaxJsonHeaderBytes), full, "index") as JsonObject
                 ?? throw new CheckpointFormatException(full, "index", "the index is not a JSON object") { Kind = CheckpointErrorKind.NotACheckpoint };
             var map = json["weight_map"] as JsonObject
@@ -83,7 +84,7 @@ namespace LightningCkpt.Container.Sharded
                 protocol = Math.Max(protocol, part.Protocol);
             }
             var info = new ShardingInfo(files, shardOrder.Count) { Notes = notes };
-            return new Checkpoint(full, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
+            return new Checkpoint(full, indexSource, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
             {
                 AttributeLookups = ShardedCheckpointReader.MergeLookups(shardOrder.Select(s => shards[s].AttributeLookups)),
             };

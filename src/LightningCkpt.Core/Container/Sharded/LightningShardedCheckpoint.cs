@@ -42,7 +42,7 @@ namespace LightningCkpt.Container.Sharded
             var sharding = new ShardingInfo(files, info.ShardCount) { WorldSize = info.WorldSize, Tag = info.Tag, Notes = info.Notes };
             var storages = dcp.Storages.Concat(meta.Storages).ToList();
             var globals = ShardedCheckpointReader.MergeGlobals(dcp.Globals.Concat(new[] { meta.Globals }));
-            return new Checkpoint(dcp.Dir, CheckpointFormat.LightningSharded, root, storages, globals, dcp.Protocol, dcp.PickleBytes + meta.PickleBytes, sharding)
+            return new Checkpoint(dcp.Dir, dcp.MetadataSource, CheckpointFormat.LightningSharded, root, storages, globals, dcp.Protocol, dcp.PickleBytes + meta.PickleBytes, sharding)
             {
                 AttributeLookups = dcp.Lookups.Concat(meta.AttributeLookups).ToList(),
             };

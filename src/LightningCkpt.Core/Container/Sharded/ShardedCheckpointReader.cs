@@ -55,22 +55,16 @@ namespace LightningCkpt.Container.Sharded
             { Kind = CheckpointErrorKind.NotACheckpoint };
         }
 
-        /// <summary>Opens one file of a sharded checkpoint and binds every storage to that file.</summary>
+        /// <summary>Opens one file of a sharded checkpoint; its storages are bound to that file (and its identity).</summary>
         public static Checkpoint OpenPart(string file, string what)
         {
             if (!File.Exists(file))
                 throw new FileNotFoundException($"{what} '{file}' is missing", file);
-            var part = Checkpoint.OpenFile(file);
-            foreach (var s in part.Storages) Bind(s, file, part.Zip);
-            return part;
+            return Checkpoint.OpenFile(file);
         }
 
-        internal static void Bind(StorageRef s, string file, ZipDirectory? zip)
-        {
-            s.FilePath ??= file;
-            s.Archive ??= zip;
-            if (s.ViewRoot != null) Bind(s.ViewRoot, file, zip);
-        }
+        /// <summary>The identity of a file that names the others (.metadata, an index), recorded as it is read.</summary>
+        public static SourceFile Identify(string file) => new SourceFile(file, FileIdentity.Of(file));
 
         /// <summary>A file name from an index or metadata, resolved inside <paramref name="dir"/> (never outside it).</summary>
         public static string Inside(string dir, string relative, string source)
