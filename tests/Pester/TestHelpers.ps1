@@ -40,3 +40,29 @@ function New-CkptTestData([string] $Root) {
 
     Copy-TestFile (Join-Path $fixtures 'plain_state_dict.pt') (Join-Path $Root 'plain/plain_state_dict.pt')
 }
+
+$script:FixtureFiles = Join-Path $script:RepoRoot 'tests/fixtures/files'
+
+function Get-Rendered {
+    # What a user sees in a terminal of the given width: the default view of the objects, as rendered by PowerShell.
+    param([Parameter(Mandatory)] [object[]] $InputObject, [Parameter(Mandatory)] [int] $Width, [string] $View)
+    if ($View) { return ($InputObject | Format-Table -View $View | Out-String -Width $Width) }
+    $InputObject | Out-String -Width $Width
+}
+
+function Get-HeaderLabels([string] $Text) {
+    # The column labels of a rendered table: the words of the line above the first '----' ruler.
+    $lines = $Text -split "`r?`n"
+    for ($i = 1; $i -lt $lines.Count; $i++) {
+        if ($lines[$i] -match '^\s*-{2,}(\s+-{2,})*\s*$') { return @(($lines[$i - 1].Trim() -split '\s+') | Where-Object { $_ }) }
+    }
+    @()
+}
+
+function New-LongNameCopy([string] $Source, [string] $Directory) {
+    # A checkpoint with the kind of name real runs produce: longer than a whole 80-column line.
+    $name = 'epoch=12-step=123456-val_loss=0.1234-val_acc=0.9876-run=sweep-lr0.0003-bs256-final.ckpt'
+    $target = Join-Path $Directory $name
+    Copy-TestFile $Source $target
+    $target
+}
