@@ -62,10 +62,11 @@ internal static class Program
             var c = Checkpoint.Open(Path.GetFullPath(file));
             var tensors = CkptTensor.List(c, all);
             using var reader = new TensorDataReader(c);
-            Print(new[] { "Name", "DType", "Shape", "Numel", "Bytes", hash ? "Sha256" : "Path" }, tensors.Select(t => new[]
+            if (hash) foreach (var t in tensors) TensorAnalysis.Analyze(t, reader, hash: true, statistics: false);
+            Print(new[] { "Name", "DType", "Shape", "Numel", "Bytes", hash ? "Sha256" : "TensorPath" }, tensors.Select(t => new[]
             {
                 t.Name, t.DType, t.ShapeText, t.Numel.ToString(CultureInfo.InvariantCulture), t.Bytes.ToString(CultureInfo.InvariantCulture),
-                hash ? (t.Tensor.HasData ? reader.Sha256(t.Tensor) : "") : t.Path,
+                hash ? t.Sha256 ?? "" : t.TensorPath,
             }));
             return 0;
         }

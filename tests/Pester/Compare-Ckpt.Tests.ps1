@@ -36,9 +36,29 @@ Describe 'Compare-Ckpt' {
         finally { Pop-Location }
     }
 
-    It 'limits the comparison with -Name' {
-        $d = Compare-Ckpt $Last (Join-Path $V0 'epoch=0-step=10.ckpt') -Name '*.bias' -IncludeEqual | Where-Object Kind -eq 'Tensor'
-        $d.Name | ForEach-Object { $_ | Should -BeLike '*.bias' }
+    It 'limits the tensors with -Name and keeps the metadata rows' {
+        $all = Compare-Ckpt $Last (Join-Path $V0 'epoch=0-step=10.ckpt') -Name '*.bias' -IncludeEqual
+        ($all | Where-Object Kind -eq 'Tensor').Name | ForEach-Object { $_ | Should -BeLike '*.bias' }
+        ($all | Where-Object Kind -eq 'Metadata').Name | Should -Contain 'epoch'
+    }
+
+    It 'compares the values across a dtype change' {
+        $half = Join-Path $TestDrive 'half.ckpt'
+        Select-CkptWeights -LiteralPath $Last -DType float16 -OutFile $half
+        $d = Compare-Ckpt $Last $half | Where-Object Kind -eq 'Tensor'
+        $d.Count | Should -Be 4
+        $d | ForEach-Object {
+            $_.Status | Should -Be 'DTypeChanged'
+            $_.Change | Should -Be 'float32 → float16'
+            $_.MaxAbsDiff | Should -BeGreaterThan 0
+            $_.MaxAbsDiff | Should -BeLessThan 0.001
+            $_.CosineSimilarity | Should -BeGreaterThan 0.9999
+        }
+    }
+
+    It 'names the difference file on every row' {
+        $d = Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*-step=?0.ckpt' | Compare-Ckpt -ReferencePath $Last
+        ($d.DifferenceName | Sort-Object -Unique) | Should -Be @('epoch=0-step=10.ckpt', 'epoch=1-step=20.ckpt')
     }
 
     It 'stops when the reference cannot be read' {

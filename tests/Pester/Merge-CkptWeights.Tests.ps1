@@ -45,4 +45,13 @@ Describe 'Merge-CkptWeights' {
             Should -Throw -ErrorId "MergeInputUnreadable,$Id"
         Test-Path -LiteralPath $out | Should -BeFalse
     }
+
+    It 'reports checkpoints that do not fit together as a non-terminating MergeInputMismatch' {
+        $out = Join-Path $TestDrive 'mismatch.ckpt'
+        $plain = Join-Path $TestDrive 'plain/plain_state_dict.pt'
+        { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), $plain -OutFile $out -ErrorAction SilentlyContinue } | Should -Not -Throw
+        Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), $plain -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "MergeInputMismatch,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
 }

@@ -47,9 +47,10 @@ namespace LightningCkpt.Data
     /// </summary>
     /// <remarks>
     /// <para>Rows: first metadata rows (Kind "Metadata": epoch, global_step, lightning version, and every
-    /// hyperparameter key <c>hyper_parameters.KEY</c>; only when no NameFilter is given), then one row per tensor
+    /// hyperparameter key <c>hyper_parameters.KEY</c>; the NameFilter picks tensors only), then one row per tensor
     /// name (weights by their key; with AllTensors every tensor, others by path): Removed (only in the reference),
-    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape), else Changed or Equal.
+    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape; the values are still compared),
+    /// else Changed or Equal.
     /// Equal rows are omitted unless IncludeEqual.</para>
     /// <para>Equal follows torch.allclose(a, b, rtol, atol, equal_nan=False) evaluated in double:
     /// every element satisfies a == b (so +inf matches +inf) or |a − b| is finite and |a − b| ≤ atol + rtol·|b|.
@@ -83,9 +84,9 @@ namespace LightningCkpt.Data
 
         private static IEnumerable<CkptDiff> Run(Checkpoint reference, Checkpoint difference, CompareOptions options, Action<CompareProgress>? progress)
         {
-            if (options.NameFilter == null)
-                foreach (var m in MetadataDiffs(reference, difference))
-                    if (m.Status != DiffStatus.Equal || options.IncludeEqual) yield return m;
+            // the name filter picks tensors; metadata rows stay (Where-Object Kind -eq Tensor drops them)
+            foreach (var m in MetadataDiffs(reference, difference))
+                if (m.Status != DiffStatus.Equal || options.IncludeEqual) yield return m;
 
             var left = Index(CkptTensor.List(reference, options.AllTensors));
             var right = Index(CkptTensor.List(difference, options.AllTensors));
@@ -124,7 +125,7 @@ namespace LightningCkpt.Data
             if (a == null) { d.Status = DiffStatus.Added; return d; }
             if (b == null) { d.Status = DiffStatus.Removed; return d; }
             if (!a.Shape.SequenceEqual(b.Shape)) { d.Status = DiffStatus.ShapeChanged; return d; }
-            if (a.DType != b.DType) { d.Status = DiffStatus.DTypeChanged; return d; }
+            if (a.DType != b.DType) return DTypeDiff(d, a.Tensor, b.Tensor, ra, rb, o);
             TensorRef ta = a.Tensor, tb = b.Tensor;
             if (!ta.HasData || !tb.HasData)
             {
@@ -150,6 +151,22 @@ namespace LightningCkpt.Data
             // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
             if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb)) return Identical(d, s.SumA2 == 0);
             FillNumbers(d, s);
+            return d;
+        }
+
+        /// <summary>
+        /// Same shape, another dtype (a float16 export of float32 weights …): the values are still compared, each
+        /// side read as double, so the row says how much the cast moved them. The status stays DTypeChanged.
+        /// </summary>
+        private static CkptDiff DTypeDiff(CkptDiff d, TensorRef ta, TensorRef tb, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        {
+            d.Status = DiffStatus.DTypeChanged;
+            if (!ta.HasData || !tb.HasData || ta.Numel == 0) return d;
+            var ga = ViewGeometry.Components(ta);
+            var gb = ViewGeometry.Components(tb);
+            if (ga == null || gb == null || !QuantizersMatch(ta, tb)) return d;
+            FillNumbers(d, Sums(ra.BasePointer(ta), ga.Value, rb.BasePointer(tb), gb.Value, o.AbsoluteTolerance, o.RelativeTolerance));
+            d.Status = DiffStatus.DTypeChanged;
             return d;
         }
 
