@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Last = Join-Path $V0 'last.ckpt'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.GetCkptTensorCommand'
 }
 

@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Mixed = Join-Path $TestDrive 'mixed'
+    Initialize-CkptTestDrive
 }
 
 Describe 'Test-Ckpt' {

@@ -8,6 +8,15 @@ function Import-LightningCkptModule {
     Import-Module -Name $path -Force -ErrorAction Stop
 }
 
+function Initialize-CkptTestDrive {
+    # The BeforeAll of every cmdlet's tests: the built module, a fresh copy of the test data, and its well-known paths.
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Last = Join-Path $script:V0 'last.ckpt'
+    $script:Mixed = Join-Path $TestDrive 'mixed'
+}
+
 function Copy-TestFile([string] $Source, [string] $Destination) {
     # [System.IO.File]::Copy takes both names literally: 'epoch=3-step=[1].ckpt' stays what it is.
     $dir = [System.IO.Path]::GetDirectoryName($Destination)

@@ -1,10 +1,7 @@
 # The default views as a user sees them: rendered by PowerShell at 80 and 120 columns, not property values.
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Last = Join-Path $V0 'last.ckpt'
+    Initialize-CkptTestDrive
     $script:Long = New-LongNameCopy $Last (Join-Path $TestDrive 'long')
     $script:Sentinel = Join-Path $FixtureFiles 'lightning_inf_sentinel.ckpt'
 
