@@ -151,7 +151,7 @@ namespace LightningCkpt
         }
 
         /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
-        public string? SafetyWarning => IsSafe ? null
+        internal string? SafetyWarning => IsSafe ? null
             : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 
         public override string ToString() => Path;
