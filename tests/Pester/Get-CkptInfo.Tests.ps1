@@ -182,8 +182,8 @@ Describe 'Get-CkptInfo output' {
         $i.IsSafe | Should -BeFalse
         (Get-CkptInfo -LiteralPath (Join-Path $V0 'last.ckpt') -WarningVariable w2).IsSafe | Should -BeTrue
         $w2 | Should -BeNullOrEmpty
-        $text = $i | Out-String -Width 80
-        (Get-HeaderLabels $text) | Should -Contain 'IsSafe'
+        $text = $i | Get-RenderedText -Width 80
+        @($text | Get-RenderedColumn) | Should -Contain 'IsSafe'
         $text | Should -Match 'False'
     }
 

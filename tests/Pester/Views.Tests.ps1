@@ -5,10 +5,10 @@ BeforeAll {
     $script:Long = New-LongNameCopy $Last (Join-Path $TestDrive 'long')
     $script:Sentinel = Join-Path $FixtureFiles 'lightning_inf_sentinel.ckpt'
 
-    function Assert-View($Objects, [string[]] $Decisive, [string] $View) {
+    function Assert-View($Objects, [string[]] $Decisive) {
         foreach ($width in 80, 120) {
-            $text = Get-Rendered -InputObject $Objects -Width $width -View $View
-            $labels = Get-HeaderLabels $text
+            $text = $Objects | Get-RenderedText -Width $width
+            $labels = @($text | Get-RenderedColumn)
             foreach ($d in $Decisive) { $labels | Should -Contain $d -Because "the $width-column view must keep $d (got: $($labels -join ' '))" }
             # every label names a real property, so Sort-Object/Select-Object by what you see works
             foreach ($l in $labels) { $Objects[0].PSObject.Properties[$l] | Should -Not -BeNullOrEmpty -Because "column '$l' must be a property" }
@@ -32,7 +32,7 @@ Describe 'Get-CkptInfo view' {
     It 'shows a float32 score at float32 precision' {
         $i = Get-CkptInfo -LiteralPath $Sentinel
         $i.BestModelScore | Should -Be 0.9
-        $text = Get-Rendered $i -Width 80
+        $text = $i | Get-RenderedText -Width 80
         $text | Should -Match '\b0\.9\b'
         $text | Should -Not -Match '0\.8999'
     }
@@ -97,7 +97,7 @@ Describe 'Views of the writing cmdlets' {
         $m = Merge-CkptWeights -LiteralPath $Last, (Join-Path $V0 'epoch=0-step=10.ckpt') -OutFile (Join-Path $TestDrive 'merged.ckpt') -PassThru
         foreach ($o in $a, $m) {
             foreach ($width in 80, 120) {
-                $text = Get-Rendered $o -Width $width
+                $text = $o | Get-RenderedText -Width $width
                 $text | Should -Match "\b$($o.Length)\b"   # PowerShell's own FileInfo view: the size in bytes
                 $text | Should -Match ([regex]::Escape($o.Name))
             }
