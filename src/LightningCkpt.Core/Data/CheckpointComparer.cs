@@ -166,7 +166,7 @@ namespace LightningCkpt.Data
         /// different chunk is not the first, the identical prefix is read again for its sums. Views that share the
         /// same stride-0 (expanded) dimensions are compared over their distinct elements and the sums scaled.
         /// </summary>
-        /// <param name="sameDType">False across a dtype change: bytes say nothing then, so every chunk is summed.</param>
+        // sameDType false (a dtype change): bytes say nothing then, so every chunk is summed
         private static CkptDiff Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, TensorDataReader ra, TensorDataReader rb, CompareOptions o, bool sameDType = true)
         {
             long repeat = 1;

@@ -71,7 +71,7 @@ namespace LightningCkpt
         /// <summary>Shape as text, e.g. [768, 3072].</summary>
         public string ShapeText => Shape.ToString();
 
-        /// <param name="outputDType">The dtype the tensor is written as (Select-CkptWeights -DType); null: its own.</param>
+        // outputDType: the dtype the tensor is written as (Select-CkptWeights -DType); null: its own
         internal static CkptTensor Create(string file, string name, string path, TensorRef t, bool shared, DType? outputDType = null) => new CkptTensor
         {
             Name = name,

@@ -132,7 +132,7 @@ namespace LightningCkpt.Writing
             {
                 var t = s.Tensor;
                 if (!ReferenceEquals(OutputDType(t, cast), t.DType))
-                    outs.Add(CastProducer(s.Name, source, t, cast, pool));
+                    outs.Add(CastProducer(s.Name, source, t, cast!, pool));
                 else
                     outs.Add(OutTensor.FromSource(s.Name, source, t));
             }
