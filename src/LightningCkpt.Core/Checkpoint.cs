@@ -68,6 +68,7 @@ namespace LightningCkpt
         {
             if (Directory.Exists(path))
                 throw new CheckpointFormatException(path, "directory", "directory checkpoints (DeepSpeed, FSDP/DCP) are not supported yet") { Kind = CheckpointErrorKind.Unsupported };
+            RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
             var info = new FileInfo(path);
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
             try

@@ -27,6 +27,9 @@ namespace LightningCkpt.Writing
 
         /// <summary>Receives notes about what was left out (hyper-parameter entries that are not plain data …).</summary>
         public Action<string>? Warn { get; set; }
+
+        /// <summary>Stops a write (cmdlet: Ctrl+C); the temporary file is removed and the target left as it was.</summary>
+        public System.Threading.CancellationToken Cancel { get; set; }
     }
 
     /// <summary>One selected tensor under its new name.</summary>
@@ -140,7 +143,7 @@ namespace LightningCkpt.Writing
                     if (meta) root = LightningRoot(source, stateDict, options.Warn);
                     TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile));
                 }
-            });
+            }, options.Cancel);
         }
 
         /// <summary>The format an output path asks for: .safetensors → safetensors, anything else → torch zip.</summary>

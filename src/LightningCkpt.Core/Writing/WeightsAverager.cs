@@ -18,7 +18,8 @@ namespace LightningCkpt.Writing
     {
         private const int Window = 1 << 20; // elements per streamed slice of a contiguous tensor
 
-        public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn)
+        public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn,
+            System.Threading.CancellationToken cancel = default)
         {
             if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required", nameof(inputs));
             int n = inputs.Count;
@@ -101,7 +102,7 @@ namespace LightningCkpt.Writing
                     });
                 else
                     TorchZipWriter.Write(stream, WeightSelection.StateDict(outs), outs, TorchZipWriter.ArchiveNameFor(outFile));
-            });
+            }, cancel);
         }
 
         private static void Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink)

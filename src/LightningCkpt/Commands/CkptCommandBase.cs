@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
+using LightningCkpt.Writing;
 
 namespace LightningCkpt.Commands
 {
@@ -49,6 +50,13 @@ namespace LightningCkpt.Commands
 
         /// <summary>Runs <paramref name="work"/> for one file; maps every input problem to a non-terminating error.</summary>
         protected bool TryProcessFile(string path, Action work) => PathResolution.TryFile(this, path, work, writing: false);
+
+        private readonly System.Threading.CancellationTokenSource _stopping = new System.Threading.CancellationTokenSource();
+
+        /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing): long Core work passes it down.</summary>
+        protected System.Threading.CancellationToken Stopping => _stopping.Token;
+
+        protected override void StopProcessing() => _stopping.Cancel();
     }
 
     /// <summary>Path resolution and error mapping shared by every cmdlet (also those without the Path/LiteralPath pair).</summary>
@@ -176,12 +184,23 @@ namespace LightningCkpt.Commands
         }
 
         /// <summary>
+        /// Runs a write; its refusals and failures become non-terminating errors with the documented ids, and a
+        /// cancelled write (Ctrl+C; the temporary file is already gone) stops the pipeline.
+        /// </summary>
+        public static bool TryWrite(PSCmdlet cmdlet, string outFile, Action write)
+        {
+            try { return TryFile(cmdlet, outFile, write, writing: true); }
+            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
+        }
+
+        /// <summary>
         /// The error record for an input or file-system problem with <paramref name="path"/>, or null when
         /// <paramref name="e"/> is not one (a bug, a stopped pipeline): those are not turned into per-file errors.
         /// </summary>
         public static ErrorRecord? Classify(Exception e, string path, bool writing) => e switch
         {
             CheckpointFormatException f => ErrorFor(f, path),
+            CheckpointWriteException w => ErrorFor(w),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
             DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
@@ -190,6 +209,19 @@ namespace LightningCkpt.Commands
             IOException _ => new ErrorRecord(e, "FileReadError", ErrorCategory.ReadError, path),
             _ => null,
         };
+
+        /// <summary>The stable error id and category of a refused or failed write; the target object is the output path.</summary>
+        public static ErrorRecord ErrorFor(CheckpointWriteException e)
+        {
+            var (id, category) = e.Kind switch
+            {
+                CheckpointWriteErrorKind.OutputIsInput => ("OutFileIsInput", ErrorCategory.InvalidArgument),
+                CheckpointWriteErrorKind.OutputNotAFile => ("OutFileNotAFile", ErrorCategory.InvalidArgument),
+                CheckpointWriteErrorKind.OutputExists => ("OutFileExists", ErrorCategory.ResourceExists),
+                _ => ("FileWriteError", ErrorCategory.WriteError),
+            };
+            return new ErrorRecord(e, id, category, e.Target);
+        }
 
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)
