@@ -26,6 +26,7 @@ namespace LightningCkpt
             Root = loaded.Root;
             Storages = loaded.Storages;
             Globals = loaded.Globals.All;
+            _globalUse = loaded.Globals;
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
@@ -45,6 +46,11 @@ namespace LightningCkpt
 
         /// <summary>Every global the pickle(s) referenced, in first-seen order.</summary>
         public IReadOnlyList<PyGlobal> Globals { get; }
+
+        private readonly GlobalsRecorder _globalUse;
+
+        /// <summary>How dangerous <paramref name="g"/> is as this file's pickle uses it (functools.partial depends on use).</summary>
+        public Safety.GlobalGrade GradeOf(PyGlobal g) => Safety.GlobalGrades.Grade(g, _globalUse);
 
         /// <summary>The pickle protocol of the main pickle.</summary>
         public int Protocol { get; }

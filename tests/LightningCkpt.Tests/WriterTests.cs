@@ -219,7 +219,8 @@ namespace LightningCkpt.Tests
         {
             var src = Checkpoint.Open(Fixture("dtypes_zip.pt"));
             var sel = WeightSelection.Select(src, new SelectOptions());
-            var ex = Assert.Throws<InvalidOperationException>(() => WeightSelection.Write(src, sel, new SelectOptions(), Out("x.safetensors"), WeightsFileFormat.Safetensors, false));
+            var ex = Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), Out("x.safetensors"), WeightsFileFormat.Safetensors, false));
+            Assert.Equal(CheckpointWriteErrorKind.NotWritable, ex.Kind);
             Assert.Contains("complex128", ex.Message);
             Assert.False(File.Exists(Out("x.safetensors")));
             Assert.Empty(Directory.GetFiles(_dir));
@@ -251,7 +252,7 @@ namespace LightningCkpt.Tests
                 WriterHooks.FailAfterBytes = failAt;
                 try
                 {
-                    Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true));
+                    Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true));
                 }
                 finally { WriterHooks.FailAfterBytes = null; }
                 Assert.Equal(before, File.ReadAllBytes(input));
@@ -271,10 +272,10 @@ namespace LightningCkpt.Tests
             var sel = WeightSelection.Select(src, new SelectOptions());
             string outFile = Out("exists.pt");
             File.WriteAllText(outFile, "keep");
-            var ex = Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, false));
+            var ex = Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, false));
             Assert.Contains("already exists", ex.Message);
             Assert.Equal("keep", File.ReadAllText(outFile));
-            Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), src.FilePath, WeightsFileFormat.TorchZip, true));
+            Assert.Equal(CheckpointWriteErrorKind.OutputIsInput, Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), src.FilePath, WeightsFileFormat.TorchZip, true)).Kind);
         }
 
         [Fact]

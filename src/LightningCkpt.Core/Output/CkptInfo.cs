@@ -109,7 +109,7 @@ namespace LightningCkpt
                 Precision = v.Precision?.Key,
                 TopLevelKeys = new TextList(v.TopLevelKeys.ToList()),
                 Globals = new TextList(c.Globals.Select(g => g.FullName).ToList()),
-                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
+                UnsafeGlobals = new TextList(c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
                 RunVersion = RunLocation.RunVersion(c.FilePath),
                 LastWriteTime = c.LastWriteTimeUtc.ToLocalTime(),
             };

@@ -263,7 +263,7 @@ namespace LightningCkpt.Pickle
                         if (items.Length == 0) throw new PickleDataException("OBJ without a class");
                         var args = new object?[items.Length - 1];
                         Array.Copy(items, 1, args, 0, args.Length);
-                        Push(Count(_host.NewObject(items[0], NewTuple(args), null)));
+                        Push(Count(_globals.NoteCall(items[0], _host.NewObject(items[0], NewTuple(args), null))));
                         break;
                     }
                 case PickleOpcode.Ext1: Push(Extension(ReadU8(src))); break;
@@ -274,7 +274,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var callable = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"REDUCE arguments must be a tuple, got {TypeName(args)}");
-                        Push(Count(_host.Call(callable, t)));
+                        Push(Count(_globals.NoteCall(callable, _host.Call(callable, t))));
                         break;
                     }
                 case PickleOpcode.NewObj:
@@ -282,7 +282,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ arguments must be a tuple, got {TypeName(args)}");
-                        Push(Count(_host.NewObject(cls, t, null)));
+                        Push(Count(_globals.NoteCall(cls, _host.NewObject(cls, t, null))));
                         break;
                     }
                 case PickleOpcode.NewObjEx:
@@ -292,7 +292,7 @@ namespace LightningCkpt.Pickle
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ_EX arguments must be a tuple, got {TypeName(args)}");
                         if (kwargs is not PyDict kw) throw new PickleDataException($"NEWOBJ_EX keyword arguments must be a dict, got {TypeName(kwargs)}");
-                        Push(Count(_host.NewObject(cls, t, kw)));
+                        Push(Count(_globals.NoteCall(cls, _host.NewObject(cls, t, kw))));
                         break;
                     }
                 case PickleOpcode.Build:
@@ -376,8 +376,9 @@ namespace LightningCkpt.Pickle
                 case PyObject o: dict = o.DictItems ??= Count(new PyDict()); break;
                 default: throw new PickleDataException($"SETITEM on {TypeName(target)}, which is not a dict");
             }
-            Spend(Limits.CostPerDictEntry * (kv.Length / 2));
+            int before = dict.Count;
             for (int i = 0; i < kv.Length; i += 2) dict.Set(kv[i], kv[i + 1]);
+            Spend(Limits.CostPerDictEntry * (dict.Count - before)); // a replaced key costs nothing more
         }
 
         private void MemoPut(long index)
@@ -641,5 +642,23 @@ namespace LightningCkpt.Pickle
             var g = new PyGlobal(module, name);
             if (_seen.Add(g)) _list.Add(g);
         }
+
+        private readonly List<PyObject> _partials = new List<PyObject>();
+
+        /// <summary>Every functools.partial object the pickle built (what each wraps is graded after BUILD gave it state).</summary>
+        internal IReadOnlyList<PyObject> Partials => _partials;
+
+        /// <summary>True when the pickle called a functools.partial object itself (REDUCE/NEWOBJ/OBJ on it): that runs what it wraps.</summary>
+        internal bool PartialInvoked { get; private set; }
+
+        /// <summary>Notes a call the pickle makes (REDUCE, NEWOBJ, OBJ): partials it builds and partials it invokes.</summary>
+        internal object? NoteCall(object? callable, object? made)
+        {
+            if (IsPartial(callable) && made is PyObject p && ReferenceEquals(p.Callable, callable)) _partials.Add(p);
+            else if (callable is PyObject o && IsPartial(o.Callable)) PartialInvoked = true;
+            return made;
+        }
+
+        internal static bool IsPartial(object? callable) => callable is PyGlobal g && g.Is("functools", "partial");
     }
 }

@@ -95,7 +95,7 @@ namespace LightningCkpt.Safety
         {
             foreach (var g in c.Globals)
             {
-                switch (GlobalGrades.Grade(g))
+                switch (c.GradeOf(g))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,

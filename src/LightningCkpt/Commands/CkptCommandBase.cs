@@ -54,7 +54,7 @@ namespace LightningCkpt.Commands
         private readonly System.Threading.CancellationTokenSource _stopping = new System.Threading.CancellationTokenSource();
 
         /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing): long Core work passes it down.</summary>
-        protected System.Threading.CancellationToken Stopping => _stopping.Token;
+        protected System.Threading.CancellationToken StopToken => _stopping.Token;
 
         protected override void StopProcessing() => _stopping.Cancel();
     }

@@ -82,7 +82,7 @@ namespace LightningCkpt.Commands
             try
             {
                 written = PathResolution.TryWrite(this, _outFile, () =>
-                    WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force, warn: warnings.Add, cancel: Stopping));
+                    WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force, warn: warnings.Add, cancel: StopToken));
             }
             catch (ArgumentException e)
             {

@@ -137,7 +137,7 @@ namespace LightningCkpt.Commands
             var outFile = _outFile;
             // by identity, before reading anything: the input (or a link to it), a device or FIFO, an existing file without -Force
             if (!PathResolution.TryFile(this, outFile, () => OutputGuard.Check(outFile, new[] { input }, Force), writing: true)) return;
-            _options.Cancel = Stopping;
+            _options.Cancel = StopToken;
             bool written = false;
             if (!TryProcessFile(input, () =>
             {
