@@ -48,6 +48,7 @@ def main():
     ap.add_argument("--work")
     a = ap.parse_args()
     work = a.work or tempfile.mkdtemp(prefix="lightningckpt-kill-")
+    os.makedirs(work, exist_ok=True)
     inp = os.path.join(work, "input.ckpt")
     if not os.path.exists(inp):
         subprocess.run(["/usr/bin/python3", "-c", f"""
