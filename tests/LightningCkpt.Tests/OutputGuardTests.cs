@@ -39,7 +39,7 @@ namespace LightningCkpt.Tests
         {
             var src = Checkpoint.Open(_input);
             var sel = WeightSelection.Select(src, new SelectOptions());
-            WeightSelection.Write(src, sel, new SelectOptions { Cancel = cancel }, outFile, WeightsFileFormat.TorchZip, overwrite);
+            WeightSelection.Write(src, sel, new SelectOptions { Progress = new LightningCkpt.Data.ReadProgress(cancel) }, outFile, WeightsFileFormat.TorchZip, overwrite);
         }
 
         private void AssertRefused(string outFile, CheckpointWriteErrorKind kind)

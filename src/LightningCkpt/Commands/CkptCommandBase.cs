@@ -50,13 +50,6 @@ namespace LightningCkpt.Commands
 
         /// <summary>Runs <paramref name="work"/> for one file; maps every input problem to a non-terminating error.</summary>
         protected bool TryProcessFile(string path, Action work) => PathResolution.TryFile(this, path, work, writing: false);
-
-        private readonly System.Threading.CancellationTokenSource _stopping = new System.Threading.CancellationTokenSource();
-
-        /// <summary>Cancelled when the user presses Ctrl+C (StopProcessing): long Core work passes it down.</summary>
-        protected System.Threading.CancellationToken StopToken => _stopping.Token;
-
-        protected override void StopProcessing() => _stopping.Cancel();
     }
 
     /// <summary>Path resolution and error mapping shared by every cmdlet (also those without the Path/LiteralPath pair).</summary>
@@ -184,16 +177,6 @@ namespace LightningCkpt.Commands
         }
 
         /// <summary>
-        /// Runs a write; its refusals and failures become non-terminating errors with the documented ids, and a
-        /// cancelled write (Ctrl+C; the temporary file is already gone) stops the pipeline.
-        /// </summary>
-        public static bool TryWrite(PSCmdlet cmdlet, string outFile, Action write)
-        {
-            try { return TryFile(cmdlet, outFile, write, writing: true); }
-            catch (OperationCanceledException) { throw new PipelineStoppedException(); }
-        }
-
-        /// <summary>
         /// The error record for an input or file-system problem with <paramref name="path"/>, or null when
         /// <paramref name="e"/> is not one (a bug, a stopped pipeline): those are not turned into per-file errors.
         /// </summary>
@@ -226,6 +209,7 @@ namespace LightningCkpt.Commands
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)
         {
+            if (e.Defect == CheckpointDefect.ChangedWhileReading) return new ErrorRecord(e, "CheckpointChangedWhileReading", ErrorCategory.ReadError, path);
             var (id, category) = e.Kind switch
             {
                 CheckpointErrorKind.NotACheckpoint => ("NotACheckpoint", ErrorCategory.InvalidData),
