@@ -184,6 +184,7 @@ namespace LightningCkpt.Commands
         {
             CheckpointFormatException f => ErrorFor(f, path),
             CheckpointWriteException w => ErrorFor(w),
+            Writing.WeightsRequestException r => ErrorFor(r, path),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
             DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
@@ -204,6 +205,20 @@ namespace LightningCkpt.Commands
                 _ => ("FileWriteError", ErrorCategory.WriteError),
             };
             return new ErrorRecord(e, id, category, e.Target);
+        }
+
+        /// <summary>The stable error id of a selection or merge the inputs cannot satisfy (nothing was written).</summary>
+        public static ErrorRecord ErrorFor(Writing.WeightsRequestException e, string path)
+        {
+            var (id, category) = e.Problem switch
+            {
+                Writing.WeightsRequestProblem.NoWeightsSelected => ("NoWeightsSelected", ErrorCategory.ObjectNotFound),
+                Writing.WeightsRequestProblem.NameCollision => ("WeightNameCollision", ErrorCategory.InvalidArgument),
+                Writing.WeightsRequestProblem.DTypeNotWritable => ("DTypeNotWritable", ErrorCategory.InvalidType),
+                Writing.WeightsRequestProblem.MergeMismatch => ("MergeInputMismatch", ErrorCategory.InvalidData),
+                _ => ("TensorNotWritable", ErrorCategory.NotImplemented),
+            };
+            return new ErrorRecord(e, id, category, path);
         }
 
         /// <summary>The stable error id and category of a Core input problem.</summary>
