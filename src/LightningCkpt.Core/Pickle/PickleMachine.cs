@@ -27,7 +27,7 @@ namespace LightningCkpt.Pickle
 
         public PickleMachine(IPickleHost host, string filePath, string part, GlobalsRecorder? globals = null)
         {
-            _host = host;
+            _host = Construction.IsRecording ? new RecordingHost(host) : host;
             _filePath = filePath;
             _part = part;
             _globals = globals ?? new GlobalsRecorder();

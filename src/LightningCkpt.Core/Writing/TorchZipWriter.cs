@@ -25,7 +25,12 @@ namespace LightningCkpt.Writing
         public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName)
         {
             var storages = PlanStorages(tensors);
-            byte[] pickle = PickleWriter.Dump(root);
+            WriteArchive(output, archiveName, PickleWriter.Dump(root), storages);
+        }
+
+        /// <summary>Writes a finished pickle and its storage records (data/&lt;key&gt;) as a torch zip.</summary>
+        internal static void WriteArchive(Stream output, string archiveName, byte[] pickle, IReadOnlyList<ZipStorage> storages)
+        {
             var readers = new Dictionary<Checkpoint, TensorDataReader>();
             try
             {
