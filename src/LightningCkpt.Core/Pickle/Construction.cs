@@ -46,6 +46,14 @@ namespace LightningCkpt.Pickle
 
         internal static bool IsRecording => _recording > 0;
 
+        /// <summary>Protocol 5's BYTEARRAY8 makes a bytearray, not bytes: recorded as Python 2's bytearray(bytes) so it stays one.</summary>
+        internal static byte[] MarkByteArray(byte[] data)
+        {
+            if (IsRecording)
+                Remember(data, new Construction(new PyGlobal("builtins", "bytearray"), new PyTuple(new object?[] { (byte[])data.Clone() }), null, false));
+            return data;
+        }
+
         internal static void Remember(object value, Construction c)
         {
             Table.Remove(value);

@@ -160,7 +160,7 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.BinBytes: Push(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0))); break;
                 case PickleOpcode.ShortBinBytes: Push(src.ReadBytes(ReadU8(src))); break;
                 case PickleOpcode.BinBytes8: Push(src.ReadBytes(ReadInt64(src))); break;
-                case PickleOpcode.ByteArray8: Push(src.ReadBytes(ReadInt64(src))); break;
+                case PickleOpcode.ByteArray8: Push(Construction.MarkByteArray(src.ReadBytes(ReadInt64(src)))); break;
                 case PickleOpcode.NextBuffer: throw new PickleDataException("the pickle refers to an out-of-band buffer, which a checkpoint file cannot carry");
                 case PickleOpcode.ReadOnlyBuffer: Peek(); break;
 

@@ -70,6 +70,22 @@ namespace LightningCkpt.Pickle
             return true;
         }
 
+        /// <summary>
+        /// Gives an entry a new key in the same position (what rebuilding an OrderedDict with a renamed key does).
+        /// False when <paramref name="oldKey"/> is absent; an error when <paramref name="newKey"/> is already another entry's.
+        /// </summary>
+        public bool RenameKey(object? oldKey, object? newKey)
+        {
+            int i = IndexOf(oldKey);
+            if (i < 0) return false;
+            int j = IndexOf(newKey);
+            if (j >= 0 && j != i) throw new ArgumentException($"the dict already has the key {PyRepr.Render(newKey, 80)}", nameof(newKey));
+            _entries[i] = new KeyValuePair<object?, object?>(newKey, _entries[i].Value);
+            _index = null;
+            if (_entries.Count > IndexThreshold) BuildIndex();
+            return true;
+        }
+
         /// <summary>Python's d.clear().</summary>
         public void Clear()
         {

@@ -29,6 +29,8 @@ namespace LightningCkpt.Writing
         private readonly Func<StorageRef, Checkpoint?> _sourceOf;
         private readonly Dictionary<StorageRef, ZipStorage> _storages = new Dictionary<StorageRef, ZipStorage>();
         private readonly List<ZipStorage> _ordered = new List<ZipStorage>();
+        private readonly Dictionary<StorageRef, Checkpoint> _owners = new Dictionary<StorageRef, Checkpoint>();
+        private readonly HashSet<Checkpoint> _known = new HashSet<Checkpoint>();
         private readonly HashSet<object> _building = new HashSet<object>(new IdentityComparer());
         private int _depth;
 
@@ -100,7 +102,10 @@ namespace LightningCkpt.Writing
                         Op(TUPLE1); Op(REDUCE);
                         Put(p);
                         return;
-                    case CkptTensor ct: SaveTensor(ct, ct.Tensor, ct.Source); return;
+                    case CkptTensor ct:
+                        Learn(ct.Source);
+                        SaveTensor(ct, ct.Tensor, ct.Source);
+                        return;
                     case TensorRef tr: SaveTensor(tr, tr, null); return;
                     case StorageValue sv: SavePersistentId(sv.Storage, sv.DType, null); return;
                     case IDictionary map: SaveForeignDict(map); return;
@@ -411,7 +416,7 @@ namespace LightningCkpt.Writing
         {
             if (!_storages.TryGetValue(storage, out var st))
             {
-                var from = source ?? _sourceOf(storage)
+                var from = source ?? (_owners.TryGetValue(storage, out var owner) ? owner : null) ?? _sourceOf(storage)
                     ?? throw new GraphWriteException($"{storage} belongs to no checkpoint given to the writer");
                 if (!storage.IsLocated) throw new GraphWriteException($"{storage} of '{from.FilePath}' has no bytes in the file");
                 st = new ZipStorage
@@ -435,6 +440,14 @@ namespace LightningCkpt.Writing
             SaveLong(st.Numel);
             Op(TUPLE);
             Op(BINPERSID);
+        }
+
+        /// <summary>A file-bound tensor names its checkpoint: every storage of that file can be found from now on
+        /// (special tensors rebuilt from their construction reach storages through their arguments).</summary>
+        private void Learn(Checkpoint? c)
+        {
+            if (c == null || !_known.Add(c)) return;
+            foreach (var s in c.Storages) _owners[s] = c;
         }
 
         private static string Short(object v) => PyRepr.Render(v, 80);
