@@ -86,6 +86,23 @@ namespace LightningCkpt.Pickle
             return true;
         }
 
+        /// <summary>
+        /// Renames every string key the regular expression matches (Regex.Replace with <paramref name="replacement"/>),
+        /// each in its place: <c>$ckpt.state_dict.RenameKeys('^model\.', 'net.')</c>. Returns how many keys changed.
+        /// </summary>
+        public int RenameKeys(string pattern, string replacement)
+        {
+            var regex = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            int changed = 0;
+            foreach (var key in KeyArray())
+            {
+                if (key is not string s) continue;
+                var renamed = regex.Replace(s, replacement);
+                if (renamed != s && RenameKey(s, renamed)) changed++;
+            }
+            return changed;
+        }
+
         /// <summary>Python's d.clear().</summary>
         public void Clear()
         {
@@ -149,7 +166,8 @@ namespace LightningCkpt.Pickle
         }
 
         public IEnumerator<KeyValuePair<object?, object?>> GetEnumerator() => _entries.GetEnumerator();
-        IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
+        // Untyped enumeration (PowerShell's formatter, IDictionary users) yields DictionaryEntry, as a hashtable does.
+        IEnumerator IEnumerable.GetEnumerator() => new EntryEnumerator(_entries);
 
         // IDictionary, for PowerShell (member access, ConvertTo-Json, Format-*) and other .NET callers.
         bool IDictionary.IsFixedSize => false;
