@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using LightningCkpt.Container;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Writing
@@ -50,21 +51,38 @@ namespace LightningCkpt.Writing
         /// <summary>Writes the prepared checkpoint to <paramref name="outFile"/> (temporary file, then rename).</summary>
         public void Write(string outFile, bool overwrite)
         {
+            if (IsSource(outFile))
+                throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
+            using var readers = new ReaderPool();
             AtomicFile.Write(outFile, overwrite, _files.Keys, stream =>
             {
                 foreach (var c in _files.Values) EnsureUnchanged(c);
-                TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages);
+                TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages, readers);
             });
         }
 
-        /// <summary>Tensors are bound to the file they were read from: its bytes may only be copied while it is the same file.</summary>
+        /// <summary>True when <paramref name="path"/> is one of the source files, by identity (device and inode, so a hard
+        /// link or another spelling of the path counts) as well as by path.</summary>
+        public bool IsSource(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var target = FileIdentity.Of(full);
+            foreach (var c in _files.Values)
+            {
+                if (string.Equals(Path.GetFullPath(c.FilePath), full, StringComparison.Ordinal)) return true;
+                if (target.Exists && target.IsSameFile(FileIdentity.Of(c.FilePath))) return true;
+            }
+            return false;
+        }
+
+        /// <summary>Tensors are bound to the file they were read from: its bytes may only be copied while it is that same file, unchanged.</summary>
         private static void EnsureUnchanged(Checkpoint c)
         {
-            var info = new FileInfo(c.FilePath);
-            if (!info.Exists)
-                throw new SourceChangedException(c.FilePath, $"'{c.FilePath}' was deleted after it was read; its tensors can no longer be copied");
-            if (info.Length != c.FileLength || info.LastWriteTimeUtc != c.LastWriteTimeUtc)
-                throw new SourceChangedException(c.FilePath, $"'{c.FilePath}' changed after it was read; import it again before exporting its tensors");
+            try { c.Source.OpenForData().Dispose(); }
+            catch (CheckpointFormatException e)
+            {
+                throw new SourceChangedException(c.FilePath, $"'{c.FilePath}' changed after it was read ({e.Reason}); import it again before exporting its tensors");
+            }
         }
     }
 

@@ -22,17 +22,15 @@ namespace LightningCkpt.Writing
         public const int Alignment = 64;
 
         /// <summary>Assigns storages to the tensors (sharing source storages), pickles the root and writes the zip.</summary>
-        public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName)
+        public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName, ReaderPool readers)
         {
             var storages = PlanStorages(tensors);
-            WriteArchive(output, archiveName, PickleWriter.Dump(root), storages);
+            WriteArchive(output, archiveName, PickleWriter.Dump(root), storages, readers);
         }
 
         /// <summary>Writes a finished pickle and its storage records (data/&lt;key&gt;) as a torch zip.</summary>
-        internal static void WriteArchive(Stream output, string archiveName, byte[] pickle, IReadOnlyList<ZipStorage> storages)
+        internal static void WriteArchive(Stream output, string archiveName, byte[] pickle, IReadOnlyList<ZipStorage> storages, ReaderPool readers)
         {
-            var readers = new Dictionary<Checkpoint, TensorDataReader>();
-            try
             {
                 var zip = new ZipOut(output, archiveName);
                 zip.AddBytes("data.pkl", pickle);
@@ -46,10 +44,6 @@ namespace LightningCkpt.Writing
                 zip.AddBytes("version", Encoding.ASCII.GetBytes("3\n"));
                 zip.AddBytes(".data/serialization_id", Encoding.ASCII.GetBytes(zip.SerializationId()));
                 zip.Finish();
-            }
-            finally
-            {
-                foreach (var r in readers.Values) r.Dispose();
             }
         }
 
@@ -122,7 +116,7 @@ namespace LightningCkpt.Writing
             return entry.Crc32;
         }
 
-        private static unsafe void WriteStorage(ZipStorage st, Dictionary<Checkpoint, TensorDataReader> readers, Action<byte[], int> sink)
+        private static unsafe void WriteStorage(ZipStorage st, ReaderPool readers, Action<byte[], int> sink)
         {
             if (st.Fresh != null)
             {
@@ -130,7 +124,7 @@ namespace LightningCkpt.Writing
                 return;
             }
             if (st.Bytes == 0) return;
-            if (!readers.TryGetValue(st.Source!, out var reader)) readers[st.Source!] = reader = new TensorDataReader(st.Source!);
+            var reader = readers.Get(st.Source!);
             bool swap = st.SourceStorage!.IsBigEndian && st.SwapWidth > 1;
             int width = st.SwapWidth;
             var buffer = new byte[(int)Math.Min(TensorDataReader.ChunkSize, st.Bytes)];

@@ -60,14 +60,11 @@ namespace LightningCkpt.Commands
                 WriteError(new ErrorRecord(e, "NotExportable", ErrorCategory.InvalidData, _inputs[0]));
                 return;
             }
-            foreach (var source in export.SourceFiles)
+            if (export.IsSource(_outFile))
             {
-                if (SelectCkptWeightsCommand.SamePath(source, _outFile))
-                {
-                    WriteError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is a file the graph's tensors come from; Export-Ckpt never overwrites its source."),
-                        "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
-                    return;
-                }
+                WriteError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is a file the graph's tensors come from; Export-Ckpt never overwrites its source."),
+                    "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
+                return;
             }
             if (File.Exists(_outFile) && !Force)
             {

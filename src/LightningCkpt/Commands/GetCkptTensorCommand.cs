@@ -36,12 +36,14 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter Statistics { get; set; }
 
-        private ThrottledProgress? _progress;
+        private DataOperation? _operation;
 
         protected override void BeginProcessing()
         {
-            if (Hash || Statistics) _progress = new ThrottledProgress(this, 1, "Reading tensor data");
+            if (Hash || Statistics) _operation = new DataOperation(this, 1, "Reading tensor data");
         }
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void ProcessRecord()
         {
@@ -72,17 +74,17 @@ namespace LightningCkpt.Commands
 
         private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors)
         {
-            long total = tensors.Sum(t => t.Bytes), done = 0;
-            using var reader = new TensorDataReader(checkpoint);
-            for (int i = 0; i < tensors.Count; i++)
+            _operation!.Run(checkpoint.FilePath, tensors.Sum(t => t.Bytes), progress =>
             {
-                var t = tensors[i];
-                _progress?.Report($"{checkpoint.FilePath}: {i + 1}/{tensors.Count} {t.Name}", done, total);
-                TensorAnalysis.Analyze(t, reader, Hash, Statistics);
-                done += t.Bytes;
-            }
+                using var reader = new TensorDataReader(progress);
+                foreach (var t in tensors) TensorAnalysis.Analyze(t, reader, Hash, Statistics);
+            });
         }
 
-        protected override void EndProcessing() => _progress?.Complete();
+        protected override void EndProcessing()
+        {
+            _operation?.Complete();
+            _operation?.Dispose();
+        }
     }
 }
