@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.Globalization;
-using System.Runtime.CompilerServices;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
 
@@ -21,7 +20,7 @@ namespace LightningCkpt
         public static object? Load(string path, out Checkpoint checkpoint)
         {
             using (Construction.Record()) checkpoint = Checkpoint.Open(path);
-            var bound = new Dictionary<TensorRef, CkptTensor>(new Identity<TensorRef>());
+            var bound = new Dictionary<object, CkptTensor>(ReferenceComparer.Instance);
             foreach (var t in CkptTensor.List(checkpoint, all: true))
                 if (!bound.ContainsKey(t.Tensor)) bound.Add(t.Tensor, t);
             var c = checkpoint;
@@ -102,7 +101,7 @@ namespace LightningCkpt
         /// <summary>Puts <paramref name="bind"/>(t) in place of every TensorRef value, walking iteratively (graphs may be deep or cyclic).</summary>
         private static void ReplaceTensors(object? root, Func<TensorRef, object> bind)
         {
-            var seen = new HashSet<object>(new Identity<object>());
+            var seen = new HashSet<object>(ReferenceComparer.Instance);
             var pending = new Stack<object>();
             void Visit(object? v) { if (v != null && !(v is string) && !(v is TensorRef) && seen.Add(v)) pending.Push(v); }
             object? Swap(object? v) => v is TensorRef t ? bind(t) : v;
@@ -143,12 +142,6 @@ namespace LightningCkpt
                         break;
                 }
             }
-        }
-
-        private sealed class Identity<T> : IEqualityComparer<T> where T : class
-        {
-            public bool Equals(T? x, T? y) => ReferenceEquals(x, y);
-            public int GetHashCode(T obj) => RuntimeHelpers.GetHashCode(obj);
         }
     }
 }

@@ -31,7 +31,7 @@ namespace LightningCkpt.Writing
         private readonly List<ZipStorage> _ordered = new List<ZipStorage>();
         private readonly Dictionary<StorageRef, Checkpoint> _owners = new Dictionary<StorageRef, Checkpoint>();
         private readonly HashSet<Checkpoint> _known = new HashSet<Checkpoint>();
-        private readonly HashSet<object> _building = new HashSet<object>(new IdentityComparer());
+        private readonly HashSet<object> _building = new HashSet<object>(ReferenceComparer.Instance);
         private int _depth;
 
         private GraphPickler(Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize)
@@ -451,12 +451,6 @@ namespace LightningCkpt.Writing
         }
 
         private static string Short(object v) => PyRepr.Render(v, 80);
-
-        private sealed class IdentityComparer : IEqualityComparer<object>
-        {
-            public new bool Equals(object x, object y) => ReferenceEquals(x, y);
-            public int GetHashCode(object obj) => System.Runtime.CompilerServices.RuntimeHelpers.GetHashCode(obj);
-        }
     }
 
     /// <summary>A graph value that cannot be written as a pickle (an unmappable .NET type, an impossible cycle …).</summary>

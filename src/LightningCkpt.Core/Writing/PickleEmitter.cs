@@ -2,7 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Numerics;
-using System.Runtime.CompilerServices;
+using LightningCkpt.Pickle;
 using System.Text;
 
 namespace LightningCkpt.Writing
@@ -25,7 +25,7 @@ namespace LightningCkpt.Writing
         protected const int Batch = 1000;
 
         protected readonly MemoryStream _out = new MemoryStream();
-        protected readonly Dictionary<object, int> _memo = new Dictionary<object, int>(ReferenceEqualityComparer.Instance);
+        protected readonly Dictionary<object, int> _memo = new Dictionary<object, int>(ReferenceComparer.Instance);
         private readonly Dictionary<string, int> _globals = new Dictionary<string, int>(StringComparer.Ordinal);
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, false);
         private int _nextMemo;
@@ -141,13 +141,6 @@ namespace LightningCkpt.Writing
         {
             _out.WriteByte(PROTO);
             _out.WriteByte(2);
-        }
-
-        private sealed class ReferenceEqualityComparer : IEqualityComparer<object>
-        {
-            public static readonly ReferenceEqualityComparer Instance = new ReferenceEqualityComparer();
-            public new bool Equals(object x, object y) => ReferenceEquals(x, y);
-            public int GetHashCode(object obj) => RuntimeHelpers.GetHashCode(obj);
         }
     }
 }
