@@ -62,7 +62,7 @@ Describe 'Export-Ckpt' {
         $c = Import-Ckpt -LiteralPath $Last
         $c.state_dict.RenameKeys('^model\.', 'net.') | Should -Be 4
         $c | Export-Ckpt -OutFile $out
-        (Get-CkptTensor -LiteralPath $out -All).Path | Where-Object { $_ -like 'state_dict.*' } |
+        (Get-CkptTensor -LiteralPath $out -All).TensorPath | Where-Object { $_ -like 'state_dict.*' } |
             Should -Be @('state_dict.net.net.0.weight', 'state_dict.net.net.0.bias', 'state_dict.net.net.2.weight', 'state_dict.net.net.2.bias')
         if ($HasTorch) { Invoke-Judge $Last $out 'rename' | Should -Be 'ok' }
     }
