@@ -40,7 +40,9 @@ namespace LightningCkpt.Commands
         {
             var progress = new ReadProgress(_cancel.Token);
             var task = Task.Run(() => work(progress));
-            while (!task.Wait(PollMilliseconds))
+            // Waits on the handle, not Task.Wait: that throws the work's failure wrapped in AggregateException, which
+            // the cmdlets' error mapping would not recognise (a damaged file would stop the batch instead of one error).
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(PollMilliseconds))
             {
                 Drain();
                 long done = progress.Bytes;
