@@ -25,15 +25,18 @@ namespace LightningCkpt.Bench
         {
             string work = "/tmp/ckbench";
             int repeat = 3;
+            bool sharded = false;
             for (int i = 0; i < args.Length; i++)
             {
-                if (args[i] == "--work") work = args[++i];
+                if (args[i] == "--sharded") sharded = true;
+                else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") repeat = int.Parse(args[++i]);
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             _script = FindScript();
             Directory.CreateDirectory(work);
+            if (sharded) return ShardedBench.Run(work, repeat);
             string a = Path.Combine(work, "bench_a.ckpt"), b = Path.Combine(work, "bench_b.ckpt");
             if (!File.Exists(a) || !File.Exists(b))
             {
@@ -117,17 +120,17 @@ namespace LightningCkpt.Bench
             }
         }
 
-        private sealed class Memory
+        internal sealed class Memory
         {
             public long ManagedPeak;
             public long AnonPeakDelta;
         }
 
-        private static string Mem(Memory? m) => m == null ? "" : $"{Mb(m.ManagedPeak)} / {Mb(m.AnonPeakDelta)}";
-        private static string Mb(long bytes) => bytes <= 0 ? "0 MB" : $"{bytes / 1048576.0:F1} MB";
+        internal static string Mem(Memory? m) => m == null ? "" : $"{Mb(m.ManagedPeak)} / {Mb(m.AnonPeakDelta)}";
+        internal static string Mb(long bytes) => bytes <= 0 ? "0 MB" : $"{bytes / 1048576.0:F1} MB";
 
         /// <summary>Best wall time of <paramref name="repeat"/> runs; samples anonymous RSS and managed heap meanwhile.</summary>
-        private static double Time(Action action, int repeat, out Memory memory)
+        internal static double Time(Action action, int repeat, out Memory memory)
         {
             memory = new Memory();
             double best = double.MaxValue;
@@ -181,21 +184,27 @@ namespace LightningCkpt.Bench
             return total;
         }
 
-        private static (double seconds, long rss) RunPython(string mode, params string[] args)
+        private static (double seconds, long rss) RunPython(string mode, params string[] args) => RunScript(_script, mode, args);
+
+        /// <summary>Runs a bench script in its own process; its last output line is {"seconds", "maxrss_bytes"}.</summary>
+        internal static (double seconds, long rss) RunScript(string script, string mode, params string[] args)
         {
             var psi = new ProcessStartInfo(_python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(_script);
+            psi.ArgumentList.Add(script);
             psi.ArgumentList.Add(mode);
             foreach (var a in args) psi.ArgumentList.Add(a);
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEndAsync();
             var output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"bench_torch.py {mode} failed: {err.Result}");
+            if (p.ExitCode != 0) throw new InvalidOperationException($"{Path.GetFileName(script)} {mode} failed: {err.Result}");
             if (mode == "make") return (0, 0);
             using var doc = JsonDocument.Parse(output.Trim().Split('\n').Last());
             return (doc.RootElement.GetProperty("seconds").GetDouble(), doc.RootElement.GetProperty("maxrss_bytes").GetInt64());
         }
+
+        /// <summary>A script beside bench_torch.py.</summary>
+        internal static string Script(string name) => Path.Combine(Path.GetDirectoryName(_script)!, name);
 
         private static string FindScript()
         {

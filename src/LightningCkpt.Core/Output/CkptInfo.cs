@@ -71,6 +71,24 @@ namespace LightningCkpt
         /// <summary>Globals graded dangerous: they would run code in torch.load(weights_only=False).</summary>
         public TextList UnsafeGlobals { get; private set; } = TextList.Empty;
 
+        /// <summary>
+        /// False when the pickle names a global that would run code in torch.load(weights_only=False) (listed in
+        /// <see cref="UnsafeGlobals"/>). Judged from the globals only; Test-Ckpt also checks the file's structure.
+        /// </summary>
+        public bool IsSafe => UnsafeGlobals.Count == 0;
+
+        /// <summary>Data files of a sharded checkpoint (shards, .distcp files, per-rank optimizer files); null for single files.</summary>
+        public int? ShardCount { get; private set; }
+
+        /// <summary>Ranks that wrote a sharded checkpoint (DCP rank prefixes, DeepSpeed partition count), when recorded.</summary>
+        public int? WorldSize { get; private set; }
+
+        /// <summary>DeepSpeed ZeRO stage; null for other formats.</summary>
+        public int? ZeroStage { get; private set; }
+
+        /// <summary>Every file a sharded checkpoint was read from (metadata, index and data files); empty for single files.</summary>
+        public TextList ShardFiles { get; private set; } = TextList.Empty;
+
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
         public int? RunVersion { get; private set; }
         public DateTime LastWriteTime { get; private set; }
@@ -109,8 +127,12 @@ namespace LightningCkpt
                 Precision = v.Precision?.Key,
                 TopLevelKeys = new TextList(v.TopLevelKeys.ToList()),
                 Globals = new TextList(c.Globals.Select(g => g.FullName).ToList()),
-                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
+                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g, c.AttributeLookups) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
                 RunVersion = RunLocation.RunVersion(c.FilePath),
+                ShardCount = c.Sharding?.ShardCount,
+                WorldSize = c.Sharding?.WorldSize,
+                ZeroStage = c.Sharding?.ZeroStage,
+                ShardFiles = c.Sharding == null ? TextList.Empty : new TextList(c.Sharding.Files.ToList()),
                 LastWriteTime = c.LastWriteTimeUtc.ToLocalTime(),
             };
             if (v.ModelCheckpoint?.BestModelScore != null || v.Precision?.Scale != null)
@@ -122,7 +144,11 @@ namespace LightningCkpt
             return info;
         }
 
-        /// <summary>A float, an int, or a one-element tensor's value (a few bytes read, never the weights).</summary>
+        /// <summary>
+        /// A float, an int, or a one-element tensor's value (a few bytes read, never the weights). A float32, float16
+        /// or bfloat16 tensor gives the shortest decimal that is that float (0.9, not 0.899999976158142), so the
+        /// score prints and compares as the training log showed it.
+        /// </summary>
         internal static double? ScalarOf(object? v, TensorDataReader reader)
         {
             switch (v)
@@ -130,11 +156,19 @@ namespace LightningCkpt
                 case double d: return d;
                 case long l: return l;
                 case TensorRef t when t.Numel == 1 && t.HasData:
-                    try { return reader.ReadScalar(t); }
+                    try
+                    {
+                        var value = reader.ReadScalar(t);
+                        return value is double x && t.DType.IsFloatingPoint && t.DType.ItemSize <= 4 ? SinglePrecision.Shortest(x) : value;
+                    }
                     catch (CheckpointFormatException) { return null; }
                 default: return null;
             }
         }
+
+        /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
+        internal string? SafetyWarning => IsSafe ? null
+            : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 
         public override string ToString() => Path;
     }

@@ -14,7 +14,8 @@ namespace LightningCkpt.Safety
         /// <summary>Read every byte and check zip CRC-32s.</summary>
         public bool VerifyCrc { get; set; }
 
-        /// <summary>Scan floating weights for NaN/Inf.</summary>
+        /// <summary>Scan the floating-point model weights for NaN/Inf (not callback or optimizer state: Lightning
+        /// itself saves inf there, e.g. ModelCheckpoint's kth_value before its top-k list is full).</summary>
         public bool CheckValues { get; set; }
 
         /// <summary>Cancellation and bytes read by -VerifyCrc/-CheckValues; null = not cancellable.</summary>
@@ -40,7 +41,7 @@ namespace LightningCkpt.Safety
             }
             catch (CheckpointFormatException e)
             {
-                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationOf(e)));
+                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationIn(path, e)));
                 return Finish(result, findings);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -49,12 +50,13 @@ namespace LightningCkpt.Safety
                 return Finish(result, findings);
             }
 
-            result.Format = c.Format.ToString();
+            result.Format = c.Format;
             GradeGlobals(c, findings);
             try
             {
                 if (c.Zip != null) CheckZipRanges(c.Zip, c.FileLength, findings);
                 CheckStorages(c, findings);
+                CheckSharding(c, findings);
                 if (options.VerifyCrc && c.Zip != null) VerifyCrc(c, findings, options.Progress ?? new ReadProgress());
                 if (options.CheckValues) CheckValues(c, findings, options.Progress ?? new ReadProgress());
             }
@@ -71,6 +73,7 @@ namespace LightningCkpt.Safety
 
         private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
         {
+            foreach (var f in findings) f.Path = r.Path;
             r.Findings = findings;
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
             r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
@@ -94,11 +97,35 @@ namespace LightningCkpt.Safety
 
         private static string LocationOf(CheckpointFormatException e) => e.Offset >= 0 ? $"{e.Part} at offset {e.Offset}" : e.Part;
 
+        /// <summary>For folders and index files the problem may lie in one of their files: name it.</summary>
+        private static string LocationIn(string path, CheckpointFormatException e)
+        {
+            var where = LocationOf(e);
+            if (string.IsNullOrEmpty(e.FilePath) || string.Equals(System.IO.Path.GetFullPath(e.FilePath), System.IO.Path.GetFullPath(path), StringComparison.Ordinal)) return where;
+            return System.IO.Path.GetFileName(e.FilePath.TrimEnd('/', '\\')) + ": " + where;
+        }
+
+        /// <summary>What a sharded checkpoint's reader noticed but could read past (stray files, index totals that disagree).</summary>
+        private static void CheckSharding(Checkpoint c, List<CkptFinding> findings)
+        {
+            if (c.Sharding == null) return;
+            foreach (var note in c.Sharding.Notes)
+                if (note.IndexOf("does not name", StringComparison.Ordinal) >= 0 || note.IndexOf("total_size", StringComparison.Ordinal) >= 0 || note.IndexOf("left out", StringComparison.Ordinal) >= 0 || note.IndexOf("not in the", StringComparison.Ordinal) >= 0)
+                    findings.Add(new CkptFinding("ShardingMismatch", FindingSeverity.Warning, note, "sharded checkpoint"));
+            foreach (var entry in c.AllTensors)
+            {
+                // the reader refuses gaps and overlaps when it opens; this re-check guards the assembled tensors handed on
+                if (entry.Tensor.Chunks is { } layout)
+                    foreach (var p in layout.Problems())
+                        findings.Add(new CkptFinding("ChunkCoverage", FindingSeverity.Error, $"{entry.Path}: {p}", "tensor " + entry.Path));
+            }
+        }
+
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
             foreach (var g in c.Globals)
             {
-                switch (GlobalGrades.Grade(g))
+                switch (GlobalGrades.Grade(g, c.AttributeLookups))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
@@ -166,7 +193,7 @@ namespace LightningCkpt.Safety
                         findings.Add(new CkptFinding("StorageSizeMismatch", FindingSeverity.Warning,
                             $"storage '{s.Key}' declares {s.DeclaredBytes} bytes but entry '{s.Entry.Name}' holds {s.Entry.UncompressedSize}; the extra bytes are ignored", $"storage '{s.Key}'"));
                 }
-                else if (s.InlineData == null && s.FileOffset >= 0 && s.DeclaredBytes > c.FileLength - s.FileOffset)
+                else if (s.InlineData == null && s.FileOffset >= 0 && s.DeclaredBytes > LengthOf(c, s) - s.FileOffset)
                 {
                     findings.Add(new CkptFinding("Truncated", FindingSeverity.Error, $"storage '{s.Key}' runs past the end of the file", $"storage '{s.Key}'"));
                 }
@@ -181,6 +208,9 @@ namespace LightningCkpt.Safety
                 }
             }
         }
+
+        /// <summary>The length of the file holding a storage's bytes (a shard's own file for sharded checkpoints), as opened.</summary>
+        private static long LengthOf(Checkpoint c, StorageRef s) => s.File?.Length ?? c.FileLength;
 
         private static void VerifyCrc(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {
@@ -228,7 +258,7 @@ namespace LightningCkpt.Safety
         private static void CheckValues(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {
             using var reader = new TensorDataReader(progress);
-            foreach (var entry in c.AllTensors)
+            foreach (var entry in c.View.Weights)
             {
                 var t = entry.Tensor;
                 if (!t.HasData || !(t.DType.IsFloatingPoint || t.DType.IsComplex) || t.Numel == 0) continue;
@@ -267,7 +297,7 @@ namespace LightningCkpt.Safety
                 nan *= repeat;
                 inf *= repeat;
                 if (nan > 0 || inf > 0)
-                    findings.Add(new CkptFinding("NonFiniteValues", FindingSeverity.Warning,
+                    findings.Add(new CkptFinding(CkptTestResult.NonFiniteValuesKind, FindingSeverity.Warning,
                         $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));
             }
         }

@@ -87,9 +87,9 @@ namespace LightningCkpt.Commands
                 bool wildcard = WildcardPattern.ContainsWildcardCharacters(p);
                 foreach (var file in resolved)
                 {
-                    // Folders a wildcard happens to match are skipped; a folder named explicitly goes to Core,
-                    // which says that directory checkpoints are not supported.
-                    if (wildcard && Directory.Exists(file)) continue;
+                    // Folders a wildcard happens to match are skipped unless they are sharded checkpoints; a folder
+                    // named explicitly goes to Core, which reads it or says it is not a checkpoint.
+                    if (wildcard && Directory.Exists(file) && !Checkpoint.IsCheckpointFolder(file)) continue;
                     yield return file;
                 }
             }
@@ -107,7 +107,7 @@ namespace LightningCkpt.Commands
             }
         }
 
-        /// <summary>Resolves one literal path to an existing file (or directory, which Core rejects with a clear message).</summary>
+        /// <summary>Resolves one literal path to an existing file or folder (sharded checkpoints; Core names other folders as not checkpoints).</summary>
         public static bool TryResolveLiteral(PSCmdlet cmdlet, string p, out string? file, out ErrorRecord? error)
         {
             if (!TryResolveOutput(cmdlet, p, out var resolved, out error)) { file = null; return false; }
@@ -182,6 +182,7 @@ namespace LightningCkpt.Commands
         public static ErrorRecord? Classify(Exception e, string path, bool writing) => e switch
         {
             CheckpointFormatException f => ErrorFor(f, path),
+            Writing.WeightsRequestException r => ErrorFor(r, path),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
             DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
@@ -190,6 +191,20 @@ namespace LightningCkpt.Commands
             IOException _ => new ErrorRecord(e, "FileReadError", ErrorCategory.ReadError, path),
             _ => null,
         };
+
+        /// <summary>The stable error id of a selection or merge the inputs cannot satisfy (nothing was written).</summary>
+        public static ErrorRecord ErrorFor(Writing.WeightsRequestException e, string path)
+        {
+            var (id, category) = e.Problem switch
+            {
+                Writing.WeightsRequestProblem.NoWeightsSelected => ("NoWeightsSelected", ErrorCategory.ObjectNotFound),
+                Writing.WeightsRequestProblem.NameCollision => ("WeightNameCollision", ErrorCategory.InvalidArgument),
+                Writing.WeightsRequestProblem.DTypeNotWritable => ("DTypeNotWritable", ErrorCategory.InvalidType),
+                Writing.WeightsRequestProblem.MergeMismatch => ("MergeInputMismatch", ErrorCategory.InvalidData),
+                _ => ("TensorNotWritable", ErrorCategory.NotImplemented),
+            };
+            return new ErrorRecord(e, id, category, path);
+        }
 
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)

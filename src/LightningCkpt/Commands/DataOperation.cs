@@ -40,8 +40,8 @@ namespace LightningCkpt.Commands
         {
             var progress = new ReadProgress(_cancel.Token);
             var task = Task.Run(() => work(progress));
-            // Waits on the handle, not Task.Wait: that throws the work's failure wrapped in AggregateException, which
-            // the cmdlets' error mapping would not recognise (a damaged file would stop the batch instead of one error).
+            // Task.Wait would throw an AggregateException for a failed task; wait on its handle instead, so
+            // GetResult below rethrows the work's own exception (CheckpointFormatException …) for the error mapping
             while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(PollMilliseconds))
             {
                 Drain();
