@@ -11,7 +11,9 @@ param(
     [Parameter(Mandatory)] [string] $Result,
     [int] $Repeat = 3,
     # ErrorRecord ids that are part of the module's contract: a terminating error with one of them is a clean refusal
-    [string[]] $Documented = @()
+    [string[]] $Documented = @(),
+    # written just before the first call, so that a harness can change the file while the cmdlet reads it
+    [string] $Ready
 )
 $ErrorActionPreference = 'Stop'
 Import-Module -Name $Module
@@ -19,6 +21,7 @@ $outDir = Split-Path $Result
 $ids = [System.Collections.Generic.List[string]]::new()
 $ok = 0
 $terminating = $null
+if ($Ready) { Set-Content -LiteralPath $Ready -Value $PID }
 try {
     for ($i = 0; $i -lt $Repeat; $i++) {
       try {

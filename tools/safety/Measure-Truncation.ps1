@@ -1,7 +1,7 @@
 <#
 .SYNOPSIS
     Issue 12's timed truncation trials on the 1.3 GB bench checkpoint: a data cmdlet reads a private copy in its
-    own pwsh process and, a few seconds in, the copy is truncated in place (to half, or to nothing). Each trial must
+    own pwsh process and, $Delay seconds after its first call starts, the copy is truncated in place (to half, or to nothing). Each trial must
     end with the process alive (exit 0; SIGBUS would be 135) and every error a documented ErrorRecord; the script
     prints how long after the truncation the process ended.
 
@@ -18,8 +18,8 @@ param(
     [string] $Work = '/tmp/cktrunc',
     [string[]] $Kind = @('HashStats', 'CheckValues', 'Compare', 'Select', 'Merge'),
     [string[]] $Cut = @('Half', 'Zero'),
-    # seconds between the start of the reader process and the truncation (pwsh starts in ~2 s)
-    [double] $Delay = 4,
+    # seconds between the reader's first call (its -Ready file) and the truncation
+    [double] $Delay = 1.5,
     [string] $Python = '/usr/bin/python3'
 )
 $ErrorActionPreference = 'Stop'
@@ -42,15 +42,17 @@ $rows = foreach ($k in $Kind) {
     foreach ($c in $Cut) {
         Copy-Item -LiteralPath $source -Destination $victim -Force
         $result = Join-Path $Work "r-$k-$c.json"
-        Remove-Item -LiteralPath $result -ErrorAction SilentlyContinue
+        $ready = Join-Path $Work "ready-$k-$c"
+        Remove-Item -LiteralPath $result, $ready -ErrorAction SilentlyContinue
         $psi = [System.Diagnostics.ProcessStartInfo]::new($pwsh)
         foreach ($a in $pwshArgs + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $PSScriptRoot 'Invoke-RaceReader.ps1'),
                 '-Module', $Module, '-Target', $victim, '-Stable', $source, '-Kind', $k, '-Result', $result, '-Repeat', 1,
-                '-Documented', ($documented -join ','))) { $psi.ArgumentList.Add($a) }
+                '-Documented', ($documented -join ','), '-Ready', $ready)) { $psi.ArgumentList.Add($a) }
         $psi.UseShellExecute = $false
         $psi.RedirectStandardError = $true
         $proc = [System.Diagnostics.Process]::Start($psi)
         $stderr = $proc.StandardError.ReadToEndAsync()
+        while (-not (Test-Path -LiteralPath $ready) -and -not $proc.HasExited) { Start-Sleep -Milliseconds 20 }
         $endedEarly = $proc.WaitForExit([int]($Delay * 1000))
         $length = (Get-Item -LiteralPath $victim).Length
         $fs = [System.IO.FileStream]::new($victim, 'Open', 'Write', 'ReadWrite, Delete')
