@@ -8,10 +8,10 @@ BeforeAll {
     $script:Samples = Join-Path $script:RepoRoot 'samples/lightning_logs/version_0/checkpoints'
     $script:Id = 'LightningCkpt.Commands.GetCkptTensorCommand'
 
-    function Stop-InsideData([string] $Command) {
+    function Stop-InsideData([string] $Command, [double] $Seconds = 0.5) {
         <#
             Runs $Command in its own runspace, waits until it is in the data (its first progress record, which the
-            cmdlets show after 2 s, or 2.5 s after it started), then stops it as Ctrl+C does (PowerShell.Stop()).
+            cmdlets show after 2 s, or $Seconds after it started), then stops it as Ctrl+C does (PowerShell.Stop()).
             Returns how long Stop() took, the final state and the progress records seen.
         #>
         $ps = [powershell]::Create()
@@ -21,7 +21,7 @@ BeforeAll {
             $deadline = [DateTime]::UtcNow.AddSeconds(60)
             while ($ps.Streams.Information.Count -eq 0 -and -not $async.IsCompleted -and [DateTime]::UtcNow -lt $deadline) { Start-Sleep -Milliseconds 10 }
             $started = [DateTime]::UtcNow
-            while ($ps.Streams.Progress.Count -eq 0 -and -not $async.IsCompleted -and ([DateTime]::UtcNow - $started).TotalSeconds -lt 2.5) { Start-Sleep -Milliseconds 10 }
+            while ($ps.Streams.Progress.Count -eq 0 -and -not $async.IsCompleted -and ([DateTime]::UtcNow - $started).TotalSeconds -lt $Seconds) { Start-Sleep -Milliseconds 10 }
             if ($async.IsCompleted) { throw "'$Command' ended before it could be stopped ($($ps.InvocationStateInfo.State); errors: $($ps.Streams.Error))" }
             $clock = [System.Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
@@ -54,7 +54,7 @@ Describe 'Ctrl+C inside one large tensor' {
     }
 
     It 'stops Get-CkptTensor -Hash within a second and shows progress in bytes' {
-        $r = Stop-InsideData "Get-CkptTensor -LiteralPath '$Big' -Hash"
+        $r = Stop-InsideData "Get-CkptTensor -LiteralPath '$Big' -Hash" -Seconds 2.5
         $r.State | Should -Be 'Stopped'
         $r.StopSeconds | Should -BeLessThan 1.0
         $r.Progress.Count | Should -BeGreaterThan 0 -Because 'a 1 GiB hash lasts more than the 2 s before progress shows'
