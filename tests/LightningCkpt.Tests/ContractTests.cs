@@ -138,6 +138,8 @@ namespace LightningCkpt.Tests
                 foreach (var p in c.Parameters)
                 {
                     if (p.Name is "Path" or "LiteralPath" or "InputObject" or "DifferencePath") continue;
+                    // tensors piped back in are objects, not strings: read from the file version they came from
+                    if (c.Name == "Get-CkptTensor" && p.Name == "Tensor" && p.ParameterType.FullName == "LightningCkpt.CkptTensor[]") continue;
                     Assert.All(p.Sets, s => Assert.False(s.ValueFromPipeline || s.ValueFromPipelineByPropertyName, $"{c.Name} -{p.Name} binds from the pipeline"));
                 }
         }

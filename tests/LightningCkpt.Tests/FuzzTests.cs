@@ -106,8 +106,101 @@ namespace LightningCkpt.Tests
             Assert.True(failures.IsEmpty, $"{failures.Count} fuzz failures (inputs kept in {dir}):\n" + string.Join("\n\n", failures.Take(10)));
         }
 
+        private const int DefaultTruncationCases = 1_000;
+
+        /// <summary>
+        /// Issue 12: mutations of the storage bytes and of the zip central directory, each read while another thread
+        /// truncates the file or rewrites it in place (as torch.save does to last.ckpt) at a random moment. Every
+        /// outcome must be a result or a clean CheckpointFormatException (ChangedWhileReading or a format defect),
+        /// never an IOException, an internal error or a crash. LIGHTNINGCKPT_FUZZ_TRUNCATION_CASES sets the count.
+        /// </summary>
+        [Fact]
+        public void StorageAndDirectoryMutationsUnderConcurrentTruncationFailCleanly()
+        {
+            int cases = EnvInt("LIGHTNINGCKPT_FUZZ_TRUNCATION_CASES", DefaultTruncationCases);
+            int seed = EnvInt("LIGHTNINGCKPT_FUZZ_SEED", DefaultSeed);
+            var zips = LoadCorpus().Where(s => s.Zip != null && s.Zip.Any(IsStorage)).ToList();
+            Assert.True(zips.Count >= 10, $"only {zips.Count} zip checkpoints with storages in the corpus");
+            var dir = Path.Combine(Path.GetTempPath(), $"lightningckpt-fuzz-trunc-{Environment.ProcessId}");
+            Directory.CreateDirectory(dir);
+            var failures = new ConcurrentQueue<string>();
+            var outcomes = new long[3];
+            long changed = 0, overlapped = 0;
+            var sw = Stopwatch.StartNew();
+            Parallel.For(0, cases, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, k =>
+            {
+                if (failures.Count >= 20) return;
+                var rng = new Random(unchecked(seed * 7_000_003 + k));
+                var src = zips[rng.Next(zips.Count)];
+                var (bytes, what) = MutateStoragesOrDirectory(rng, src, zips);
+                var path = Path.Combine(dir, $"c{k}.pt");
+                File.WriteAllBytes(path, bytes);
+                // the change: a shorter file (a save cut short) or another mutant written over it in place
+                bool truncate = rng.Next(2) == 0;
+                byte[] replacement = truncate ? Array.Empty<byte>() : MutateStoragesOrDirectory(rng, zips[rng.Next(zips.Count)], zips).bytes;
+                long cut = rng.Next(bytes.Length);
+                int spin = rng.Next(10_000);
+                var desc = $"seed {seed} truncation case {k}: {src.Name}, {what}, then {(truncate ? $"truncated to {cut}" : $"rewritten in place with {replacement.Length} bytes")} after {spin} spins";
+                var reading = new ManualResetEventSlim();
+                var changer = Task.Run(() =>
+                {
+                    reading.Wait();
+                    Thread.SpinWait(spin);
+                    using var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+                    if (truncate) fs.SetLength(cut);
+                    else { fs.SetLength(0); fs.Write(replacement, 0, replacement.Length); }
+                });
+                reading.Set();
+                int outcome = RunCase(path, 0, desc, failures, e => { if (e.Defect == CheckpointDefect.ChangedWhileReading) Interlocked.Increment(ref changed); });
+                if (!changer.IsCompleted) Interlocked.Increment(ref overlapped);
+                changer.Wait();
+                Interlocked.Increment(ref outcomes[outcome]);
+                if (outcome == 2) File.WriteAllBytes(Path.Combine(dir, $"failure-seed{seed}-case{k}.pt"), bytes);
+                File.Delete(path);
+            });
+            _out.WriteLine($"{cases} truncation cases over {zips.Count} files in {sw.Elapsed.TotalSeconds:F1} s: {outcomes[0]} read, " +
+                           $"{outcomes[1]} clean CheckpointFormatException ({changed} ChangedWhileReading), {outcomes[2]} failures; " +
+                           $"{overlapped} changes still running when the read ended");
+            if (failures.IsEmpty) { try { Directory.Delete(dir, true); } catch (IOException) { } }
+            Assert.True(failures.IsEmpty, $"{failures.Count} fuzz failures (inputs kept in {dir}):\n" + string.Join("\n\n", failures.Take(10)));
+            Assert.True(changed > 0, "no read ever saw the file change: the changes never overlapped a read");
+        }
+
+        private static bool IsStorage(FuzzZip.Item i) => i.Name.Contains("/data/", StringComparison.Ordinal);
+
+        /// <summary>A consistent archive with mutated storage bytes, or a raw mutation of its central directory.</summary>
+        private static (byte[] bytes, string what) MutateStoragesOrDirectory(Random rng, Source src, List<Source> corpus)
+        {
+            var items = src.Zip!.Select(i => new FuzzZip.Item(i.Name, i.Data, i.Deflate)).ToList();
+            var storages = items.Where(IsStorage).ToList();
+            var whats = new List<string>();
+            if (rng.Next(3) != 0)
+            {
+                var st = storages[rng.Next(storages.Count)];
+                var (data, what) = MutateBytes(rng, st.Data, corpus, pickle: false, rounds: 1 + rng.Next(3));
+                st.Data = data;
+                if (rng.Next(8) == 0) { st.Deflate = !st.Deflate; what += ", toggled deflate"; }
+                whats.Add($"storage {st.Name}: {what}");
+            }
+            var bytes = FuzzZip.Write(items);
+            if (whats.Count == 0 || rng.Next(3) == 0)
+            {
+                // the central directory and end record: offsets, sizes, counts, names, methods
+                int eocd = bytes.Length - 22;
+                int cdStart = BitConverter.ToInt32(bytes, eocd + 16);
+                int n = 1 + rng.Next(6);
+                for (int i = 0; i < n; i++)
+                {
+                    int p = cdStart + rng.Next(bytes.Length - cdStart);
+                    bytes[p] = rng.Next(2) == 0 ? (byte)(bytes[p] ^ (1 << rng.Next(8))) : Interesting[rng.Next(Interesting.Length)];
+                }
+                whats.Add($"{n} bytes of the zip directory changed");
+            }
+            return (bytes, string.Join(", ", whats));
+        }
+
         /// <summary>0 = opened, 1 = clean format error, 2 = failure (recorded).</summary>
-        private static int RunCase(string path, int k, string desc, ConcurrentQueue<string> failures)
+        private static int RunCase(string path, int k, string desc, ConcurrentQueue<string> failures, Action<CheckpointFormatException>? clean = null)
         {
             try
             {
@@ -133,6 +226,7 @@ namespace LightningCkpt.Tests
             }
             catch (CheckpointFormatException e) when (!e.Reason.StartsWith(Checkpoint.InternalErrorPrefix, StringComparison.Ordinal))
             {
+                clean?.Invoke(e);
                 return 1;
             }
             catch (Exception e)

@@ -172,15 +172,16 @@ namespace LightningCkpt.Tests
                 var u64 = new ulong[] { 0, 1, ulong.MaxValue, 1UL << 63 };
                 fixed (ulong* p = u64) ElementBlock.Convert((byte*)p, 4, new ViewGeometry(DType.UInt64, new long[] { 4 }, new long[] { 1 }, 0, false), d);
                 Assert.Equal(new double[] { 0, 1, 18446744073709551615.0, 9223372036854775808.0 }, buf.Take(4));
-                // big-endian int32 and complex64
+                // big-endian int32 and complex64: swapped when read, then converted like any little-endian data
                 var be = new byte[] { 0xff, 0xff, 0xff, 0xfe, 0x40, 0x40, 0x00, 0x00, 0x40, 0x80, 0x00, 0x00 };
-                fixed (byte* b = be)
-                {
-                    ElementBlock.ConvertSwapped(b, 1, new ViewGeometry(DType.Int32, new long[] { 1 }, new long[] { 1 }, 0, true), d);
-                    Assert.Equal(-2, buf[0]);
-                    ElementBlock.ConvertSwapped(b + 4, 1, new ViewGeometry(DType.Complex64, new long[] { 1 }, new long[] { 1 }, 0, true), d);
-                    Assert.Equal(5, buf[0]); // |3 + 4i|
-                }
+                var i32 = be.Take(4).ToArray();
+                var c64 = be.Skip(4).ToArray();
+                TensorDataReader.SwapToLittleEndian(DType.Int32, i32, 4);
+                TensorDataReader.SwapToLittleEndian(DType.Complex64, c64, 8);
+                fixed (byte* b = i32) ElementBlock.Convert(b, 1, new ViewGeometry(DType.Int32, new long[] { 1 }, new long[] { 1 }, 0, false), d);
+                Assert.Equal(-2, buf[0]);
+                fixed (byte* b = c64) ElementBlock.Convert(b, 1, new ViewGeometry(DType.Complex64, new long[] { 1 }, new long[] { 1 }, 0, false), d);
+                Assert.Equal(5, buf[0]); // |3 + 4i|
             }
         }
 

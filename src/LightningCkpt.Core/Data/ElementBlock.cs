@@ -108,7 +108,7 @@ namespace LightningCkpt.Data
 
         /// <summary>
         /// Converts <paramref name="n"/> consecutive little-endian elements at <paramref name="src"/> to double.
-        /// Big-endian data must be passed through <see cref="ConvertSwapped"/>.
+        /// Big-endian storages are swapped to little-endian when read (TensorDataReader.SwapToLittleEndian).
         /// </summary>
         public static void Convert(byte* src, int n, in ViewGeometry g, double* dst)
         {
@@ -146,21 +146,6 @@ namespace LightningCkpt.Data
                 // torch dequantizes in float32: (float)(q - zero_point) * (float)scale
                 float s = (float)g.Scale, z = (float)g.ZeroPoint;
                 for (int i = 0; i < n; i++) dst[i] = ((float)dst[i] - z) * s;
-            }
-        }
-
-        /// <summary>Big-endian elements: swaps each element (each half of a complex) into a scratch and converts.</summary>
-        public static void ConvertSwapped(byte* src, int n, in ViewGeometry g, double* dst)
-        {
-            int item = g.DType.ItemSize;
-            int width = g.DType.IsComplex ? item / 2 : item;
-            byte* tmp = stackalloc byte[16];
-            for (int i = 0; i < n; i++)
-            {
-                byte* e = src + (long)i * item;
-                for (int h = 0; h < item; h += width)
-                    for (int k = 0; k < width; k++) tmp[h + k] = e[h + width - 1 - k];
-                Convert(tmp, 1, g, dst + i);
             }
         }
     }

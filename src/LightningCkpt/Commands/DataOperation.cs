@@ -42,13 +42,24 @@ namespace LightningCkpt.Commands
             var task = Task.Run(() => work(progress));
             // Task.Wait would throw an AggregateException for a failed task; wait on its handle instead, so
             // GetResult below rethrows the work's own exception (CheckpointFormatException …) for the error mapping
-            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(PollMilliseconds))
+            try
             {
+                while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(PollMilliseconds))
+                {
+                    Drain();
+                    long done = progress.Bytes;
+                    _progress.Report($"{status}: {Size(done)} of {Size(totalBytes)}", done, totalBytes);
+                }
                 Drain();
-                long done = progress.Bytes;
-                _progress.Report($"{status}: {Size(done)} of {Size(totalBytes)}", done, totalBytes);
             }
-            Drain();
+            catch
+            {
+                // A stopping pipeline makes WriteProgress/WriteWarning throw here: the work must end (and remove its
+                // temp file) before the cmdlet does, never run on behind a prompt that is already back.
+                _cancel.Cancel();
+                ((IAsyncResult)task).AsyncWaitHandle.WaitOne();
+                throw;
+            }
             try
             {
                 return task.GetAwaiter().GetResult();

@@ -8,7 +8,9 @@ namespace LightningCkpt.Commands
 {
     /// <summary>
     /// Get-CkptTensor: one object per tensor (the model weights, or with -All every tensor in the file), from metadata;
-    /// -Hash and -Statistics read the tensor bytes in one streaming pass.
+    /// -Hash and -Statistics read the tensor bytes in one streaming pass. Tensors piped back in (-Tensor) are read from
+    /// the file version they were listed from: a file replaced since gives CheckpointChangedWhileReading, never the new
+    /// file's bytes under the old file's metadata.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "CkptTensor", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(CkptTensor))]
@@ -17,6 +19,12 @@ namespace LightningCkpt.Commands
         /// <summary>A Get-CkptInfo result; its file is read.</summary>
         [Parameter(Mandatory = true, ParameterSetName = InputObjectSet, ValueFromPipeline = true)]
         public CkptInfo? InputObject { get; set; }
+
+        /// <summary>Tensors from an earlier Get-CkptTensor: -Hash and -Statistics fill them from the file they came from.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = TensorSet, ValueFromPipeline = true)]
+        public CkptTensor[]? Tensor { get; set; }
+
+        private const string TensorSet = "Tensor";
 
         /// <summary>Tensor names to return (wildcards, case-insensitive).</summary>
         [Parameter(Position = 1)]
@@ -47,6 +55,7 @@ namespace LightningCkpt.Commands
 
         protected override void ProcessRecord()
         {
+            if (ParameterSetName == TensorSet) { ProcessTensors(); return; }
             var files = ParameterSetName == InputObjectSet ? ResolveInputObject(InputObject) : ResolveInputFiles();
             var filter = new NameFilter(Name);
             foreach (var file in files)
@@ -61,7 +70,7 @@ namespace LightningCkpt.Commands
                     if (Hash || Statistics) Analyze(checkpoint, tensors);
                 });
                 if (!ok || tensors == null) continue;
-                // The checkpoint and its mapping are closed here: output only now.
+                // Output only once the file's data has been read.
                 foreach (var t in tensors) WriteObject(WithView(t));
                 foreach (var missing in filter.UnmatchedLiterals(listed!.Select(t => t.Name)))
                 {
@@ -72,9 +81,26 @@ namespace LightningCkpt.Commands
             }
         }
 
-        private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors)
+        /// <summary>
+        /// Piped tensors, per file: their storages still hold the identity recorded when the file was opened, so a
+        /// replaced or rewritten file is refused by the identity check of every read.
+        /// </summary>
+        private void ProcessTensors()
         {
-            _operation!.Run(checkpoint.FilePath, tensors.Sum(t => t.Bytes), progress =>
+            var filter = new NameFilter(Name);
+            foreach (var group in (Tensor ?? Array.Empty<CkptTensor>()).Where(t => t != null && (filter.IsEmpty || filter.IsMatch(t.Name))).GroupBy(t => t.Path))
+            {
+                var tensors = group.ToList();
+                if ((Hash || Statistics) && !TryProcessFile(group.Key, () => Analyze(group.Key, tensors))) continue;
+                foreach (var t in tensors) WriteObject(WithView(t));
+            }
+        }
+
+        private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors) => Analyze(checkpoint.FilePath, tensors);
+
+        private void Analyze(string file, List<CkptTensor> tensors)
+        {
+            _operation!.Run(file, tensors.Sum(t => t.Bytes), progress =>
             {
                 using var reader = new TensorDataReader(progress);
                 foreach (var t in tensors) TensorAnalysis.Analyze(t, reader, Hash, Statistics);
