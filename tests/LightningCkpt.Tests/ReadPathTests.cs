@@ -17,6 +17,11 @@ namespace LightningCkpt.Tests
     /// concurrent writer, replaced), and against files whose naive cost is set by their shape (expanded views,
     /// overlapping strides, deflated storages), and cancellation inside one tensor.
     /// </summary>
+    /// <summary>Runs the read-path tests alone: one of them measures the process's allocations, which tests in parallel would add to.</summary>
+    [CollectionDefinition(nameof(ReadPathTests), DisableParallelization = true)]
+    public sealed class ReadPathCollection { }
+
+    [Collection(nameof(ReadPathTests))]
     public class ReadPathTests : IDisposable
     {
         private readonly string _dir = Path.Combine(Path.GetTempPath(), "ckread-" + Guid.NewGuid().ToString("N"));
