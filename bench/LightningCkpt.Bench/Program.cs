@@ -12,7 +12,7 @@ using LightningCkpt.Data;
 namespace LightningCkpt.Bench
 {
     /// <summary>
-    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3]
+    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch for open+metadata, statistics and compare, next to a plain sequential read of the same file.
     /// </summary>
@@ -25,6 +25,7 @@ namespace LightningCkpt.Bench
         {
             string work = "/tmp/ckbench";
             int repeat = 3;
+            bool onlyExport = false;
             bool sharded = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -32,6 +33,7 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") repeat = int.Parse(args[++i]);
+                else if (args[i] == "--only" && args[++i] == "export") onlyExport = true;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             _script = FindScript();
@@ -51,6 +53,12 @@ namespace LightningCkpt.Bench
             long fileBytes = new FileInfo(a).Length;
             double seqRate = fileBytes / seq;
             var rows = new List<(BenchRow row, string mem, string torchMem)>();
+            if (onlyExport)
+            {
+                foreach (var r in ExportBench.Run(a, work, repeat)) rows.Add((r, "", ""));
+                Print(rows, seqRate, fileBytes);
+                return 0;
+            }
             rows.Add((new BenchRow("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, "physical limit"), Mem(null), ""));
 
             // 1. open + metadata
@@ -98,6 +106,7 @@ namespace LightningCkpt.Bench
             rows.Add((new BenchRow("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, $"{changed} tensors changed; torch: load both + max|a-b| + allclose"), Mem(compareMem), Mb(tCompare.rss)));
 
             foreach (var r in SelectWriteBench.Run(a, work)) rows.Add((r, "", ""));
+            foreach (var r in ExportBench.Run(a, work, repeat)) rows.Add((r, "", ""));
 
             Print(rows, seqRate, fileBytes);
             return 0;

@@ -29,7 +29,7 @@ namespace LightningCkpt.Pickle
 
         public PickleMachine(IPickleHost host, string filePath, string part, GlobalsRecorder? globals = null)
         {
-            _host = host;
+            _host = Construction.IsRecording ? new RecordingHost(host) : host;
             _filePath = filePath;
             _part = part;
             _globals = globals ?? new GlobalsRecorder();
@@ -174,7 +174,7 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.BinBytes: PushNew(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0))); break;
                 case PickleOpcode.ShortBinBytes: PushNew(src.ReadBytes(ReadU8(src))); break;
                 case PickleOpcode.BinBytes8: PushNew(src.ReadBytes(ReadInt64(src))); break;
-                case PickleOpcode.ByteArray8: PushNew(src.ReadBytes(ReadInt64(src))); break;
+                case PickleOpcode.ByteArray8: PushNew(Construction.MarkByteArray(src.ReadBytes(ReadInt64(src)))); break;
                 case PickleOpcode.NextBuffer: throw new PickleDataException("the pickle refers to an out-of-band buffer, which a checkpoint file cannot carry");
                 case PickleOpcode.ReadOnlyBuffer: Peek(); break;
 
