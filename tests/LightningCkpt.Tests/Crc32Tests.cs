@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.InteropServices;
 using System.Text;
 using LightningCkpt.Writing;
 using Xunit;
@@ -47,6 +48,25 @@ namespace LightningCkpt.Tests
             uint head = Crc32.Update(0, data, 0, 777);
             Assert.Equal(~c, Crc32.Update(head, data, 777, data.Length - 777));
             Assert.Equal(~c, Crc32.Combine(head, Crc32.Update(0, data, 777, data.Length - 777), data.Length - 777));
+        }
+
+        [Fact]
+        public unsafe void TheRuntimeZlibAndTheManagedCodeAgree()
+        {
+            // on .NET (Core) the runtime's zlib does the work; the managed fallback must give the same sums
+            Assert.True(RuntimeZlibCrc32.IsAvailable || RuntimeInformation.FrameworkDescription.StartsWith(".NET Framework", StringComparison.Ordinal),
+                "the .NET runtime ships System.IO.Compression.Native, so its CRC-32 should have been found");
+            var rng = new Random();
+            var data = new byte[rng.Next(1 << 16, 3 << 20)];
+            rng.NextBytes(data);
+            int split = rng.Next(data.Length);
+            fixed (byte* p = data)
+            {
+                uint managed = Crc32.Managed(Crc32.Managed(0, p, split), p + split, data.Length - split);
+                Assert.Equal(managed, Crc32.Update(Crc32.Update(0, p, split), p + split, data.Length - split));
+                Assert.Equal(managed, Crc32.Update(0, p, data.Length));
+                Assert.Equal(0x12345678u, Crc32.Update(0x12345678u, p, 0));
+            }
         }
     }
 }

@@ -202,8 +202,10 @@ namespace LightningCkpt.Writing
                         Raw(buf, n);
                         return;
                     }
-                    if (n < ParallelCrcBytes)
+                    if (n < ParallelCrcBytes || Crc32.IsAccelerated)
                     {
+                        // the runtime's zlib sums 4 MB in well under a millisecond: a task beside the write would cost
+                        // more than it hides, and on a busy machine there is no idle core to run it on anyway
                         crc = Crc32.Update(crc, buf, 0, n);
                         Raw(buf, n);
                         return;
