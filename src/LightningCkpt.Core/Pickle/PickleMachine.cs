@@ -20,7 +20,7 @@ namespace LightningCkpt.Pickle
         private readonly GlobalsRecorder _globals;
         private readonly List<object?> _stack = new List<object?>();
         private readonly List<int> _marks = new List<int>();
-        private readonly Dictionary<long, object?> _memo = new Dictionary<long, object?>();
+        private PickleMemo _memo = new PickleMemo(0);
         private int _containers;
         private int _maxContainers = Limits.MaxContainers;
         private int _maxMemo = Limits.MaxMemoEntries;
@@ -55,10 +55,10 @@ namespace LightningCkpt.Pickle
         {
             _stack.Clear();
             _marks.Clear();
-            _memo.Clear();
             _containers = 0;
             _maxContainers = Limits.MaxContainersFor(src.Remaining);
             _maxMemo = Limits.MaxMemoEntriesFor(src.Remaining);
+            _memo = new PickleMemo(_maxMemo);
             long opOffset = 0;
             PickleOpcode op = 0;
             try
@@ -122,9 +122,9 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.NewFalse: Push(false); break;
                 case PickleOpcode.Int: Push(ParseIntLine(src.ReadLine())); break;
                 case PickleOpcode.Long: Push(ParseLongLine(src.ReadLine())); break;
-                case PickleOpcode.BinInt: Push((long)BitConverter.ToInt32(Le(src.ReadBytes(4)), 0)); break;
-                case PickleOpcode.BinInt1: Push((long)ReadU8(src)); break;
-                case PickleOpcode.BinInt2: Push((long)BitConverter.ToUInt16(Le(src.ReadBytes(2)), 0)); break;
+                case PickleOpcode.BinInt: Push(Int((int)(uint)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.BinInt1: Push(Int(ReadU8(src))); break;
+                case PickleOpcode.BinInt2: Push(Int((long)src.ReadLittleEndian(2))); break;
                 case PickleOpcode.Long1: Push(DecodeLong(src.ReadBytes(ReadU8(src)))); break;
                 case PickleOpcode.Long4:
                     {
@@ -139,9 +139,9 @@ namespace LightningCkpt.Pickle
                     break;
                 case PickleOpcode.BinFloat:
                     {
-                        var bytes = src.ReadBytes(8);
-                        if (BitConverter.IsLittleEndian) Array.Reverse(bytes); // big-endian on the wire
-                        Push(BitConverter.ToDouble(bytes, 0));
+                        ulong bits = 0; // big-endian on the wire
+                        for (int i = 0; i < 8; i++) bits = (bits << 8) | (uint)ReadU8(src);
+                        Push(BitConverter.Int64BitsToDouble((long)bits));
                         break;
                     }
 
@@ -154,9 +154,9 @@ namespace LightningCkpt.Pickle
                     }
                 case PickleOpcode.ShortBinString: Push(DecodeByteString(src.ReadBytes(ReadU8(src)))); break;
                 case PickleOpcode.Unicode: Push(DecodeRawUnicodeEscape(src.ReadLine())); break;
-                case PickleOpcode.BinUnicode: Push(Utf8(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)))); break;
-                case PickleOpcode.ShortBinUnicode: Push(Utf8(src.ReadBytes(ReadU8(src)))); break;
-                case PickleOpcode.BinUnicode8: Push(Utf8(src.ReadBytes(ReadInt64(src)))); break;
+                case PickleOpcode.BinUnicode: Push(Utf8(src, (long)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.ShortBinUnicode: Push(Utf8(src, ReadU8(src))); break;
+                case PickleOpcode.BinUnicode8: Push(Utf8(src, ReadInt64(src))); break;
                 case PickleOpcode.BinBytes: Push(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0))); break;
                 case PickleOpcode.ShortBinBytes: Push(src.ReadBytes(ReadU8(src))); break;
                 case PickleOpcode.BinBytes8: Push(src.ReadBytes(ReadInt64(src))); break;
@@ -209,11 +209,11 @@ namespace LightningCkpt.Pickle
 
                 case PickleOpcode.Put: MemoPut(ParseIndex(src.ReadLine())); break;
                 case PickleOpcode.BinPut: MemoPut(ReadU8(src)); break;
-                case PickleOpcode.LongBinPut: MemoPut(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)); break;
+                case PickleOpcode.LongBinPut: MemoPut((long)src.ReadLittleEndian(4)); break;
                 case PickleOpcode.Memoize: MemoPut(_memo.Count); break;
                 case PickleOpcode.Get: MemoGet(ParseIndex(src.ReadLine())); break;
                 case PickleOpcode.BinGet: MemoGet(ReadU8(src)); break;
-                case PickleOpcode.LongBinGet: MemoGet(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)); break;
+                case PickleOpcode.LongBinGet: MemoGet((long)src.ReadLittleEndian(4)); break;
 
                 case PickleOpcode.Global:
                     {
@@ -337,14 +337,14 @@ namespace LightningCkpt.Pickle
         private void MemoPut(long index)
         {
             if (_stack.Count == 0) throw new PickleDataException("memo PUT with an empty stack");
-            if (!_memo.ContainsKey(index) && _memo.Count >= _maxMemo)
+            if (_memo.Count >= _maxMemo && !_memo.Contains(index))
                 throw new PickleDataException($"more than {_maxMemo} memo entries (Limits.MaxMemoEntries)", CheckpointErrorKind.LimitExceeded);
-            _memo[index] = _stack[_stack.Count - 1];
+            _memo.Put(index, _stack[_stack.Count - 1]);
         }
 
         private void MemoGet(long index)
         {
-            if (!_memo.TryGetValue(index, out var v)) throw new PickleDataException($"memo GET of index {index}, which was never PUT");
+            if (!_memo.TryGet(index, out var v)) throw new PickleDataException($"memo GET of index {index}, which was never PUT");
             Push(v);
         }
 
@@ -393,7 +393,7 @@ namespace LightningCkpt.Pickle
 
         private static long ReadInt64(PickleSource src)
         {
-            long n = BitConverter.ToInt64(Le(src.ReadBytes(8)), 0);
+            long n = (long)src.ReadLittleEndian(8);
             if (n < 0) throw new PickleDataException($"negative length {n}");
             return n;
         }
@@ -454,11 +454,34 @@ namespace LightningCkpt.Pickle
 
         private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(false, true);
 
-        private static string Utf8(byte[] b)
+        private static string Utf8(byte[] b) => Utf8(b, 0, b.Length);
+
+        private static string Utf8(byte[] b, int offset, int count)
         {
-            try { return StrictUtf8.GetString(b); }
+            try { return StrictUtf8.GetString(b, offset, count); }
             catch (DecoderFallbackException) { throw new PickleDataException("a string is not valid UTF-8"); }
         }
+
+        /// <summary>A UTF-8 string of <paramref name="count"/> bytes, decoded in place from the source's buffer.</summary>
+        private static string Utf8(PickleSource src, long count)
+        {
+            if (src.TryReadInPlace(count, out var buffer, out int at)) return count == 0 ? "" : Utf8(buffer, at, (int)count);
+            return Utf8(src.ReadBytes(count));
+        }
+
+        // Sizes, strides, offsets and memo numbers are mostly small: their boxes are shared rather than allocated per push
+        // (a boxed long is immutable, and nothing compares ints by reference).
+        private static readonly object[] SmallInts = MakeSmallInts();
+
+        private static object[] MakeSmallInts()
+        {
+            var boxes = new object[1 + 4096];
+            for (int i = 0; i < boxes.Length; i++) boxes[i] = (long)(i - 1);
+            return boxes;
+        }
+
+        private static object Int(long v) => (ulong)(v + 1) < (ulong)SmallInts.Length ? SmallInts[v + 1] : v;
+
 
         // torch.load decodes Python 2 str with encoding='utf-8'; fall back to latin-1 like encoding='latin1' would.
         private static string DecodeByteString(byte[] b)
