@@ -119,10 +119,13 @@ namespace LightningCkpt.Writing
             // each input decodes its slice on its own core; a reader is not shared across threads, so the same
             // checkpoint given twice is read in turn
             bool parallel = parts.Length > 1 && Environment.ProcessorCount > 1 && readers.Distinct().Count() == readers.Length;
+            // buffers sized to the tensor, not the window: most weights are small, and a window-sized set per tensor
+            // would be tens of MB of large-object allocations for each bias and norm
+            int size = (int)Math.Min(window, numel);
             var values = new double[parts.Length][];
-            for (int k = 0; k < parts.Length; k++) values[k] = new double[window];
-            var acc = new double[window];
-            var outBuf = new byte[window * item];
+            for (int k = 0; k < parts.Length; k++) values[k] = new double[size];
+            var acc = new double[size];
+            var outBuf = new byte[(long)size * item];
             for (long start = 0; start < numel; start += window)
             {
                 int len = (int)Math.Min(window, numel - start);

@@ -73,14 +73,13 @@ namespace LightningCkpt.Commands
         private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors)
         {
             long total = tensors.Sum(t => t.Bytes), done = 0;
-            using var reader = new TensorDataReader(checkpoint);
-            for (int i = 0; i < tensors.Count; i++)
+            int count = 0;
+            // several tensors at once on all cores, largest first; progress is reported here, on the pipeline thread
+            TensorBatchAnalysis.AnalyzeAll(checkpoint, tensors, Hash, Statistics, t =>
             {
-                var t = tensors[i];
-                _progress?.Report($"{checkpoint.FilePath}: {i + 1}/{tensors.Count} {t.Name}", done, total);
-                TensorAnalysis.Analyze(t, reader, Hash, Statistics);
                 done += t.Bytes;
-            }
+                _progress?.Report($"{checkpoint.FilePath}: {++count}/{tensors.Count} {t.Name}", done, total);
+            });
         }
 
         protected override void EndProcessing() => _progress?.Complete();
