@@ -5,20 +5,30 @@
 .DESCRIPTION
     Build:   dotnet publish src/LightningCkpt, then copy an explicit allow-list of files into
              out/LightningCkpt/<ModuleVersion>/ and verify the result with Test-ModuleManifest.
-    Test:    dotnet test of the solution, then the Pester 5 suite in a fresh PowerShell process
-             against the built module; any failure fails the build (NUnit XML in out/TestResults).
+    Test:    dotnet test of the solution (xunit), then the Pester 5 suite in a fresh PowerShell process against
+             the built module, with Pester fetched from NuGet by tools/pester. Prints both suites' counts as
+             "xunit: N passed, N failed, N skipped" and "Pester: ..." lines; any failure, or a suite that ran
+             nothing, fails the build. Results: out/TestResults/xunit/*.trx and out/TestResults/Pester.xml.
     Package: publishes the built module to a local folder repository (out/repo) as a .nupkg.
 
 .EXAMPLE
     ./build.ps1 -Task Build, Test -Configuration Release
+
+.EXAMPLE
+    dotnet tool restore; dotnet pwsh ./build.ps1 -Task Build, Test -Configuration Release
+    The same from bash, with the PowerShell this repository pins in .config/dotnet-tools.json.
 #>
 [CmdletBinding()]
 param(
-    [ValidateSet('Build', 'Test', 'Package')]
+    # Build, Test and/or Package, in that order of mention. "Build,Test" and "Build, Test" both work from bash too
+    # (pwsh -File hands the words over as "Build," and "Test").
     [string[]] $Task = @('Build'),
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Debug'
+    [string] $Configuration = 'Debug',
+
+    [Parameter(ValueFromRemainingArguments, DontShow)]
+    [string[]] $MoreTasks
 )
 
 $ErrorActionPreference = 'Stop'
@@ -30,11 +40,18 @@ $moduleVersion = (Import-PowerShellDataFile -LiteralPath $manifestSource).Module
 $outRoot = Join-Path $root 'out'
 $moduleRoot = Join-Path $outRoot 'LightningCkpt'
 $moduleOut = Join-Path $moduleRoot $moduleVersion
+$resultsRoot = Join-Path $outRoot 'TestResults'
+
+$knownTasks = 'Build', 'Test', 'Package'
+$Task = @(@($Task) + @($MoreTasks) | ForEach-Object { $_ -split ',' } | ForEach-Object Trim | Where-Object { $_ })
+foreach ($t in $Task) {
+    if ($t -notin $knownTasks) { throw "Unknown task '$t'; the tasks are $($knownTasks -join ', ')." }
+}
 
 function Invoke-Build {
     $publish = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-publish-" + [guid]::NewGuid().ToString('N'))
     try {
-        & dotnet publish (Join-Path $root 'src/LightningCkpt/LightningCkpt.csproj') -c $Configuration -o $publish --nologo "-p:Version=$moduleVersion"
+        & dotnet publish (Join-Path $root 'src/LightningCkpt/LightningCkpt.csproj') -c $Configuration -o $publish --nologo -v quiet "-p:Version=$moduleVersion"
         if ($LASTEXITCODE) { throw "dotnet publish failed with exit code $LASTEXITCODE" }
 
         if (Test-Path -LiteralPath $moduleRoot) { Remove-Item -LiteralPath $moduleRoot -Recurse -Force }
@@ -60,36 +77,69 @@ function Invoke-Build {
 
     $manifest = Test-ModuleManifest -Path (Join-Path $moduleOut 'LightningCkpt.psd1')
     if ($manifest.Version -ne [version]$moduleVersion) { throw "Built manifest has version $($manifest.Version), expected $moduleVersion" }
-    Write-Host "Built LightningCkpt $moduleVersion into $moduleOut"
+    Write-Host "Built LightningCkpt $moduleVersion into out/LightningCkpt/$moduleVersion"
+}
+
+function Get-ChildShell {
+    # The shell that runs this script, found from $PSHOME: under the dotnet tool (`dotnet pwsh`) the current process
+    # is dotnet itself, so (Get-Process -Id $PID).Path would start dotnet, not PowerShell.
+    foreach ($name in 'pwsh', 'pwsh.exe', 'powershell.exe') {
+        $path = Join-Path $PSHOME $name
+        if (Test-Path -LiteralPath $path -PathType Leaf) { return , @($path) }
+    }
+    $dll = Join-Path $PSHOME 'pwsh.dll'
+    if (Test-Path -LiteralPath $dll -PathType Leaf) { return , @('dotnet', $dll) }
+    throw "No PowerShell executable in $PSHOME"
+}
+
+function Get-TrxCount([string] $Folder) {
+    # Counts every test result of the .trx files dotnet test wrote (one per test project).
+    $outcomes = foreach ($file in Get-ChildItem -LiteralPath $Folder -Filter *.trx -Recurse) {
+        $trx = [xml](Get-Content -LiteralPath $file.FullName -Raw)
+        $trx.TestRun.Results.ChildNodes | Where-Object LocalName -eq 'UnitTestResult' | ForEach-Object outcome
+    }
+    [pscustomobject]@{
+        Passed  = @($outcomes | Where-Object { $_ -eq 'Passed' }).Count
+        Failed  = @($outcomes | Where-Object { $_ -in 'Failed', 'Error', 'Timeout', 'Aborted' }).Count
+        Skipped = @($outcomes | Where-Object { $_ -in 'NotExecuted', 'Inconclusive' }).Count
+    }
 }
 
 function Invoke-Test {
-    & dotnet test (Join-Path $root 'LightningCkpt.slnx') -c $Configuration --nologo
-    if ($LASTEXITCODE) { throw "dotnet test failed with exit code $LASTEXITCODE" }
-
     if (-not (Test-Path -LiteralPath (Join-Path $moduleOut 'LightningCkpt.psd1'))) {
-        throw "The module is not built; run ./build.ps1 -Task Build first (or -Task Build, Test)."
+        throw "The module is not built; run ./build.ps1 -Task Build, Test."
     }
+    $xunitResults = Join-Path $resultsRoot 'xunit'
+    if (Test-Path -LiteralPath $xunitResults) { Remove-Item -LiteralPath $xunitResults -Recurse -Force }
+    $pesterResult = Join-Path $resultsRoot 'Pester.xml'
+    if (Test-Path -LiteralPath $pesterResult) { Remove-Item -LiteralPath $pesterResult -Force }
 
-    $pester = Get-Module -ListAvailable -Name Pester | Where-Object Version -ge ([version]'5.0.0') | Select-Object -First 1
-    if (-not $pester) {
-        Write-Host 'Installing Pester 5 for the current user'
-        if (Get-Command Install-PSResource -ErrorAction SilentlyContinue) {
-            Install-PSResource -Name Pester -Version '[5.0.0,6.0.0)' -Scope CurrentUser -TrustRepository
-        }
-        else {
-            Install-Module -Name Pester -MinimumVersion 5.0.0 -MaximumVersion 5.99.99 -Scope CurrentUser -Force -SkipPublisherCheck
-        }
+    & dotnet test (Join-Path $root 'LightningCkpt.slnx') -c $Configuration --nologo --logger trx --results-directory $xunitResults
+    $xunitExit = $LASTEXITCODE
+    $xunit = Get-TrxCount $xunitResults
+
+    # Pester in a fresh process: a loaded module DLL cannot be unloaded, and a stale session hides bugs.
+    # Pester runs even when xunit failed, so one run shows both suites' failures.
+    $shell = Get-ChildShell
+    $pesterManifest = & (Join-Path $root 'tools/pester/Get-PesterManifest.ps1')
+    $shellArgs = @($shell | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', (Join-Path $root 'tests/Pester/Invoke-Pester.ps1'),
+        '-ModulePath', $moduleRoot, '-ResultPath', $pesterResult, '-PesterManifest', $pesterManifest)
+    & $shell[0] @shellArgs
+    $pesterExit = $LASTEXITCODE
+
+    Write-Host ''
+    Write-Host "xunit: $($xunit.Passed) passed, $($xunit.Failed) failed, $($xunit.Skipped) skipped"
+    $pesterLine = if (Test-Path -LiteralPath $pesterResult) {
+        $run = ([xml](Get-Content -LiteralPath $pesterResult -Raw)).DocumentElement
+        $n = @{}; foreach ($a in 'total', 'failures', 'errors', 'skipped', 'inconclusive') { $n[$a] = [int]$run.GetAttribute($a) }
+        $broken = if ($n.errors) { " ($($n.errors) setup blocks or files failed)" } else { '' }
+        "Pester: $($n.total - $n.failures - $n.skipped - $n.inconclusive) passed, $($n.failures) failed, $($n.skipped + $n.inconclusive) skipped$broken"
     }
-
-    $results = Join-Path $outRoot 'TestResults'
-    $null = New-Item -ItemType Directory -Path $results -Force
-    $resultFile = Join-Path $results 'Pester.xml'
-
-    # A fresh process: a loaded module DLL cannot be unloaded, and a stale session hides bugs.
-    $shell = (Get-Process -Id $PID).Path
-    & $shell -NoProfile -NonInteractive -File (Join-Path $root 'tests/Pester/Invoke-Pester.ps1') -ModulePath $moduleRoot -ResultPath $resultFile
-    if ($LASTEXITCODE) { throw "Pester failed (exit code $LASTEXITCODE); see $resultFile" }
+    else { 'Pester: did not run (no result file)' }
+    Write-Host $pesterLine
+    Write-Host "Test results: $resultsRoot"
+    if ($xunitExit -or $xunit.Passed -eq 0) { throw "xunit failed (dotnet test exit code $xunitExit, $($xunit.Passed) passed)" }
+    if ($pesterExit) { throw "Pester failed (exit code $pesterExit); see $pesterResult" }
 }
 
 function Invoke-Package {

@@ -62,13 +62,9 @@ namespace LightningCkpt.Bench
             double stats = Measure.Time(() =>
             {
                 var c = Checkpoint.Open(a);
-                using var reader = new TensorDataReader(c);
-                weightBytes = 0;
-                foreach (var t in CkptTensor.List(c, false))
-                {
-                    TensorAnalysis.Analyze(t, reader, hash: false, statistics: true);
-                    weightBytes += t.Bytes;
-                }
+                var weights = CkptTensor.List(c, false);
+                TensorBatchAnalysis.AnalyzeAll(weights, hash: false, statistics: true); // what Get-CkptTensor -Statistics does
+                weightBytes = weights.Sum(t => t.Bytes);
             }, _repeat, out var statsMem);
             double seqWeights = Measure.Time(() => SequentialRead(a, weightBytes), _repeat, out _);
             var tStats = RunPython("stats", a);
@@ -78,7 +74,7 @@ namespace LightningCkpt.Bench
             double statsHash = Measure.Time(() =>
             {
                 var c = Checkpoint.Open(a);
-                TensorBatchAnalysis.AnalyzeAll(c, CkptTensor.List(c, false), hash: true, statistics: true);
+                TensorBatchAnalysis.AnalyzeAll(CkptTensor.List(c, false), hash: true, statistics: true);
             }, _repeat, out var statsHashMem);
             table.Read("statistics + SHA-256 of all weights", statsHash, null, weightBytes, statsHashMem, null, "ours only (Get-CkptTensor -Hash -Statistics: tensors on all cores, largest first)", seqWeights);
 

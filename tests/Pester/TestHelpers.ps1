@@ -40,3 +40,114 @@ function New-CkptTestData([string] $Root) {
 
     Copy-TestFile (Join-Path $fixtures 'plain_state_dict.pt') (Join-Path $Root 'plain/plain_state_dict.pt')
 }
+
+# ---- rendered views ---------------------------------------------------------------------------------------------
+# The default views are what a user reads, so tests assert on the text PowerShell really prints at a given width
+# (80: a default terminal, 120: a wide one), not on property values alone.
+
+function Get-RenderedText {
+    <#
+        The text Out-String prints for the piped objects at exactly -Width columns, without colour codes, with the
+        default view (or the one Format-Table/Format-List gave them if they were piped through it first).
+        'Get-CkptInfo a.ckpt | Get-RenderedText -Width 80'
+    #>
+    param(
+        [Parameter(ValueFromPipeline)] $InputObject,
+        [Parameter(Mandatory)] [ValidateRange(20, 1000)] [int] $Width
+    )
+    begin { $items = [System.Collections.Generic.List[object]]::new() }
+    process { $items.Add($InputObject) }
+    end {
+        # $PSStyle exists from PowerShell 7.2 on; Windows PowerShell writes no colour codes anyway.
+        $style = Get-Variable -Name PSStyle -ValueOnly -ErrorAction SilentlyContinue
+        if (-not $style) { return $items | Out-String -Width $Width }
+        $rendering = $style.OutputRendering
+        try {
+            $style.OutputRendering = 'PlainText'
+            $items | Out-String -Width $Width
+        }
+        finally { $style.OutputRendering = $rendering }
+    }
+}
+
+function Get-RenderedLine {
+    # The lines of a rendered text without trailing blanks and the empty lines around it.
+    # '$objects | Get-RenderedText -Width 80 | Get-RenderedLine'
+    param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
+    @($Text.Trim("`r", "`n") -split '\r?\n' | ForEach-Object TrimEnd)
+}
+
+function ConvertFrom-RenderedTable {
+    <#
+        Reads a rendered table back: one object per row, with one property per column header holding the cell's text
+        exactly as printed (trimmed; a cut value keeps its '…'), so values with spaces stay whole. Each row also has
+        _Group: the group label above its table ('' when there is none), and _Line: the row as printed.
+        A header wrapped over several lines is joined into one name. Rows wrapped by -Wrap are not supported.
+        'Get-CkptInfo *.ckpt | Get-RenderedText -Width 80 | ConvertFrom-RenderedTable'
+    #>
+    param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
+    $lines = @($Text -split '\r?\n' | ForEach-Object TrimEnd)
+    for ($i = 0; $i -lt $lines.Count; $i++) {
+        if ($lines[$i] -notmatch '^ *-+( +-+)*$') { continue }
+
+        # Header lines: the non-empty lines directly above the underline.
+        $first = $i
+        while ($first -gt 0 -and $lines[$first - 1] -ne '') { $first-- }
+        if ($first -eq $i) { continue }
+        $last = $i
+        while ($last + 1 -lt $lines.Count -and $lines[$last + 1] -ne '') { $last++ }
+        $table = @($lines[$first..$last])
+        $headerLines = @($lines[$first..($i - 1)])
+        $rows = if ($last -gt $i) { @($lines[($i + 1)..$last]) } else { @() }
+
+        # A group label ('   Directory: ...') stands alone between blank lines; the last row of a table before
+        # this one does not (a row follows a row or an underline).
+        $group = ''
+        if ($first -ge 2 -and $lines[$first - 1] -eq '' -and $lines[$first - 2] -ne '' -and ($first -eq 2 -or $lines[$first - 3] -eq '')) {
+            $group = $lines[$first - 2].Trim()
+        }
+
+        # The underline is as long as each header, not as wide as its column: left-aligned values run past its end,
+        # right-aligned ones start before its start. Between two underlines the column separator is a position that
+        # is blank on every line of the table.
+        $dashes = @([regex]::Matches($lines[$i], '-+'))
+        $bounds = [System.Collections.Generic.List[int]]::new()
+        $bounds.Add(0)
+        for ($c = 0; $c -lt $dashes.Count - 1; $c++) {
+            $from = $dashes[$c].Index + $dashes[$c].Length
+            $to = $dashes[$c + 1].Index
+            $separator = $to - 1
+            for ($p = $from; $p -lt $to; $p++) {
+                if (-not @($table | Where-Object { $_.Length -gt $p -and $_[$p] -ne ' ' })) { $separator = $p; break }
+            }
+            $bounds.Add($separator + 1)
+        }
+        $bounds.Add([int]::MaxValue)
+
+        $names = @(for ($c = 0; $c -lt $dashes.Count; $c++) {
+            (@($headerLines | ForEach-Object { (Get-RenderedCell $_ $bounds[$c] $bounds[$c + 1]).Trim() }) -join '')
+        })
+        foreach ($line in $rows) {
+            $row = [ordered]@{}
+            for ($c = 0; $c -lt $dashes.Count; $c++) { $row[$names[$c]] = (Get-RenderedCell $line $bounds[$c] $bounds[$c + 1]).Trim() }
+            $row['_Group'] = $group
+            $row['_Line'] = $line
+            [pscustomobject]$row
+        }
+        $i = $last
+    }
+}
+
+function Get-RenderedCell([string] $Line, [int] $Start, [int] $End) {
+    # Characters [Start, End) of a rendered line, '' past its end.
+    if ($Start -ge $Line.Length) { return '' }
+    $Line.Substring($Start, [Math]::Min($End, $Line.Length) - $Start)
+}
+
+function Get-RenderedColumn {
+    # The column headers of the first table in a rendered text.
+    # '$objects | Get-RenderedText -Width 80 | Get-RenderedColumn'
+    param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
+    $row = $Text | ConvertFrom-RenderedTable | Select-Object -First 1
+    if ($row) { @($row.PSObject.Properties.Name | Where-Object { $_ -notin '_Group', '_Line' }) }
+}

@@ -23,6 +23,9 @@ namespace LightningCkpt.Data
 
         /// <summary>Tensor-name filter (the cmdlet passes PowerShell wildcard matching); null = all.</summary>
         public Func<string, bool>? NameFilter { get; set; }
+
+        /// <summary>Cancellation and bytes read (both files); null = not cancellable.</summary>
+        public ReadProgress? Progress { get; set; }
     }
 
     /// <summary>Progress of a comparison: tensors done of total, and bytes.</summary>
@@ -69,8 +72,6 @@ namespace LightningCkpt.Data
     /// </remarks>
     public static unsafe class CheckpointComparer
     {
-        private const long MemcmpChunk = 8L << 20;
-
         [ThreadStatic] private static double[]? _second;
 
         public static IEnumerable<CkptDiff> Compare(Checkpoint reference, Checkpoint difference, CompareOptions options, Action<CompareProgress>? progress = null)
@@ -93,8 +94,9 @@ namespace LightningCkpt.Data
             foreach (var n in left.Keys) if (options.NameFilter == null || options.NameFilter(n)) names.Add(n);
             foreach (var n in right.Keys) if (!left.ContainsKey(n) && (options.NameFilter == null || options.NameFilter(n))) names.Add(n);
 
-            using var ra = new TensorDataReader(reference);
-            using var rb = new TensorDataReader(difference);
+            var shared = options.Progress ?? new ReadProgress();
+            using var ra = new TensorDataReader(shared);
+            using var rb = new TensorDataReader(shared);
             for (int i = 0; i < names.Count; i++)
             {
                 var name = names[i];
@@ -139,18 +141,101 @@ namespace LightningCkpt.Data
                 d.Status = ra.Sha256(ta) == rb.Sha256(tb) ? DiffStatus.Equal : DiffStatus.Changed;
                 return d;
             }
-            byte* pa = ra.BasePointer(ta), pb = rb.BasePointer(tb);
-            if (ta.IsContiguous && tb.IsContiguous && ta.Storage!.IsBigEndian == tb.Storage!.IsBigEndian)
+            return Numbers(d, ta, tb, ga.Value, gb.Value, ra, rb, o);
+        }
+
+        /// <summary>
+        /// The difference numbers from one lockstep pass over both tensors' row-major bytes. Chunks are first checked
+        /// for identical bytes; while every chunk so far is identical no sums are computed, and when the first
+        /// different chunk is not the first, the identical prefix is read again for its sums. Views that share the
+        /// same stride-0 (expanded) dimensions are compared over their distinct elements and the sums scaled.
+        /// </summary>
+        private static CkptDiff Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        {
+            long repeat = 1;
+            if (SameExpansion(ta, tb))
             {
-                int item = ta.DType.ItemSize;
-                var same = BytesEqual(pa + ta.StorageOffset * item, pb + tb.StorageOffset * item, ta.NBytes, out bool allZero);
-                if (same) return Identical(d, allZero);
+                ta = DistinctView.Of(ta, out repeat);
+                tb = DistinctView.Of(tb, out _);
             }
-            var s = Sums(pa, ga.Value, pb, gb.Value, o.AbsoluteTolerance, o.RelativeTolerance);
-            // identical values holding NaN or inf: same answer as the byte short-circuit, whatever the layout
-            if (s.NaNDiff > 0 && ra.Sha256(ta) == rb.Sha256(tb)) return Identical(d, s.SumA2 == 0);
-            FillNumbers(d, s);
+            DistinctView.CheckWalkable(ta, FileOf(ta));
+            DistinctView.CheckWalkable(tb, FileOf(tb));
+            DistinctView.CheckMaterialisable(ta, FileOf(ta), "comparing every element");
+            DistinctView.CheckMaterialisable(tb, FileOf(tb), "comparing every element");
+            var ka = Kernel(ga);
+            var kb = Kernel(gb);
+            bool float32 = ReferenceEquals(ka.DType, DType.Float32) && ReferenceEquals(kb.DType, DType.Float32) && !ka.IsAffine && !kb.IsAffine;
+            int item = ta.DType.ItemSize;
+            long chunkElements = Math.Min(TensorDataReader.ChunkElements(ta), TensorDataReader.ChunkElements(tb));
+            bool identical = true, nonZero = false;
+            var total = default(DiffSums);
+            var cancel = ra.Progress.Cancellation;
+            TensorDataReader.ReadPairs(ra, ta, rb, tb, 0, ta.Numel, (x, y, n) =>
+            {
+                if (identical)
+                {
+                    fixed (byte* px = x) fixed (byte* py = y)
+                    {
+                        if (Equal(px, py, (long)n * item, out bool nz)) { nonZero |= nz; return; }
+                    }
+                    identical = false; // from this chunk on every chunk is summed
+                }
+                total = DiffSums.Merge(total, ChunkSums(x, y, n * (ta.DType.IsComplex ? 2 : 1), ka, kb, float32, o));
+            }, cancel);
+            if (identical) return Identical(d, !nonZero);
+            // sums of the identical prefix that the first pass skipped
+            long numbered = total.N / (ta.DType.IsComplex ? 2 : 1);
+            long prefix = ta.Numel - numbered;
+            if (prefix > 0)
+                TensorDataReader.ReadPairs(ra, ta, rb, tb, 0, prefix,
+                    (x, y, n) => total = DiffSums.Merge(total, ChunkSums(x, y, n * (ta.DType.IsComplex ? 2 : 1), ka, kb, float32, o)), cancel);
+            FillNumbers(d, total.Scale(repeat));
             return d;
+        }
+
+        private static string FileOf(TensorRef t) => t.Storage?.File?.Path ?? "";
+
+        /// <summary>True when both views repeat along the same dimensions (stride 0 with size above 1 on both sides).</summary>
+        private static bool SameExpansion(TensorRef a, TensorRef b)
+        {
+            bool any = false;
+            for (int i = 0; i < a.Shape.Length; i++)
+            {
+                bool ea = a.Stride[i] == 0 && a.Shape[i] > 1, eb = b.Stride[i] == 0 && b.Shape[i] > 1;
+                if (ea != eb) return false;
+                any |= ea;
+            }
+            return any;
+        }
+
+        /// <summary>The element conversion for row-major bytes: the view's dtype (complex: its component) and dequantization.</summary>
+        private static ViewGeometry Kernel(ViewGeometry g) => new ViewGeometry(g.DType, new long[] { 0 }, new long[] { 1 }, 0, false, g.Scale, g.ZeroPoint);
+
+        /// <summary>Sums over <paramref name="n"/> numbers of both buffers, block by block.</summary>
+        private static DiffSums ChunkSums(byte[] x, byte[] y, int n, in ViewGeometry ka, in ViewGeometry kb, bool float32, CompareOptions o)
+        {
+            var total = default(DiffSums);
+            int block = TensorAnalysis.BlockElements;
+            fixed (byte* px = x) fixed (byte* py = y)
+            {
+                if (float32)
+                {
+                    for (int at = 0; at < n; at += block)
+                        total = DiffSums.Merge(total, Block((float*)px + at, (float*)py + at, Math.Min(block, n - at), o.AbsoluteTolerance, o.RelativeTolerance));
+                    return total;
+                }
+                var second = _second ??= new double[block];
+                int ia = ka.DType.ItemSize, ib = kb.DType.ItemSize;
+                fixed (double* bx = TensorAnalysis.Block()) fixed (double* by = second)
+                    for (int at = 0; at < n; at += block)
+                    {
+                        int m = Math.Min(block, n - at);
+                        ElementBlock.Convert(px + (long)at * ia, m, ka, bx);
+                        ElementBlock.Convert(py + (long)at * ib, m, kb, by);
+                        total = DiffSums.Merge(total, Block(bx, by, m, o.AbsoluteTolerance, o.RelativeTolerance));
+                    }
+            }
+            return total;
         }
 
         /// <summary>The row for two tensors with the same elements: Equal, no difference, cosine 1 (undefined for zero norm).</summary>
@@ -178,25 +263,6 @@ namespace LightningCkpt.Data
             d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
         }
 
-        /// <summary>Byte equality of two ranges, parallel over 8 MB pieces, stopping at the first difference.</summary>
-        private static bool BytesEqual(byte* a, byte* b, long length, out bool allZero)
-        {
-            if (a == b) { allZero = AllZero(a, length); return true; }
-            int pieces = (int)((length + MemcmpChunk - 1) / MemcmpChunk);
-            int differs = 0, nonZero = 0;
-            Parallel.For(0, pieces, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, (i, state) =>
-            {
-                if (Volatile.Read(ref differs) != 0) { state.Stop(); return; }
-                long off = i * MemcmpChunk;
-                long n = Math.Min(MemcmpChunk, length - off);
-                bool nz;
-                if (!Equal(a + off, b + off, n, out nz)) { Interlocked.Exchange(ref differs, 1); state.Stop(); }
-                if (nz) Interlocked.Exchange(ref nonZero, 1);
-            });
-            allZero = nonZero == 0;
-            return differs == 0;
-        }
-
         private static bool Equal(byte* a, byte* b, long n, out bool nonZero)
         {
             ulong or = 0;
@@ -218,62 +284,6 @@ namespace LightningCkpt.Data
             }
             nonZero = or != 0;
             return true;
-        }
-
-        private static bool AllZero(byte* a, long n)
-        {
-            for (long i = 0; i < n; i++) if (a[i] != 0) return false;
-            return true;
-        }
-
-        /// <summary>Streams both views in lockstep and accumulates the difference sums; parallel for large tensors.</summary>
-        internal static DiffSums Sums(byte* pa, ViewGeometry ga, byte* pb, ViewGeometry gb, double atol, double rtol)
-        {
-            long numel = ga.Numel;
-            if (numel < TensorAnalysis.ParallelMinElements || Environment.ProcessorCount < 2) return Range(pa, ga, pb, gb, 0, numel, atol, rtol);
-            int chunks = ViewCursor.ChunkCount(numel, TensorAnalysis.ParallelChunkElements);
-            var parts = new DiffSums[chunks];
-            Parallel.For(0, chunks, i =>
-            {
-                long start = i * TensorAnalysis.ParallelChunkElements;
-                parts[i] = Range(pa, ga, pb, gb, start, Math.Min(TensorAnalysis.ParallelChunkElements, numel - start), atol, rtol);
-            });
-            var total = default(DiffSums);
-            foreach (var p in parts) total = DiffSums.Merge(total, p);
-            return total;
-        }
-
-        private static DiffSums Range(byte* pa, ViewGeometry ga, byte* pb, ViewGeometry gb, long start, long count, double atol, double rtol)
-        {
-            var ca = new ViewCursor(pa, ga, start, count);
-            var cb = new ViewCursor(pb, gb, start, count);
-            var total = default(DiffSums);
-            if (ReferenceEquals(ga.DType, DType.Float32) && ReferenceEquals(gb.DType, DType.Float32) && !ga.BigEndian && !gb.BigEndian
-                && ca.RunElements == cb.RunElements && ca.RunElements >= 1024)
-            {
-                // float32 walked in the same long runs on both sides: compared in place, no conversion buffers
-                int n;
-                while ((n = ca.NextRun(TensorAnalysis.BlockElements, out var sa)) > 0)
-                {
-                    if (cb.NextRun(n, out var sb) != n) throw new InvalidOperationException("internal error: runs of equal views diverged");
-                    total = DiffSums.Merge(total, Block((float*)sa, (float*)sb, n, atol, rtol));
-                }
-                return total;
-            }
-            var second = _second ??= new double[TensorAnalysis.BlockElements];
-            fixed (double* x = TensorAnalysis.Block())
-            fixed (double* y = second)
-            {
-                while (true)
-                {
-                    int n = ca.Fill(x, TensorAnalysis.BlockElements);
-                    int m = cb.Fill(y, TensorAnalysis.BlockElements);
-                    if (n != m) throw new InvalidOperationException("internal error: views of equal shape gave different element counts");
-                    if (n == 0) break;
-                    total = DiffSums.Merge(total, Block(x, y, n, atol, rtol));
-                }
-            }
-            return total;
         }
 
         /// <summary>
@@ -359,6 +369,10 @@ namespace LightningCkpt.Data
             public double SumA2 { get; }
             public double SumB2 { get; }
             public double SumAB { get; }
+
+            /// <summary>The sums of the same pairs each repeated <paramref name="r"/> times (shared expansion).</summary>
+            public DiffSums Scale(long r) => r == 1 ? this
+                : new DiffSums(N * r, NotClose * r, NaNDiff * r, MaxAbs, SumAbs * r, SumD2 * r, SumA2 * r, SumB2 * r, SumAB * r);
 
             public static DiffSums Merge(DiffSums a, DiffSums b) => new DiffSums(a.N + b.N, a.NotClose + b.NotClose, a.NaNDiff + b.NaNDiff,
                 Math.Max(a.MaxAbs, b.MaxAbs), a.SumAbs + b.SumAbs, a.SumD2 + b.SumD2, a.SumA2 + b.SumA2, a.SumB2 + b.SumB2, a.SumAB + b.SumAB);

@@ -1,13 +1,13 @@
 using System;
-using System.Threading;
-using System.Threading.Tasks;
+using System.Security.Cryptography;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Data
 {
     /// <summary>
-    /// Fills a tensor's hash and statistics from one streaming pass over its bytes, read in place from the mapped
-    /// file (strided views walked without copying the tensor), using both cores on large tensors.
+    /// Fills a tensor's hash and statistics from one streaming pass over its bytes, read with read-ahead (the next
+    /// chunk is read on one core while this one is reduced on the other); expanded views are reduced over their distinct
+    /// elements and scaled by the repeat count.
     /// </summary>
     /// <remarks>
     /// Semantics, chosen to match torch on <c>t.double()</c> (complex: <c>t.abs().double()</c>; per-tensor quantized:
@@ -31,8 +31,6 @@ namespace LightningCkpt.Data
     public static unsafe class TensorAnalysis
     {
         internal const int BlockElements = 1 << 16;
-        internal const long ParallelMinElements = 1 << 20;
-        internal const long ParallelChunkElements = 1 << 19;
 
         [ThreadStatic] private static double[]? _block;
 
@@ -48,16 +46,76 @@ namespace LightningCkpt.Data
                 if (hash) tensor.Sha256 = reader.Sha256(t);
                 return;
             }
-            Task<string>? hashTask = null;
-            byte* basePtr = t.Numel > 0 ? reader.BasePointer(t) : null;
-            if (hash)
+            var distinct = DistinctView.Of(t, out long repeat);
+            if (hash && repeat == 1 && !DistinctView.Overlaps(t))
             {
-                if (t.NBytes >= (1 << 20)) hashTask = Task.Run(() => reader.Sha256(t));
-                else tensor.Sha256 = reader.Sha256(t);
+                // one read feeds both the hash and the statistics
+                using var sha = SHA256.Create();
+                var acc = new MomentsAccumulator(g.Value);
+                reader.ReadRowMajor(t, (b, n) =>
+                {
+                    sha.TransformBlock(b, 0, n, null, 0);
+                    acc.Add(b, n);
+                });
+                sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+                tensor.Sha256 = TensorDataReader.ToHex(sha.Hash!);
+                Apply(tensor, acc.Total);
+                return;
             }
-            var m = Compute(basePtr, g.Value);
-            if (hashTask != null) tensor.Sha256 = hashTask.GetAwaiter().GetResult();
-            Apply(tensor, m);
+            Apply(tensor, Compute(distinct, reader, tensor.File).Scale(repeat));
+            if (hash) tensor.Sha256 = reader.Sha256(t);
+        }
+
+        /// <summary>Streaming moments of a view's elements (a view without stride-0 dimensions).</summary>
+        internal static Moments Compute(TensorRef distinct, TensorDataReader reader, string file)
+        {
+            if (distinct.Numel == 0) return Moments.Empty;
+            DistinctView.CheckWalkable(distinct, file);
+            var acc = new MomentsAccumulator(ViewGeometry.Of(distinct)!.Value);
+            reader.ReadRowMajor(distinct, acc.Add);
+            return acc.Total;
+        }
+
+        /// <summary>Folds row-major little-endian element bytes, chunk after chunk, into moments.</summary>
+        internal sealed class MomentsAccumulator
+        {
+            private readonly ViewGeometry _g;
+            private readonly bool _float32;
+
+            public MomentsAccumulator(ViewGeometry g)
+            {
+                _g = g;
+                _float32 = ReferenceEquals(g.DType, DType.Float32);
+            }
+
+            public Moments Total { get; private set; } = Moments.Empty;
+
+            public void Add(byte[] bytes, int count)
+            {
+                int item = _g.DType.ItemSize;
+                int n = count / item;
+                var total = Total;
+                fixed (byte* p = bytes)
+                {
+                    if (_float32)
+                    {
+                        // float32 reduced straight from the read buffer, no conversion
+                        for (int at = 0; at < n; at += BlockElements)
+                            total = Moments.Merge(total, Reduce((float*)p + at, Math.Min(BlockElements, n - at)));
+                    }
+                    else
+                    {
+                        fixed (double* buf = Block())
+                            for (int at = 0; at < n; at += BlockElements)
+                            {
+                                int m = Math.Min(BlockElements, n - at);
+                                ElementBlock.Convert(p + (long)at * item, m, _g, buf);
+                                total = Moments.Merge(total, Reduce(buf, m));
+                            }
+                    }
+                }
+                Total = total;
+            }
         }
 
         internal static void Apply(CkptTensor tensor, Moments m)
@@ -76,43 +134,6 @@ namespace LightningCkpt.Data
             tensor.Std = nan || m.N <= 1 ? double.NaN : Math.Sqrt(m.M2 / (m.N - 1));
             tensor.L2Norm = nan ? double.NaN : Math.Sqrt(m.SumSq);
             tensor.ZeroFraction = (double)m.Zero / m.N;
-        }
-
-        /// <summary>Streaming moments of a view; parallel over element ranges for large tensors.</summary>
-        internal static Moments Compute(byte* basePtr, ViewGeometry g)
-        {
-            long numel = g.Numel;
-            if (numel == 0) return Moments.Empty;
-            if (numel < ParallelMinElements || Environment.ProcessorCount < 2) return Range(basePtr, g, 0, numel);
-            int chunks = ViewCursor.ChunkCount(numel, ParallelChunkElements);
-            var parts = new Moments[chunks];
-            Parallel.For(0, chunks, i =>
-            {
-                long start = i * ParallelChunkElements;
-                parts[i] = Range(basePtr, g, start, Math.Min(ParallelChunkElements, numel - start));
-            });
-            var total = Moments.Empty;
-            foreach (var p in parts) total = Moments.Merge(total, p);
-            return total;
-        }
-
-        private static Moments Range(byte* basePtr, ViewGeometry g, long start, long count)
-        {
-            var cursor = new ViewCursor(basePtr, g, start, count);
-            var total = Moments.Empty;
-            if (ReferenceEquals(g.DType, DType.Float32) && !g.BigEndian && cursor.RunElements >= 1024)
-            {
-                // float32 in long runs: reduced straight from the mapped bytes, no conversion buffer
-                int n;
-                while ((n = cursor.NextRun(BlockElements, out var src)) > 0) total = Moments.Merge(total, Reduce((float*)src, n));
-                return total;
-            }
-            fixed (double* buf = Block())
-            {
-                int n;
-                while ((n = cursor.Fill(buf, BlockElements)) > 0) total = Moments.Merge(total, Reduce(buf, n));
-            }
-            return total;
         }
 
         /// <summary>
@@ -208,6 +229,10 @@ namespace LightningCkpt.Data
             {
                 N = n; Min = min; Max = max; Mean = mean; M2 = m2; Sum = sum; SumSq = sumSq; NaN = nan; Inf = inf; Zero = zero;
             }
+
+            /// <summary>The moments of the same values each repeated <paramref name="r"/> times (expanded views).</summary>
+            public Moments Scale(long r) => r == 1 || N == 0 ? this
+                : new Moments(N * r, Min, Max, Mean, M2 * r, Sum * r, SumSq * r, NaN * r, Inf * r, Zero * r);
 
             public static Moments Empty => new Moments(0, double.PositiveInfinity, double.NegativeInfinity, 0, 0, 0, 0, 0, 0, 0);
 

@@ -1,83 +1,243 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Threading;
+using LightningCkpt.Container;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Data
 {
     /// <summary>
-    /// Reads tensor elements in row-major order in their little-endian form, straight from the mapped file (stored
-    /// zip entries and legacy files), from pickle-carried bytes, or from an inflated copy of a deflated entry.
-    /// Strided, transposed and offset views are walked in place.
+    /// Reads tensor elements in row-major order in their little-endian form with positional reads into buffers —
+    /// never a memory map, so a file truncated or rewritten under the reader gives a
+    /// <see cref="CheckpointFormatException"/> ("changed while it was being read; retry"), never a signal.
+    /// Each storage is read from its own <see cref="StorageRef.File"/> (a checkpoint may span files); that file must
+    /// still be the version recorded when it was opened, checked before and after every read. Deflated entries are
+    /// inflated as a stream; pickle-carried bytes are copied from memory. Not thread-safe: one reader per thread
+    /// (the read-ahead worker uses the reader while the caller only computes).
     /// </summary>
     public sealed unsafe class TensorDataReader : IDisposable
     {
+        /// <summary>Buffer size callers use for their own chunked copies.</summary>
         public const int ChunkSize = 1 << 20;
-        private readonly Checkpoint _checkpoint;
-        private MappedFile? _mapped;
-        private readonly Dictionary<Container.ZipEntry, GCHandle> _inflated = new Dictionary<Container.ZipEntry, GCHandle>();
 
-        public TensorDataReader(Checkpoint checkpoint) => _checkpoint = checkpoint;
+        private readonly Dictionary<SourceFile, FileStream> _files = new Dictionary<SourceFile, FileStream>();
+        private InflateCursor? _inflate;
+        private byte[]? _window;
+        private StorageRef? _windowStorage;
+        private long _windowStart = -1, _windowEnd = -1;
 
-        /// <summary>Calls <paramref name="sink"/> with consecutive chunks of the tensor's row-major element bytes.</summary>
-        public void ReadRowMajor(TensorRef t, Action<byte[], int> sink)
+        public TensorDataReader(ReadProgress? progress = null) => Progress = progress ?? new ReadProgress();
+
+        /// <summary>Kept for callers that hold a checkpoint; storages are read from their own files either way.</summary>
+        public TensorDataReader(Checkpoint checkpoint, ReadProgress? progress = null) : this(progress) { }
+
+        /// <summary>Test hook: called before every storage read (on the read-ahead worker), e.g. to truncate the file between chunks.</summary>
+        internal Action<StorageRef, long>? BeforeStorageRead { get; set; }
+
+        /// <summary>Cancellation and the count of bytes handed on, shared with the caller.</summary>
+        public ReadProgress Progress { get; }
+
+        /// <summary>
+        /// The primitive every data path uses: elements [<paramref name="startElement"/>, +<paramref name="count"/>)
+        /// of the view in row-major order, little-endian, packed into <paramref name="dst"/> from index 0 (count ×
+        /// item size bytes; packed sub-byte dtypes: whole bytes of a contiguous view). Strided views are gathered
+        /// from a window of the storage of at most <see cref="Limits.MaxGatherWindowBytes"/>.
+        /// </summary>
+        public void ReadElements(TensorRef t, long startElement, int count, byte[] dst)
         {
-            var buffer = new byte[(int)Math.Min(ChunkSize, Math.Max(16, t.NBytes))];
-            int fill = 0;
-            ForEachRun(t, (src, len) =>
+            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (startElement < 0 || count < 0 || startElement > t.Numel - count) throw new ArgumentOutOfRangeException(nameof(startElement));
+            if (count == 0) return;
+            var s = t.Storage!;
+            if (t.DType.BitsPerElement < 8)
             {
-                while (len > 0)
+                // packed sub-byte types are only addressable whole-byte-wise when contiguous
+                if (!t.IsContiguous) throw new InvalidOperationException($"non-contiguous {t.DType.Name} views cannot be read");
+                long perByte = 8 / t.DType.BitsPerElement;
+                if ((t.StorageOffset + startElement) % perByte != 0 || (count % perByte != 0 && startElement + count != t.Numel))
+                    throw new ArgumentOutOfRangeException(nameof(startElement), $"{t.DType.Name} elements are read in whole bytes");
+                long first = t.DType.BytesFor(t.StorageOffset + startElement);
+                ReadStorageBytes(s, first, dst, 0, (int)t.DType.BytesFor(count));
+                return;
+            }
+            int item = t.DType.ItemSize;
+            if (dst.Length < (long)count * item) throw new ArgumentException("buffer too small", nameof(dst));
+            if (t.IsContiguous) ReadStorageBytes(s, (t.StorageOffset + startElement) * item, dst, 0, count * item);
+            else Gather(t, startElement, count, dst, 0);
+            if (s.IsBigEndian) SwapToLittleEndian(t.DType, dst, count * item);
+        }
+
+        /// <summary>Gathers a strided range through a storage window, halving the range until its window fits.</summary>
+        private void Gather(TensorRef t, long start, int count, byte[] dst, int at)
+        {
+            int item = t.DType.ItemSize;
+            long viewLo = t.StorageOffset, viewHi = t.ComputeSpanEnd();
+            long lo, hi;
+            if ((viewHi - viewLo) * item <= Limits.MaxGatherWindowBytes) { lo = viewLo; hi = viewHi; }
+            else
+            {
+                Span(t, start, count, out lo, out hi);
+                if ((hi - lo) * item > Limits.MaxGatherWindowBytes && count > 1)
                 {
-                    int n = (int)Math.Min(len, buffer.Length - fill);
-                    Marshal.Copy((IntPtr)src, buffer, fill, n);
-                    fill += n; src += n; len -= n;
-                    if (fill == buffer.Length) { Finish(t, buffer, fill); sink(buffer, fill); fill = 0; }
+                    int half = count / 2;
+                    Gather(t, start, half, dst, at);
+                    Gather(t, start + half, count - half, dst, at + half * item);
+                    return;
                 }
-            });
-            if (fill > 0) { Finish(t, buffer, fill); sink(buffer, fill); }
+            }
+            var window = Window(t.Storage!, lo * item, hi * item);
+            var cursor = new ViewCursor(t.Shape, t.Stride, t.StorageOffset, start, count);
+            long windowBase = _windowStart;
+            int n;
+            while ((n = cursor.NextRun(int.MaxValue, out long off)) > 0)
+            {
+                int bytes = n * item;
+                int src = (int)(off * item - windowBase);
+                if (bytes <= 16) for (int k = 0; k < bytes; k++) dst[at + k] = window[src + k];
+                else Buffer.BlockCopy(window, src, dst, at, bytes);
+                at += bytes;
+            }
+        }
+
+        /// <summary>Smallest and one-past-largest storage element a row-major range of the view touches.</summary>
+        private static void Span(TensorRef t, long start, int count, out long lo, out long hi)
+        {
+            lo = long.MaxValue;
+            hi = long.MinValue;
+            var cursor = new ViewCursor(t.Shape, t.Stride, t.StorageOffset, start, count);
+            int n;
+            while ((n = cursor.NextRun(int.MaxValue, out long off)) > 0)
+            {
+                if (off < lo) lo = off;
+                if (off + n > hi) hi = off + n;
+            }
+        }
+
+        /// <summary>Storage bytes [start, end) in the reader's window buffer, reusing the window when it already holds them.</summary>
+        private byte[] Window(StorageRef s, long start, long end)
+        {
+            if (ReferenceEquals(s, _windowStorage) && start >= _windowStart && end <= _windowEnd) return _window!;
+            int length = (int)(end - start);
+            if (_window == null || _window.Length < length) _window = new byte[Math.Max(length, 1 << 16)];
+            _windowStorage = null;
+            ReadStorageBytes(s, start, _window, 0, length);
+            _windowStorage = s;
+            _windowStart = start;
+            _windowEnd = end;
+            return _window;
         }
 
         /// <summary>
+        /// Bytes [<paramref name="byteOffset"/>, +<paramref name="count"/>) of a storage, as stored (no byte-order
+        /// change): from the file with a checked positional read, from the inflated stream, or from pickle bytes.
+        /// </summary>
+        internal void ReadStorageBytes(StorageRef s, long byteOffset, byte[] dst, int dstOffset, int count)
+        {
+            Progress.Cancellation.ThrowIfCancellationRequested();
+            BeforeStorageRead?.Invoke(s, byteOffset);
+            if (byteOffset < 0 || count < 0 || byteOffset > Available(s) - count)
+                throw new CheckpointFormatException(s.File?.Path ?? "", $"storage '{s.Key}'", $"{count} bytes at {byteOffset} lie outside its {Available(s)} bytes") { Defect = CheckpointDefect.ViewOutOfBounds };
+            if (s.InlineData != null)
+            {
+                Buffer.BlockCopy(s.InlineData, (int)byteOffset, dst, dstOffset, count);
+                return;
+            }
+            var file = s.File ?? throw new InvalidOperationException($"{s} is not bound to a file");
+            if (s.FileOffset >= 0)
+            {
+                if (!_files.TryGetValue(file, out var fs)) _files[file] = fs = file.OpenForData();
+                file.ReadAt(fs, s.FileOffset + byteOffset, dst, dstOffset, count, $"storage '{s.Key}'");
+                return;
+            }
+            if (s.Entry != null && s.Entry.IsDeflated)
+            {
+                if (_inflate == null || !ReferenceEquals(_inflate.Entry, s.Entry))
+                {
+                    _inflate?.Dispose();
+                    _inflate = new InflateCursor(file, s.Entry);
+                }
+                _inflate.Read(byteOffset, dst, dstOffset, count, Progress);
+                return;
+            }
+            throw new InvalidOperationException($"{s} has no data in the file");
+        }
+
+        private static long Available(StorageRef s) =>
+            s.InlineData != null ? s.InlineData.Length : Math.Max(s.DeclaredBytes, s.AvailableBytes);
+
+        /// <summary>
+        /// Calls <paramref name="sink"/> with consecutive chunks of the tensor's row-major element bytes (each a
+        /// whole number of elements), reading the next chunk while the sink processes this one. Counts the bytes in
+        /// <see cref="Progress"/> and stops with OperationCanceledException within one chunk of cancellation.
+        /// </summary>
+        public void ReadRowMajor(TensorRef t, Action<byte[], int> sink) => ReadRowMajor(t, sink, Progress.Cancellation);
+
+        /// <inheritdoc cref="ReadRowMajor(TensorRef, Action{byte[], int})"/>
+        public void ReadRowMajor(TensorRef t, Action<byte[], int> sink, CancellationToken cancellation)
+        {
+            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            DistinctView.CheckMaterialisable(t, t.Storage!.File?.Path ?? "", "reading every element");
+            long chunkElements = ChunkElements(t);
+            long chunks = (t.Numel + chunkElements - 1) / chunkElements;
+            ReadAhead.Run(chunks, 1,
+                (i, slot) => ReadElements(t, i * chunkElements, ChunkCount(t, i, chunkElements), slot[0]),
+                (i, slot) =>
+                {
+                    int n = (int)t.DType.BytesFor(ChunkCount(t, i, chunkElements));
+                    sink(slot[0], n);
+                    Progress.Advance(n);
+                },
+                cancellation);
+        }
+
+        /// <summary>
+        /// Streams two views of equal element count in lockstep (chunk i of each side together), each read by its
+        /// own reader, with read-ahead: the comparison's primitive. Elements [start, end) of the views.
+        /// </summary>
+        internal static void ReadPairs(TensorDataReader ra, TensorRef a, TensorDataReader rb, TensorRef b, long start, long end,
+            Action<byte[], byte[], int> sink, CancellationToken cancellation)
+        {
+            long chunkElements = Math.Min(ChunkElements(a), ChunkElements(b));
+            long chunks = (end - start + chunkElements - 1) / chunkElements;
+            int Count(long i) => (int)Math.Min(chunkElements, end - start - i * chunkElements);
+            ReadAhead.Run(chunks, 2,
+                (i, slot) =>
+                {
+                    ra.ReadElements(a, start + i * chunkElements, Count(i), slot[0]);
+                    rb.ReadElements(b, start + i * chunkElements, Count(i), slot[1]);
+                },
+                (i, slot) =>
+                {
+                    sink(slot[0], slot[1], Count(i));
+                    ra.Progress.Advance(a.DType.BytesFor(Count(i)));
+                    if (!ReferenceEquals(rb.Progress, ra.Progress)) rb.Progress.Advance(b.DType.BytesFor(Count(i)));
+                },
+                cancellation);
+        }
+
+        /// <summary>Elements per read-ahead chunk: a whole number of bytes for sub-byte dtypes.</summary>
+        internal static long ChunkElements(TensorRef t) =>
+            t.DType.BitsPerElement < 8 ? Limits.ReadChunkBytes * (8L / t.DType.BitsPerElement) : Limits.ReadChunkBytes / t.DType.ItemSize;
+
+        private static int ChunkCount(TensorRef t, long i, long chunkElements) => (int)Math.Min(chunkElements, t.Numel - i * chunkElements);
+
+        /// <summary>
         /// Streams the first <paramref name="bytes"/> bytes of a storage, in order, through <paramref name="buffer"/>
-        /// (full chunks except the last). Bytes lying in the file are read with plain sequential reads — for a
-        /// one-pass copy that is one memcpy, where the map would add a page fault per 4 KB.
+        /// (full chunks except the last), as stored: the writer copies storages (and so keeps expanded views expanded).
         /// </summary>
         public void CopyStorage(StorageRef storage, long bytes, byte[] buffer, Action<byte[], int> sink)
         {
-            if (storage.FileOffset < 0 || storage.InlineData != null)
+            for (long at = 0; at < bytes;)
             {
-                int fill = 0;
-                var whole = new TensorRef(DType.UInt8, new[] { bytes }, new[] { 1L }, 0, storage);
-                ForEachRun(whole, (src, len) =>
-                {
-                    while (len > 0)
-                    {
-                        int n = (int)Math.Min(len, buffer.Length - fill);
-                        Marshal.Copy((IntPtr)src, buffer, fill, n);
-                        fill += n; src += n; len -= n;
-                        if (fill == buffer.Length) { sink(buffer, fill); fill = 0; }
-                    }
-                });
-                if (fill > 0) sink(buffer, fill);
-                return;
-            }
-            _sequential ??= new FileStream(_checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.SequentialScan);
-            if (storage.FileOffset > _sequential.Length - bytes)
-                throw new CheckpointFormatException(_checkpoint.FilePath, $"storage '{storage.Key}'", $"{bytes} bytes at {storage.FileOffset} lie outside the {_sequential.Length}-byte file (was the file changed?)");
-            _sequential.Position = storage.FileOffset;
-            for (long left = bytes; left > 0;)
-            {
-                int want = (int)Math.Min(buffer.Length, left);
-                int got = Container.ZipDirectory.ReadFully(_sequential, buffer, want);
-                if (got != want) throw new CheckpointFormatException(_checkpoint.FilePath, $"storage '{storage.Key}'", "the file ended early (was it changed?)");
-                sink(buffer, got);
-                left -= got;
+                int n = (int)Math.Min(buffer.Length, bytes - at);
+                ReadStorageBytes(storage, at, buffer, 0, n);
+                sink(buffer, n);
+                Progress.Advance(n);
+                at += n;
             }
         }
-
-        private FileStream? _sequential;
 
         /// <summary>SHA-256 of the row-major little-endian element bytes: exactly t.contiguous().numpy().tobytes().</summary>
         public string Sha256(TensorRef t)
@@ -102,82 +262,15 @@ namespace LightningCkpt.Data
         public double? ReadScalar(TensorRef t)
         {
             if (t.Numel != 1 || !t.HasData) return null;
-            var b = ToBytes(t, 64);
+            var b = new byte[Math.Max(16, t.DType.ItemSize)];
+            ReadElements(t, 0, 1, b);
             return ElementDecoder.ToDouble(b, 0, t.DType);
         }
 
-        /// <summary>
-        /// Walks the view as runs of contiguous bytes in row-major order. Byte order is not fixed here; see Finish.
-        /// </summary>
-        public void ForEachRun(TensorRef t, RunHandler run)
-        {
-            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
-            if (t.Numel == 0) return;
-            byte* basePtr = StoragePointer(t.Storage!);
-            int item = t.DType.ItemSize;
-            if (t.DType.BitsPerElement < 8)
-            {
-                // packed sub-byte types are only addressable whole-byte-wise when contiguous
-                if (!t.IsContiguous) throw new InvalidOperationException($"non-contiguous {t.DType.Name} views cannot be read");
-                run(basePtr + t.DType.BytesFor(t.StorageOffset), t.NBytes);
-                return;
-            }
-            if (t.IsContiguous)
-            {
-                run(basePtr + t.StorageOffset * item, t.Numel * item);
-                return;
-            }
-            // ViewCursor merges trailing contiguous dimensions into runs and steps through the rest
-            var cursor = new ViewCursor(basePtr, new ViewGeometry(t.DType, t.Shape, t.Stride, t.StorageOffset, t.Storage!.IsBigEndian), 0, t.Numel);
-            int n;
-            while ((n = cursor.NextRun(int.MaxValue, out var src)) > 0) run(src, (long)n * item);
-        }
-
-        public delegate void RunHandler(byte* source, long length);
-
-        /// <summary>Pointer to element 0 of the tensor's storage (mapped, pinned inline or inflated bytes).</summary>
-        internal byte* BasePointer(TensorRef t)
-        {
-            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
-            return StoragePointer(t.Storage!);
-        }
-
-        private byte* StoragePointer(StorageRef s)
-        {
-            if (s.InlineData != null)
-            {
-                // pickle-carried bytes (numpy): pin once for the reader's lifetime
-                var h = GCHandle.Alloc(s.InlineData, GCHandleType.Pinned);
-                _pins.Add(h);
-                return (byte*)h.AddrOfPinnedObject();
-            }
-            if (s.FileOffset >= 0)
-            {
-                _mapped ??= new MappedFile(_checkpoint.FilePath);
-                return _mapped.At(s.FileOffset, s.DeclaredBytes);
-            }
-            if (s.Entry != null)
-            {
-                if (!_inflated.TryGetValue(s.Entry, out var handle))
-                {
-                    byte[] data;
-                    using (var fs = new FileStream(_checkpoint.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete))
-                        data = _checkpoint.Zip!.ReadAll(fs, s.Entry, int.MaxValue);
-                    handle = GCHandle.Alloc(data, GCHandleType.Pinned);
-                    _inflated.Add(s.Entry, handle);
-                }
-                return (byte*)handle.AddrOfPinnedObject();
-            }
-            throw new InvalidOperationException($"{s} has no data in the file");
-        }
-
-        private readonly List<GCHandle> _pins = new List<GCHandle>();
-
         /// <summary>Turns big-endian elements into little-endian in place (complex numbers swap each half).</summary>
-        private static void Finish(TensorRef t, byte[] buffer, int count)
+        internal static void SwapToLittleEndian(DType dtype, byte[] buffer, int count)
         {
-            if (t.Storage == null || !t.Storage.IsBigEndian) return;
-            int width = t.DType.IsComplex ? t.DType.ItemSize / 2 : t.DType.ItemSize;
+            int width = dtype.IsComplex ? dtype.ItemSize / 2 : dtype.ItemSize;
             if (width <= 1) return;
             for (int i = 0; i + width <= count; i += width) Array.Reverse(buffer, i, width);
         }
@@ -192,14 +285,12 @@ namespace LightningCkpt.Data
 
         public void Dispose()
         {
-            foreach (var h in _inflated.Values) h.Free();
-            _inflated.Clear();
-            foreach (var h in _pins) h.Free();
-            _pins.Clear();
-            _mapped?.Dispose();
-            _mapped = null;
-            _sequential?.Dispose();
-            _sequential = null;
+            foreach (var fs in _files.Values) fs.Dispose();
+            _files.Clear();
+            _inflate?.Dispose();
+            _inflate = null;
+            _window = null;
+            _windowStorage = null;
         }
     }
 }

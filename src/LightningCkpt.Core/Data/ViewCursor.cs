@@ -3,16 +3,15 @@ using System;
 namespace LightningCkpt.Data
 {
     /// <summary>
-    /// A pull cursor over a range of a view's elements in row-major order, converting them to double straight
-    /// from the storage bytes. Trailing dimensions that are contiguous with each other are merged into runs, so a
-    /// contiguous tensor is one run and a transposed one is walked element by element. The cursor can start at
-    /// any element, which lets several threads walk disjoint ranges of one tensor.
+    /// A pull cursor over a range of a view's elements in row-major order, giving the storage offset of each run of
+    /// elements that lie contiguously in the storage. Trailing dimensions that are contiguous with each other are
+    /// merged into runs, so a contiguous tensor is one run and a transposed one is walked element by element. The
+    /// cursor can start at any element. It only does arithmetic: the reader copies the bytes.
     /// </summary>
-    internal sealed unsafe class ViewCursor
+    internal sealed class ViewCursor
     {
-        private readonly byte* _base;
-        private readonly ViewGeometry _g;
-        private readonly int _item;
+        private readonly long[] _shape;
+        private readonly long[] _stride;
         private readonly long _runElems;
         private readonly int _inner;
         private readonly long[] _idx;
@@ -20,17 +19,16 @@ namespace LightningCkpt.Data
         private long _posInRun;
         private long _remaining;
 
-        public ViewCursor(byte* storageBase, in ViewGeometry g, long start, long count)
+        public ViewCursor(long[] shape, long[] stride, long offset, long start, long count)
         {
-            _base = storageBase;
-            _g = g;
-            _item = g.DType.ItemSize;
-            int nd = g.Shape.Length;
+            _shape = shape;
+            _stride = stride;
+            int nd = shape.Length;
             long run = 1;
             int inner = nd;
-            while (inner > 0 && (g.Shape[inner - 1] == 1 || g.Stride[inner - 1] == run))
+            while (inner > 0 && (shape[inner - 1] == 1 || stride[inner - 1] == run))
             {
-                run *= g.Shape[inner - 1];
+                run *= shape[inner - 1];
                 inner--;
             }
             _runElems = Math.Max(1, run);
@@ -39,49 +37,31 @@ namespace LightningCkpt.Data
             _remaining = count;
             long runIndex = start / _runElems;
             _posInRun = start % _runElems;
-            _off = g.Offset;
+            _off = offset;
             for (int d = inner - 1; d >= 0 && runIndex > 0; d--)
             {
-                long i = runIndex % g.Shape[d];
-                runIndex /= g.Shape[d];
+                long i = runIndex % shape[d];
+                runIndex /= shape[d];
                 _idx[d] = i;
-                _off += i * g.Stride[d];
+                _off += i * stride[d];
             }
         }
 
         public long Remaining => _remaining;
 
-        /// <summary>Converts up to <paramref name="max"/> next elements into <paramref name="dst"/>; returns how many.</summary>
-        public int Fill(double* dst, int max)
-        {
-            int filled = 0;
-            while (filled < max && _remaining > 0)
-            {
-                int n = (int)Math.Min(Math.Min(_runElems - _posInRun, max - filled), _remaining);
-                byte* src = _base + (_off + _posInRun) * _item;
-                if (_g.BigEndian) ElementBlock.ConvertSwapped(src, n, _g, dst + filled);
-                else ElementBlock.Convert(src, n, _g, dst + filled);
-                filled += n;
-                _remaining -= n;
-                _posInRun += n;
-                if (_posInRun == _runElems) NextRunStart();
-            }
-            return filled;
-        }
-
         /// <summary>Length in elements of the contiguous runs this view is walked in.</summary>
         public long RunElements => _runElems;
 
         /// <summary>
-        /// The next up to <paramref name="max"/> elements that lie contiguously in the storage, in place (no
-        /// conversion); returns how many (0 at the end). For little-endian views of long runs.
+        /// The next up to <paramref name="max"/> elements that lie contiguously in the storage: returns how many
+        /// (0 at the end) and the storage element offset of the first.
         /// </summary>
-        public int NextRun(int max, out byte* source)
+        public int NextRun(int max, out long elementOffset)
         {
-            source = null;
+            elementOffset = 0;
             if (_remaining == 0) return 0;
             int n = (int)Math.Min(Math.Min(_runElems - _posInRun, max), _remaining);
-            source = _base + (_off + _posInRun) * _item;
+            elementOffset = _off + _posInRun;
             _remaining -= n;
             _posInRun += n;
             if (_posInRun == _runElems) NextRunStart();
@@ -95,14 +75,11 @@ namespace LightningCkpt.Data
             for (int d = _inner - 1; d >= 0; d--)
             {
                 _idx[d]++;
-                _off += _g.Stride[d];
-                if (_idx[d] < _g.Shape[d]) break;
-                _off -= _g.Stride[d] * _g.Shape[d];
+                _off += _stride[d];
+                if (_idx[d] < _shape[d]) break;
+                _off -= _stride[d] * _shape[d];
                 _idx[d] = 0;
             }
         }
-
-        /// <summary>Element-range chunks for parallel walks: [start, start+count) pieces of about <paramref name="size"/>.</summary>
-        public static int ChunkCount(long numel, long size) => (int)((numel + size - 1) / size);
     }
 }

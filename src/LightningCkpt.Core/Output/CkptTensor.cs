@@ -122,15 +122,23 @@ namespace LightningCkpt
             if (Source == null) throw new InvalidOperationException($"{Name} is not attached to a checkpoint");
             if (!Tensor.HasData) throw new InvalidOperationException($"{Name} has no data in the file (layout {Layout}, device {Device})");
             var g = Data.ViewGeometry.Of(Tensor) ?? throw new InvalidOperationException($"{Name} has dtype {DType}, whose elements are not numbers");
+            if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, File, "reading every element");
             var result = new double[count];
             if (count == 0) return result;
-            using var reader = new Data.TensorDataReader(Source);
-            var cursor = new Data.ViewCursor(reader.BasePointer(Tensor), g, 0, count);
+            using var reader = new Data.TensorDataReader();
+            var kernel = new Data.ViewGeometry(g.DType, new long[] { 0 }, new long[] { 1 }, 0, false, g.Scale, g.ZeroPoint);
+            int item = Tensor.DType.ItemSize;
+            long chunk = Math.Min(count, Data.TensorDataReader.ChunkSize / item);
+            var bytes = new byte[chunk * item];
+            fixed (byte* src = bytes)
             fixed (double* p = result)
-            {
-                long done = 0;
-                while (done < count) done += cursor.Fill(p + done, (int)Math.Min(int.MaxValue, count - done));
-            }
+                for (long done = 0; done < count;)
+                {
+                    int n = (int)Math.Min(chunk, count - done);
+                    reader.ReadElements(Tensor, done, n, bytes);
+                    Data.ElementBlock.Convert(src, n, kernel, p + done);
+                    done += n;
+                }
             return result;
         }
 

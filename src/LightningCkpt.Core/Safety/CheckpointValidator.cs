@@ -16,6 +16,9 @@ namespace LightningCkpt.Safety
 
         /// <summary>Scan floating weights for NaN/Inf.</summary>
         public bool CheckValues { get; set; }
+
+        /// <summary>Cancellation and bytes read by -VerifyCrc/-CheckValues; null = not cancellable.</summary>
+        public ReadProgress? Progress { get; set; }
     }
 
     /// <summary>Tests a checkpoint for damage and danger without running anything.</summary>
@@ -52,8 +55,8 @@ namespace LightningCkpt.Safety
             {
                 if (c.Zip != null) CheckZipRanges(c.Zip, c.FileLength, findings);
                 CheckStorages(c, findings);
-                if (options.VerifyCrc && c.Zip != null) VerifyCrc(c, findings);
-                if (options.CheckValues) CheckValues(c, findings);
+                if (options.VerifyCrc && c.Zip != null) VerifyCrc(c, findings, options.Progress ?? new ReadProgress());
+                if (options.CheckValues) CheckValues(c, findings, options.Progress ?? new ReadProgress());
             }
             catch (CheckpointFormatException e)
             {
@@ -180,10 +183,10 @@ namespace LightningCkpt.Safety
             }
         }
 
-        private static void VerifyCrc(Checkpoint c, List<CkptFinding> findings)
+        private static void VerifyCrc(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {
-            var buffer = new byte[1 << 16];
-            using var fs = new FileStream(c.FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1 << 16);
+            var buffer = new byte[1 << 20];
+            using var fs = c.Source.OpenForData();
             foreach (var e in c.Zip!.Entries)
             {
                 uint crc = 0xFFFFFFFF;
@@ -200,9 +203,12 @@ namespace LightningCkpt.Safety
                         if (n <= 0) break;
                         crc = Crc32.Update(crc, buffer, n);
                         total += n;
+                        progress.Advance(n);
                     }
+                    // bytes of a file that changed under the read say nothing about the file
+                    c.Source.CheckUnchanged(fs, $"entry '{e.Name}'");
                 }
-                catch (CheckpointFormatException ex)
+                catch (CheckpointFormatException ex) when (ex.Defect != CheckpointDefect.ChangedWhileReading)
                 {
                     findings.Add(new CkptFinding("CorruptData", FindingSeverity.Error, ex.Reason, $"entry '{e.Name}'"));
                     continue;
@@ -220,18 +226,21 @@ namespace LightningCkpt.Safety
             }
         }
 
-        private static void CheckValues(Checkpoint c, List<CkptFinding> findings)
+        private static void CheckValues(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {
-            using var reader = new TensorDataReader(c);
+            using var reader = new TensorDataReader(progress);
             foreach (var entry in c.AllTensors)
             {
                 var t = entry.Tensor;
                 if (!t.HasData || !(t.DType.IsFloatingPoint || t.DType.IsComplex) || t.Numel == 0) continue;
                 long nan = 0, inf = 0;
                 int item = t.DType.ItemSize;
+                // an expanded view holds its distinct elements repeated: check those, count the repeats
+                var distinct = DistinctView.Of(t, out long repeat);
                 try
                 {
-                    reader.ReadRowMajor(t, (b, n) =>
+                    DistinctView.CheckWalkable(distinct, c.FilePath);
+                    reader.ReadRowMajor(distinct, (b, n) =>
                     {
                         if (t.DType == DType.Float32)
                         {
@@ -251,11 +260,13 @@ namespace LightningCkpt.Safety
                         }
                     });
                 }
-                catch (Exception e) when (e is CheckpointFormatException || e is InvalidOperationException || e is IOException)
+                catch (Exception e) when ((e is CheckpointFormatException f && f.Defect != CheckpointDefect.ChangedWhileReading) || e is InvalidOperationException || e is IOException)
                 {
                     findings.Add(new CkptFinding("UnreadableData", FindingSeverity.Error, $"{entry.Path}: {e.Message}", "tensor " + entry.Path));
                     continue;
                 }
+                nan *= repeat;
+                inf *= repeat;
                 if (nan > 0 || inf > 0)
                     findings.Add(new CkptFinding("NonFiniteValues", FindingSeverity.Warning,
                         $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));

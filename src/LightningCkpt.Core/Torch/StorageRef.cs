@@ -32,6 +32,9 @@ namespace LightningCkpt.Torch
         /// <summary>First-seen order among the file's storages.</summary>
         public int Index { get; }
 
+        /// <summary>The file holding the bytes, with the identity it had when the checkpoint was opened.</summary>
+        public SourceFile? File { get; internal set; }
+
         /// <summary>The zip entry holding the bytes (zip format).</summary>
         public ZipEntry? Entry { get; internal set; }
 

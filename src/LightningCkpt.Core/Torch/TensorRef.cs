@@ -112,6 +112,7 @@ namespace LightningCkpt.Torch
                     end = checked(last + 1);
                 }
                 SpanEndElement = end;
+                _ = NBytes; // an expanded view's logical size can overflow even when its span does not
                 if (Storage != null)
                 {
                     long need = DType.BytesFor(end);
@@ -122,8 +123,28 @@ namespace LightningCkpt.Torch
             }
             catch (OverflowException)
             {
-                throw new PickleDataException($"tensor size [{string.Join(", ", Shape)}] with stride [{string.Join(", ", Stride)}] overflows");
+                throw new PickleDataException($"tensor size [{string.Join(", ", Shape)}] with stride [{string.Join(", ", Stride)}] overflows: its {DType.Name} elements or their byte size do not fit in 64 bits", CheckpointErrorKind.LimitExceeded);
             }
+        }
+
+        /// <summary>
+        /// Element index one past the furthest element the view touches, from its geometry (views the engine makes
+        /// itself are never validated, so <see cref="SpanEndElement"/> may not be set for them).
+        /// </summary>
+        internal long ComputeSpanEnd()
+        {
+            if (Numel == 0) return 0;
+            long last = StorageOffset;
+            for (int i = 0; i < Shape.Length; i++) last = checked(last + checked((Shape[i] - 1) * Stride[i]));
+            return checked(last + 1);
+        }
+
+        /// <summary>The same storage, dtype and quantizer seen through another geometry.</summary>
+        internal TensorRef WithGeometry(long[] shape, long[] stride, long storageOffset)
+        {
+            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device };
+            v.SpanEndElement = v.ComputeSpanEnd();
+            return v;
         }
 
         /// <summary>A copy of this tensor marked as a Parameter.</summary>

@@ -17,7 +17,7 @@ namespace LightningCkpt.Writing
     /// </summary>
     internal static class SafetensorsWriter
     {
-        public static void Write(Stream output, IReadOnlyList<OutTensor> tensors, IReadOnlyList<KeyValuePair<string, string>> metadata)
+        public static void Write(Stream output, IReadOnlyList<OutTensor> tensors, IReadOnlyList<KeyValuePair<string, string>> metadata, ReaderPool readers)
         {
             foreach (var t in tensors)
                 if (t.DType.SafetensorsName == null)
@@ -62,8 +62,6 @@ namespace LightningCkpt.Writing
             for (int i = 8 + header.Length; i < head.Length; i++) head[i] = (byte)' ';
             output.Write(head, 0, head.Length);
 
-            var readers = new Dictionary<Checkpoint, TensorDataReader>();
-            try
             {
                 foreach (var t in ordered)
                 {
@@ -72,15 +70,10 @@ namespace LightningCkpt.Writing
                     if (t.Producer != null) t.Producer(sink);
                     else
                     {
-                        if (!readers.TryGetValue(t.Source!, out var r)) readers[t.Source!] = r = new TensorDataReader(t.Source!);
-                        r.ReadRowMajor(t.SourceTensor!, sink);
+                        readers.Get(t.Source!).ReadRowMajor(t.SourceTensor!, sink);
                     }
                     if (written != t.NBytes) throw new InvalidOperationException($"tensor '{t.Name}' produced {written} bytes instead of {t.NBytes}");
                 }
-            }
-            finally
-            {
-                foreach (var r in readers.Values) r.Dispose();
             }
             output.Flush();
         }

@@ -22,12 +22,10 @@ namespace LightningCkpt.Writing
         public const int Alignment = 64;
 
         /// <summary>Assigns storages to the tensors (sharing source storages), pickles the root and writes the zip.</summary>
-        public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName)
+        public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName, ReaderPool readers)
         {
             var storages = PlanStorages(tensors);
             byte[] pickle = PickleWriter.Dump(root);
-            var readers = new Dictionary<Checkpoint, TensorDataReader>();
-            try
             {
                 var zip = new ZipOut(output, archiveName);
                 zip.AddBytes("data.pkl", pickle);
@@ -41,10 +39,6 @@ namespace LightningCkpt.Writing
                 zip.AddBytes("version", Encoding.ASCII.GetBytes("3\n"));
                 zip.AddBytes(".data/serialization_id", Encoding.ASCII.GetBytes(zip.SerializationId()));
                 zip.Finish();
-            }
-            finally
-            {
-                foreach (var r in readers.Values) r.Dispose();
             }
         }
 
@@ -104,7 +98,7 @@ namespace LightningCkpt.Writing
             return list;
         }
 
-        private static unsafe void WriteStorage(ZipStorage st, Dictionary<Checkpoint, TensorDataReader> readers, Action<byte[], int> sink)
+        private static unsafe void WriteStorage(ZipStorage st, ReaderPool readers, Action<byte[], int> sink)
         {
             if (st.Fresh != null)
             {
@@ -112,7 +106,7 @@ namespace LightningCkpt.Writing
                 return;
             }
             if (st.Bytes == 0) return;
-            if (!readers.TryGetValue(st.Source!, out var reader)) readers[st.Source!] = reader = new TensorDataReader(st.Source!);
+            var reader = readers.Get(st.Source!);
             bool swap = st.SourceStorage!.IsBigEndian && st.SwapWidth > 1;
             int width = st.SwapWidth;
             var buffer = new byte[(int)Math.Min(TensorDataReader.ChunkSize, st.Bytes)];

@@ -27,6 +27,9 @@ namespace LightningCkpt.Writing
 
         /// <summary>Receives notes about what was left out (hyper-parameter entries that are not plain data …).</summary>
         public Action<string>? Warn { get; set; }
+
+        /// <summary>Cancellation and bytes read while writing; null = not cancellable.</summary>
+        public Data.ReadProgress? Progress { get; set; }
     }
 
     /// <summary>One selected tensor under its new name.</summary>
@@ -100,7 +103,7 @@ namespace LightningCkpt.Writing
             if (cast != null && !CastTargets.Contains(cast))
                 throw new ArgumentException($"cannot cast to {cast.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
 
-            using var pool = new ReaderPool();
+            using var pool = new ReaderPool(options.Progress);
             var outs = new List<OutTensor>();
             foreach (var s in tensors)
             {
@@ -131,14 +134,14 @@ namespace LightningCkpt.Writing
                         if (view.GlobalStep is long g) md.Add(new KeyValuePair<string, string>("global_step", g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                         if (view.LightningVersion != null) md.Add(new KeyValuePair<string, string>("pytorch-lightning_version", view.LightningVersion));
                     }
-                    SafetensorsWriter.Write(stream, outs, md);
+                    SafetensorsWriter.Write(stream, outs, md, pool);
                 }
                 else
                 {
                     var stateDict = StateDict(outs);
                     object root = stateDict;
                     if (meta) root = LightningRoot(source, stateDict, options.Warn);
-                    TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile));
+                    TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
                 }
             });
         }
@@ -197,14 +200,18 @@ namespace LightningCkpt.Writing
             });
     }
 
-    /// <summary>One open <see cref="TensorDataReader"/> per checkpoint, disposed together.</summary>
+    /// <summary>One open <see cref="TensorDataReader"/> per checkpoint, sharing one progress, disposed together.</summary>
     internal sealed class ReaderPool : IDisposable
     {
         private readonly Dictionary<Checkpoint, TensorDataReader> _readers = new Dictionary<Checkpoint, TensorDataReader>();
 
+        public ReaderPool(ReadProgress? progress = null) => Progress = progress ?? new ReadProgress();
+
+        public ReadProgress Progress { get; }
+
         public TensorDataReader Get(Checkpoint c)
         {
-            if (!_readers.TryGetValue(c, out var r)) _readers[c] = r = new TensorDataReader(c);
+            if (!_readers.TryGetValue(c, out var r)) _readers[c] = r = new TensorDataReader(Progress);
             return r;
         }
 

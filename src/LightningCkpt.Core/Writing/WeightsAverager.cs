@@ -18,7 +18,8 @@ namespace LightningCkpt.Writing
     {
         private const int Window = 1 << 20; // elements per streamed slice of a contiguous tensor
 
-        public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn)
+        public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn,
+            Data.ReadProgress? progress = null)
         {
             if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required", nameof(inputs));
             int n = inputs.Count;
@@ -62,7 +63,7 @@ namespace LightningCkpt.Writing
                 if (extra != null) throw new InvalidOperationException($"'{extra.Name}' is in '{inputs[k].FilePath}' but missing from '{inputs[0].FilePath}'");
             }
 
-            using var pool = new ReaderPool();
+            using var pool = new ReaderPool(progress);
             var outs = new List<OutTensor>();
             foreach (var nt in first)
             {
@@ -98,9 +99,9 @@ namespace LightningCkpt.Writing
                     {
                         new KeyValuePair<string, string>("format", "pt"),
                         new KeyValuePair<string, string>("source", "average of " + string.Join(", ", inputs.Select(c => System.IO.Path.GetFileName(c.FilePath)))),
-                    });
+                    }, pool);
                 else
-                    TorchZipWriter.Write(stream, WeightSelection.StateDict(outs), outs, TorchZipWriter.ArchiveNameFor(outFile));
+                    TorchZipWriter.Write(stream, WeightSelection.StateDict(outs), outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
             });
         }
 

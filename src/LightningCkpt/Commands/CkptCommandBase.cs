@@ -194,6 +194,7 @@ namespace LightningCkpt.Commands
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)
         {
+            if (e.Defect == CheckpointDefect.ChangedWhileReading) return new ErrorRecord(e, "CheckpointChangedWhileReading", ErrorCategory.ReadError, path);
             var (id, category) = e.Kind switch
             {
                 CheckpointErrorKind.NotACheckpoint => ("NotACheckpoint", ErrorCategory.InvalidData),

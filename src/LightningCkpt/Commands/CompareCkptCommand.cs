@@ -54,7 +54,7 @@ namespace LightningCkpt.Commands
         public string[] Name { get; set; } = Array.Empty<string>();
 
         private Checkpoint? _reference;
-        private ThrottledProgress? _progress;
+        private DataOperation? _operation;
 
         protected override void BeginProcessing()
         {
@@ -69,8 +69,10 @@ namespace LightningCkpt.Commands
                 // Every comparison needs the reference: an unreadable one ends the command.
                 ThrowTerminatingError(failure);
             }
-            _progress = new ThrottledProgress(this, 2, "Comparing checkpoints");
+            _operation = new DataOperation(this, 2, "Comparing checkpoints");
         }
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void ProcessRecord()
         {
@@ -90,9 +92,12 @@ namespace LightningCkpt.Commands
                 bool ok = PathResolution.TryFile(this, file, () =>
                 {
                     var difference = Checkpoint.Open(file);
-                    var name = System.IO.Path.GetFileName(file);
-                    rows = CheckpointComparer.Compare(_reference, difference, options,
-                        p => _progress!.Report($"{name}: {p.Done}/{p.Total} {p.Current}", p.Done, p.Total)).ToList();
+                    long total = TensorBytes(_reference, options) + TensorBytes(difference, options);
+                    rows = _operation!.Run(System.IO.Path.GetFileName(file), total, progress =>
+                    {
+                        options.Progress = progress;
+                        return CheckpointComparer.Compare(_reference, difference, options).ToList();
+                    });
                 }, writing: false);
                 // The comparer's mappings are closed once the rows are collected: output only now.
                 if (ok && rows != null)
@@ -100,7 +105,15 @@ namespace LightningCkpt.Commands
             }
         }
 
-        protected override void EndProcessing() => _progress?.Complete();
+        protected override void EndProcessing()
+        {
+            _operation?.Complete();
+            _operation?.Dispose();
+        }
+
+        /// <summary>Bytes of the tensors a comparison reads from one file (for progress).</summary>
+        private static long TensorBytes(Checkpoint c, CompareOptions options) =>
+            CkptTensor.List(c, options.AllTensors).Where(t => options.NameFilter == null || options.NameFilter(t.Name)).Sum(t => t.Bytes);
 
         private IEnumerable<string> ResolveDifferences()
         {

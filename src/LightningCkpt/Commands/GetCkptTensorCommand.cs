@@ -36,12 +36,14 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter Statistics { get; set; }
 
-        private ThrottledProgress? _progress;
+        private DataOperation? _operation;
 
         protected override void BeginProcessing()
         {
-            if (Hash || Statistics) _progress = new ThrottledProgress(this, 1, "Reading tensor data");
+            if (Hash || Statistics) _operation = new DataOperation(this, 1, "Reading tensor data");
         }
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void ProcessRecord()
         {
@@ -72,16 +74,17 @@ namespace LightningCkpt.Commands
 
         private void Analyze(Checkpoint checkpoint, List<CkptTensor> tensors)
         {
-            long total = tensors.Sum(t => t.Bytes), done = 0;
-            int count = 0;
-            // several tensors at once on all cores, largest first; progress is reported here, on the pipeline thread
-            TensorBatchAnalysis.AnalyzeAll(checkpoint, tensors, Hash, Statistics, t =>
+            _operation!.Run(checkpoint.FilePath, tensors.Sum(t => t.Bytes), progress =>
             {
-                done += t.Bytes;
-                _progress?.Report($"{checkpoint.FilePath}: {++count}/{tensors.Count} {t.Name}", done, total);
+                // several tensors at once on all cores, largest first, each worker with its own reader
+                TensorBatchAnalysis.AnalyzeAll(tensors, Hash, Statistics, progress);
             });
         }
 
-        protected override void EndProcessing() => _progress?.Complete();
+        protected override void EndProcessing()
+        {
+            _operation?.Complete();
+            _operation?.Dispose();
+        }
     }
 }

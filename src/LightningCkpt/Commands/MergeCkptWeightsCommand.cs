@@ -36,6 +36,9 @@ namespace LightningCkpt.Commands
         private string _outFile = "";
         private readonly List<string> _inputs = new List<string>();
         private int _failed;
+        private DataOperation? _operation;
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void BeginProcessing()
         {
@@ -88,8 +91,12 @@ namespace LightningCkpt.Commands
             ArgumentException? mismatch = null;
             try
             {
-                written = PathResolution.TryFile(this, _outFile, () =>
-                    WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force, warn: warnings.Add), writing: true);
+                using var operation = _operation = new DataOperation(this, 5, "Merging checkpoints");
+                long total = checkpoints.Sum(c => c.View.Weights.Sum(w => w.Tensor.NBytes));
+                written = PathResolution.TryFile(this, _outFile, () => operation.Run(System.IO.Path.GetFileName(_outFile), total, progress =>
+                    WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force,
+                        warn: w => { lock (warnings) warnings.Add(w); }, progress)), writing: true);
+                operation.Complete();
             }
             catch (ArgumentException e)
             {

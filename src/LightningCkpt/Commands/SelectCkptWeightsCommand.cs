@@ -66,9 +66,13 @@ namespace LightningCkpt.Commands
         private string? _outFile;
         private readonly List<string> _inputs = new List<string>();
         private SelectOptions _options = new SelectOptions();
+        private DataOperation _operation = null!;
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void BeginProcessing()
         {
+            _operation = new DataOperation(this, 4, "Writing selected weights");
             _options = new SelectOptions
             {
                 Filter = BuildFilter(),
@@ -76,7 +80,7 @@ namespace LightningCkpt.Commands
                 AddPrefix = string.IsNullOrEmpty(AddPrefix) ? null : AddPrefix,
                 CastTo = DType == null ? null : Torch.DType.FromName(DType.ToLowerInvariant()),
                 KeepMetadata = KeepMetadata,
-                Warn = WriteWarning, // called synchronously on the pipeline thread while writing
+                Warn = message => _operation.Post(() => WriteWarning(message)), // the write runs on a worker
             };
             if (OutFile != null)
             {
@@ -153,8 +157,13 @@ namespace LightningCkpt.Commands
                 var checkpoint = Checkpoint.Open(input);
                 var selected = WeightSelection.Select(checkpoint, _options);
                 if (!ShouldProcess(outFile, "Write selected weights")) return;
-                written = PathResolution.TryFile(this, outFile, () =>
-                    WeightSelection.Write(checkpoint, selected, _options, outFile, WeightSelection.FormatFor(outFile), overwrite: Force), writing: true);
+                long total = selected.Sum(s => s.Tensor.NBytes);
+                written = PathResolution.TryFile(this, outFile, () => _operation.Run(System.IO.Path.GetFileName(outFile), total, progress =>
+                {
+                    _options.Progress = progress;
+                    WeightSelection.Write(checkpoint, selected, _options, outFile, WeightSelection.FormatFor(outFile), overwrite: Force);
+                }), writing: true);
+                _operation.Complete();
             }))
                 return;
             // The provider's FileInfo carries PSPath, so it pipes on into Get-CkptInfo.

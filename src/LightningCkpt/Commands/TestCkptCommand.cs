@@ -28,6 +28,31 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter Quiet { get; set; }
 
+        private DataOperation? _operation;
+
+        protected override void BeginProcessing()
+        {
+            if (VerifyCrc || CheckValues) _operation = new DataOperation(this, 3, "Testing checkpoints");
+        }
+
+        protected override void StopProcessing() => _operation?.Cancel();
+
+        protected override void EndProcessing()
+        {
+            _operation?.Complete();
+            _operation?.Dispose();
+        }
+
+        /// <summary>The test, on a cancellable worker with progress in bytes when it reads data.</summary>
+        private CkptTestResult Test(string file, ValidateOptions options)
+        {
+            if (_operation == null) return CheckpointValidator.Test(file, options);
+            long length = new System.IO.FileInfo(file).Length;
+            long total = length * ((VerifyCrc ? 1 : 0) + (CheckValues ? 1 : 0));
+            return _operation.Run(System.IO.Path.GetFileName(file), total, progress =>
+                CheckpointValidator.Test(file, new ValidateOptions { VerifyCrc = options.VerifyCrc, CheckValues = options.CheckValues, Progress = progress }));
+        }
+
         protected override void ProcessRecord()
         {
             Action<string>? missing = Quiet ? _ => WriteObject(false) : null;
@@ -40,7 +65,7 @@ namespace LightningCkpt.Commands
                     bool good;
                     try
                     {
-                        var r = CheckpointValidator.Test(file, options);
+                        var r = Test(file, options);
                         good = r.IsValid && r.IsSafe;
                     }
                     catch (Exception e) when (PathResolution.Classify(e, file, writing: false) != null)
@@ -51,7 +76,7 @@ namespace LightningCkpt.Commands
                     continue;
                 }
                 CkptTestResult? result = null;
-                if (TryProcessFile(file, () => result = CheckpointValidator.Test(file, options)) && result != null)
+                if (TryProcessFile(file, () => result = Test(file, options)) && result != null)
                     WriteObject(result);
             }
         }
