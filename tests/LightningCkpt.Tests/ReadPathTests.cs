@@ -17,6 +17,17 @@ namespace LightningCkpt.Tests
     /// concurrent writer, replaced), and against files whose naive cost is set by their shape (expanded views,
     /// overlapping strides, deflated storages), and cancellation inside one tensor.
     /// </summary>
+    /// <summary>
+    /// Tests that count the process's allocations (GC.GetTotalAllocatedBytes) must not run beside other test classes,
+    /// whose allocations would be counted too.
+    /// </summary>
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class AllocationMeasuringCollection
+    {
+        public const string Name = "allocation measuring";
+    }
+
+    [Collection(AllocationMeasuringCollection.Name)]
     public class ReadPathTests : IDisposable
     {
         private readonly string _dir = Path.Combine(Path.GetTempPath(), "ckread-" + Guid.NewGuid().ToString("N"));
