@@ -126,10 +126,11 @@ namespace LightningCkpt.Tests
             Assert.All(weights, r => Assert.True(r.MaxAbsDiff > 0 && r.CosineSimilarity <= 1 + 1e-12 && r.RelativeL2 > 0, r.Name));
             Assert.Equal(CkptTensor.List(a, false).Count, weights.Count);
 
-            // a name filter restricts the tensors and drops the metadata rows
+            // a name filter restricts the tensors; the metadata rows stay (issue 9: -Name must not hide them)
             var first = weights[0].Name;
             var filtered = CheckpointComparer.Compare(a, b, new CompareOptions { NameFilter = n => n == first }).ToList();
-            Assert.Equal(first, Assert.Single(filtered).Name);
+            Assert.Equal(first, Assert.Single(filtered, r => r.Kind == "Tensor").Name);
+            Assert.Equal(new[] { "epoch", "global_step" }, filtered.Where(r => r.Kind == "Metadata").Select(r => r.Name));
         }
 
         [Fact]

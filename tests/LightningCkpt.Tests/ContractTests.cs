@@ -270,12 +270,15 @@ namespace LightningCkpt.Tests
         [Fact]
         public void Every_output_type_has_a_default_table_view()
         {
-            var viewed = Format.Descendants("View").Select(v => (string)v.Element("ViewSelectedBy")!.Element("TypeName")!).ToHashSet();
+            var viewed = Format.Descendants("View").SelectMany(v => v.Element("ViewSelectedBy")!.Elements("TypeName").Select(t => (string)t)).ToHashSet();
             foreach (var t in new[] { "LightningCkpt.CkptInfo", "LightningCkpt.CkptTensor", "LightningCkpt.CkptDiff", "LightningCkpt.CkptTestResult", "LightningCkpt.CkptFinding" })
                 Assert.Contains(t, viewed);
             foreach (var t in Model.Cmdlets.SelectMany(c => c.OutputTypes).Where(t => t.Assembly == Model.Core))
                 Assert.Contains(t.FullName!, viewed);
         }
+
+        /// <summary>The Core type a view's type name selects: "LightningCkpt.CkptTensor#Statistics" is a tagged CkptTensor.</summary>
+        private static Type? ViewedType(string typeName) => Model.CoreType(typeName.Split('#')[0]);
 
         [Fact]
         public void Every_view_names_a_real_public_type_and_only_its_public_properties()
@@ -284,28 +287,46 @@ namespace LightningCkpt.Tests
             Assert.NotEmpty(views);
             foreach (var view in views)
             {
-                var typeName = (string)view.Element("ViewSelectedBy")!.Element("TypeName")!;
-                var type = Model.CoreType(typeName);
-                Assert.True(type is { IsPublic: true }, $"view {(string)view.Element("Name")!}: {typeName} is not a public Core type");
-                var props = type!.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetMethod?.IsPublic == true).Select(p => p.Name).ToHashSet();
-
-                var table = view.Element("TableControl")!;
-                var headers = table.Element("TableHeaders")!.Elements("TableColumnHeader").ToList();
-                var items = table.Descendants("TableColumnItems").Single().Elements("TableColumnItem").ToList();
-                Assert.Equal(headers.Count, items.Count);
-                foreach (var item in items)
+                foreach (var typeName in view.Element("ViewSelectedBy")!.Elements("TypeName").Select(t => (string)t))
                 {
-                    var property = (string?)item.Element("PropertyName");
-                    var script = (string?)item.Element("ScriptBlock");
-                    Assert.True(property != null ^ script != null, "a column needs exactly one of PropertyName and ScriptBlock");
-                    if (property != null) Assert.True(props.Contains(property), $"{typeName} has no public property {property}");
-                    if (script != null)
+                    var type = ViewedType(typeName);
+                    Assert.True(type is { IsPublic: true }, $"view {(string)view.Element("Name")!}: {typeName} is not a public Core type");
+                    var props = type!.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetMethod?.IsPublic == true).Select(p => p.Name).ToHashSet();
+
+                    var table = view.Element("TableControl")!;
+                    var headers = table.Element("TableHeaders")!.Elements("TableColumnHeader").ToList();
+                    var items = table.Descendants("TableColumnItems").Single().Elements("TableColumnItem").ToList();
+                    Assert.Equal(headers.Count, items.Count);
+                    for (int i = 0; i < items.Count; i++)
                     {
-                        var used = Regex.Matches(script, @"\$_\.(\w+)").Select(m => m.Groups[1].Value).ToList();
-                        Assert.NotEmpty(used);
-                        foreach (var u in used) Assert.True(props.Contains(u), $"{typeName} has no public property {u} (script column)");
+                        // the label is a property, so Sort-Object/Select-Object take what the column shows
+                        var label = (string?)headers[i].Element("Label");
+                        Assert.True(label != null && props.Contains(label), $"{typeName}: column label '{label}' is not a public property");
+                        var property = (string?)items[i].Element("PropertyName");
+                        var script = (string?)items[i].Element("ScriptBlock");
+                        Assert.True(property != null ^ script != null, "a column needs exactly one of PropertyName and ScriptBlock");
+                        if (property != null) Assert.Equal(label, property);
+                        if (script != null)
+                        {
+                            // a script column only formats its own property
+                            var used = Regex.Matches(script, @"\$_\.(\w+)").Select(m => m.Groups[1].Value).Distinct().ToList();
+                            Assert.Equal(new[] { label }, used);
+                        }
                     }
+                    foreach (var group in view.Elements("GroupBy"))
+                        Assert.True(props.Contains((string)group.Element("PropertyName")!), $"{typeName}: GroupBy names no public property");
                 }
+            }
+        }
+
+        [Fact]
+        public void The_default_views_put_long_names_last_in_wrapping_rows()
+        {
+            foreach (var view in Format.Descendants("View"))
+            {
+                var labels = view.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")!).ToArray();
+                if (labels.Contains("Name")) Assert.Equal("Name", labels.Last());
+                Assert.NotNull(view.Descendants("TableRowEntry").Single().Element("Wrap"));
             }
         }
 
@@ -314,7 +335,16 @@ namespace LightningCkpt.Tests
         {
             var view = Format.Descendants("View").First(v => (string)v.Element("ViewSelectedBy")!.Element("TypeName")! == "LightningCkpt.CkptInfo");
             var labels = view.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")!).ToArray();
-            Assert.Equal(new[] { "Name", "Epoch", "GlobalStep", "Parameters", "Size", "LightningVersion", "BestModelScore" }, labels);
+            Assert.Equal(new[] { "RunVersion", "Epoch", "GlobalStep", "BestModelScore", "Length", "IsSafe", "Name" }, labels);
+        }
+
+        [Fact]
+        public void Get_CkptTensor_tags_its_output_with_views_that_exist()
+        {
+            var names = Format.Descendants("TypeName").Select(t => (string)t).ToHashSet();
+            var command = Model.Module.GetType("LightningCkpt.Commands.GetCkptTensorCommand")!;
+            foreach (var field in new[] { "StatisticsView", "HashView" })
+                Assert.Contains((string)command.GetField(field, BindingFlags.NonPublic | BindingFlags.Static)!.GetRawConstantValue()!, names);
         }
 
         // ---- help --------------------------------------------------------------------------------------------

@@ -135,7 +135,7 @@ namespace LightningCkpt.Tests
         {
             var r = CheckpointValidator.Test(Path.Combine(RepoPaths.Samples, file), new ValidateOptions { VerifyCrc = true, CheckValues = true });
             Assert.True(r.IsValid && r.IsSafe, string.Join("; ", r.Findings));
-            Assert.Equal("Zip", r.Format);
+            Assert.Equal(LightningCkpt.Container.CheckpointFormat.Zip, r.Format);
         }
 
         [Theory]

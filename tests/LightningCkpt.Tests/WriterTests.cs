@@ -219,7 +219,8 @@ namespace LightningCkpt.Tests
         {
             var src = Checkpoint.Open(Fixture("dtypes_zip.pt"));
             var sel = WeightSelection.Select(src, new SelectOptions());
-            var ex = Assert.Throws<InvalidOperationException>(() => WeightSelection.Write(src, sel, new SelectOptions(), Out("x.safetensors"), WeightsFileFormat.Safetensors, false));
+            var ex = Assert.Throws<WeightsRequestException>(() => WeightSelection.Write(src, sel, new SelectOptions(), Out("x.safetensors"), WeightsFileFormat.Safetensors, false));
+            Assert.Equal(WeightsRequestProblem.DTypeNotWritable, ex.Problem);
             Assert.Contains("complex128", ex.Message);
             Assert.False(File.Exists(Out("x.safetensors")));
             Assert.Empty(Directory.GetFiles(_dir));
@@ -281,8 +282,9 @@ namespace LightningCkpt.Tests
         public void DuplicateNamesAfterRenamingAreRejected()
         {
             var src = Checkpoint.Open(Fixture("lightning2_full.ckpt"));
-            var ex = Assert.Throws<InvalidOperationException>(() =>
+            var ex = Assert.Throws<WeightsRequestException>(() =>
                 WeightSelection.Select(src, new SelectOptions { StripPrefixes = new[] { "model.encoder.0.", "model.encoder.1." } }));
+            Assert.Equal(WeightsRequestProblem.NameCollision, ex.Problem);
             Assert.Contains("would both be written as", ex.Message);
             Assert.Throws<ArgumentException>(() => WeightSelection.Select(src, new SelectOptions { CastTo = DType.Int32 }));
         }
@@ -349,9 +351,40 @@ namespace LightningCkpt.Tests
         {
             var a = Checkpoint.Open(Fixture("lightning2_full.ckpt"));
             var b = Checkpoint.Open(Fixture("params_zip.pt"));
-            var ex = Assert.Throws<InvalidOperationException>(() => WeightsAverager.Merge(new[] { a, b }, null, Out("m.pt"), WeightsFileFormat.TorchZip, false, null));
+            var ex = Assert.Throws<WeightsRequestException>(() => WeightsAverager.Merge(new[] { a, b }, null, Out("m.pt"), WeightsFileFormat.TorchZip, false, null));
+            Assert.Equal(WeightsRequestProblem.MergeMismatch, ex.Problem);
             Assert.Contains(a.View.Weights[0].Name, ex.Message);
             Assert.False(File.Exists(Out("m.pt")));
+        }
+
+        [Fact]
+        public void A_selection_that_matches_nothing_writes_no_file()
+        {
+            var src = Checkpoint.Open(Fixture("lightning2_full.ckpt"));
+            var options = new SelectOptions { Filter = _ => false };
+            var sel = WeightSelection.Select(src, options);
+            Assert.Empty(sel);
+            var ex = Assert.Throws<WeightsRequestException>(() => WeightSelection.Write(src, sel, options, Out("empty.pt"), WeightsFileFormat.TorchZip, false));
+            Assert.Equal(WeightsRequestProblem.NoWeightsSelected, ex.Problem);
+            Assert.Empty(Directory.GetFiles(_dir));
+        }
+
+        [Fact]
+        public void Describe_reports_the_cast_dtype_and_its_sizes()
+        {
+            var src = Checkpoint.Open(Fixture("dtypes_zip.pt"));
+            var options = new SelectOptions { CastTo = DType.Float16 };
+            var described = WeightSelection.Describe(src, WeightSelection.Select(src, options), options);
+            foreach (var t in described)
+            {
+                var original = src.View.Weights.Single(w => w.Name == t.Name).Tensor;
+                // floating tensors are cast; integers, bool and complex keep their dtype, as Write does
+                var expected = WeightSelection.OutputDType(original, DType.Float16);
+                Assert.Equal(expected.Name, t.DType);
+                Assert.Equal(expected.BytesFor(original.Numel), t.Bytes);
+            }
+            Assert.Contains(described, t => t.Name == "float32" && t.DType == "float16");
+            Assert.Contains(described, t => t.Name == "int64" && t.DType == "int64");
         }
     }
 }

@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Last = Join-Path $V0 'last.ckpt'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.CompareCkptCommand'
 }
 
@@ -36,9 +33,29 @@ Describe 'Compare-Ckpt' {
         finally { Pop-Location }
     }
 
-    It 'limits the comparison with -Name' {
-        $d = Compare-Ckpt $Last (Join-Path $V0 'epoch=0-step=10.ckpt') -Name '*.bias' -IncludeEqual | Where-Object Kind -eq 'Tensor'
-        $d.Name | ForEach-Object { $_ | Should -BeLike '*.bias' }
+    It 'limits the tensors with -Name and keeps the metadata rows' {
+        $all = Compare-Ckpt $Last (Join-Path $V0 'epoch=0-step=10.ckpt') -Name '*.bias' -IncludeEqual
+        ($all | Where-Object Kind -eq 'Tensor').Name | ForEach-Object { $_ | Should -BeLike '*.bias' }
+        ($all | Where-Object Kind -eq 'Metadata').Name | Should -Contain 'epoch'
+    }
+
+    It 'compares the values across a dtype change' {
+        $half = Join-Path $TestDrive 'half.ckpt'
+        Select-CkptWeights -LiteralPath $Last -DType float16 -OutFile $half
+        $d = Compare-Ckpt $Last $half | Where-Object Kind -eq 'Tensor'
+        $d.Count | Should -Be 4
+        $d | ForEach-Object {
+            $_.Status | Should -Be 'DTypeChanged'
+            $_.Change | Should -Be 'float32 → float16'
+            $_.MaxAbsDiff | Should -BeGreaterThan 0
+            $_.MaxAbsDiff | Should -BeLessThan 0.001
+            $_.CosineSimilarity | Should -BeGreaterThan 0.9999
+        }
+    }
+
+    It 'names the difference file on every row' {
+        $d = Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*-step=?0.ckpt' | Compare-Ckpt -ReferencePath $Last
+        ($d.DifferenceName | Sort-Object -Unique) | Should -Be @('epoch=0-step=10.ckpt', 'epoch=1-step=20.ckpt')
     }
 
     It 'stops when the reference cannot be read' {
@@ -54,7 +71,6 @@ Describe 'Compare-Ckpt' {
     }
 
     It 'renders the default view' {
-        Set-ItResult -Skipped -Because 'issue 9 defect 6: columns dropped at 80 (views fixes this and removes this line)'
         $text = Compare-Ckpt (Join-Path $V0 'epoch=0-step=10.ckpt') $Last | Format-Table | Out-String
         foreach ($h in 'Name', 'Status', 'MaxAbsDiff', 'RelativeL2', 'CosineSimilarity') { $text | Should -Match $h }
     }

@@ -2,10 +2,7 @@
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Mixed = Join-Path $TestDrive 'mixed'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.GetCkptInfoCommand'
 }
 
@@ -162,12 +159,11 @@ Describe 'Get-CkptInfo output' {
     }
 
     It 'renders the default table view with the agreed columns' {
-        Set-ItResult -Skipped -Because 'issue 9 defects 2/4: BestModelScore cut at 80 (views fixes this and removes this line)'
         $text = $all | Format-Table | Out-String
-        foreach ($header in 'Name', 'Epoch', 'GlobalStep', 'Parameters', 'Size', 'LightningVersion', 'BestModelScore') {
+        foreach ($header in 'RunVersion', 'Epoch', 'GlobalStep', 'BestModelScore', 'Length', 'IsSafe', 'Name') {
             $text | Should -Match $header
         }
-        $text | Should -Match 'MB'
+        $text | Should -Match 'KB'
     }
 
     It 'closes the file before writing the object' {
@@ -175,5 +171,29 @@ Describe 'Get-CkptInfo output' {
         Copy-TestFile (Join-Path $V0 'last.ckpt') $copy
         { Get-CkptInfo -LiteralPath $copy | ForEach-Object { Remove-Item -LiteralPath $_.Path } } | Should -Not -Throw
         Test-Path -LiteralPath $copy | Should -BeFalse
+    }
+
+    It 'warns when a file holds globals that would run code, and shows it in the view' {
+        $hostile = Join-Path $script:RepoRoot 'tests/fixtures/malicious/real_zip_hostile_datapkl.pt'
+        $i = Get-CkptInfo -LiteralPath $hostile -WarningVariable w 3>$null
+        $w.Count | Should -Be 1
+        "$w" | Should -Match 'os\.system'
+        "$w" | Should -Match 'real_zip_hostile_datapkl\.pt'
+        $i.IsSafe | Should -BeFalse
+        (Get-CkptInfo -LiteralPath (Join-Path $V0 'last.ckpt') -WarningVariable w2).IsSafe | Should -BeTrue
+        $w2 | Should -BeNullOrEmpty
+        $text = $i | Get-RenderedText -Width 80
+        @($text | Get-RenderedColumn) | Should -Contain 'IsSafe'
+        $text | Should -Match 'False'
+    }
+
+    It 'serialises enum properties the same way in every output type' {
+        $file = Join-Path $V0 'last.ckpt'
+        $info = Get-CkptInfo -LiteralPath $file | ConvertTo-Json -Depth 1 -EnumsAsStrings 3>$null | ConvertFrom-Json
+        $test = Test-Ckpt -LiteralPath $file | ConvertTo-Json -Depth 1 -EnumsAsStrings 3>$null | ConvertFrom-Json
+        $info.Format | Should -Be 'Zip'
+        $test.Format | Should -Be 'Zip'
+        $plain = Test-Ckpt -LiteralPath $file | ConvertTo-Json -Depth 1 3>$null | ConvertFrom-Json
+        $plain.Format | Should -BeOfType ((Get-CkptInfo -LiteralPath $file | ConvertTo-Json -Depth 1 3>$null | ConvertFrom-Json).Format.GetType())
     }
 }

@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Last = Join-Path $V0 'last.ckpt'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.GetCkptTensorCommand'
 }
 
@@ -34,7 +31,7 @@ Describe 'Get-CkptTensor' {
     It 'takes Get-CkptInfo output through -InputObject, brackets included' {
         $r = Get-CkptInfo -LiteralPath (Join-Path $V0 'epoch=3-step=[1].ckpt') | Get-CkptTensor
         $r.Count | Should -Be 4
-        $r[0].File | Should -Be (Join-Path $V0 'epoch=3-step=[1].ckpt')
+        $r[0].Path | Should -Be (Join-Path $V0 'epoch=3-step=[1].ckpt')
     }
 
     It 'reads every file piped from Get-ChildItem' {
@@ -56,8 +53,8 @@ Describe 'Get-CkptTensor' {
     }
 
     It 'renders the default and the Statistics views' {
+        $default = Get-CkptTensor -LiteralPath $Last | Format-Table | Out-String
         $t = Get-CkptTensor -LiteralPath $Last -Statistics
-        $default = $t | Format-Table | Out-String
         foreach ($h in 'Name', 'DType', 'Shape', 'Numel', 'Bytes') { $default | Should -Match $h }
         $stats = $t | Format-Table -View Statistics | Out-String
         foreach ($h in 'Min', 'Max', 'Mean', 'Std') { $stats | Should -Match $h }
@@ -76,5 +73,27 @@ Describe 'Get-CkptTensor' {
         $r = Get-CkptTensor -LiteralPath (Join-Path $TestDrive 'mixed/truncated.ckpt'), $Last -ErrorVariable ev -ErrorAction SilentlyContinue
         $r.Count | Should -Be 4
         $ev[0].FullyQualifiedErrorId | Should -BeExactly "InvalidCheckpoint,$Id"
+    }
+
+    It 'has Path as the checkpoint file, so file cmdlets take tensors from the pipeline' {
+        $t = Get-CkptTensor -LiteralPath $Last | Select-Object -First 1
+        $t.Path | Should -Be $Last
+        $t.TensorPath | Should -Be 'state_dict.model.net.0.weight'
+        ($t | Get-Item).FullName | Should -Be $Last
+    }
+
+    It 'exports the shape as text to CSV' {
+        $csv = Join-Path $TestDrive 'all-columns.csv'
+        Get-CkptTensor -LiteralPath $Last | Export-Csv -LiteralPath $csv -NoTypeInformation
+        Get-Content -LiteralPath $csv -Raw | Should -Not -Match 'System\.Int64\[\]'
+        (Import-Csv -LiteralPath $csv)[0].Shape | Should -Be '[16, 4]'
+    }
+
+    It 'converts to JSON without depth warnings or engine internals' {
+        $json = Get-CkptTensor -LiteralPath $Last -All | ConvertTo-Json -WarningVariable w 3>$null
+        $w | Should -BeNullOrEmpty
+        $back = $json | ConvertFrom-Json
+        $back[0].PSObject.Properties.Name | Should -Not -Contain 'Tensor'
+        $back[0].Shape | Should -Be @(16, 4)
     }
 }

@@ -1,8 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.MergeCkptWeightsCommand'
 }
 
@@ -43,6 +41,15 @@ Describe 'Merge-CkptWeights' {
         $out = Join-Path $TestDrive 'broken-merge.ckpt'
         { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), (Join-Path $TestDrive 'mixed/truncated.ckpt') -OutFile $out -ErrorAction SilentlyContinue } |
             Should -Throw -ErrorId "MergeInputUnreadable,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
+
+    It 'reports checkpoints that do not fit together as a non-terminating MergeInputMismatch' {
+        $out = Join-Path $TestDrive 'mismatch.ckpt'
+        $plain = Join-Path $TestDrive 'plain/plain_state_dict.pt'
+        { Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), $plain -OutFile $out -ErrorAction SilentlyContinue } | Should -Not -Throw
+        Merge-CkptWeights -LiteralPath (Join-Path $V0 'last.ckpt'), $plain -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "MergeInputMismatch,$Id"
         Test-Path -LiteralPath $out | Should -BeFalse
     }
 }

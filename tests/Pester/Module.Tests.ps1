@@ -38,3 +38,40 @@ Describe 'The built module' {
         $r.CompletionMatches.CompletionText | Should -Be @('model.net.2.weight', 'model.net.2.bias')
     }
 }
+
+Describe 'Help and README statements' {
+    BeforeAll {
+        $script:About = Get-Help about_LightningCkpt | Out-String
+        $script:Readme = Get-Content -LiteralPath (Join-Path $script:RepoRoot 'README.md') -Raw
+    }
+
+    It 'calls Std the unbiased sample standard deviation, never population' {
+        $p = (Get-Help Get-CkptTensor -Parameter Statistics).Description.Text -join ' '
+        $p | Should -Not -Match 'population'
+        $p | Should -Match 'unbiased'
+        $About | Should -Not -Match 'population'
+    }
+
+    It 'picks the best checkpoint honouring the ModelCheckpoint mode' {
+        $examples = (Get-Help Get-CkptInfo -Examples | Out-String) + $About + $Readme
+        $examples | Should -Not -Match 'Sort-Object BestModelScore \| Select-Object -First 1'
+        $examples | Should -Match "Mode -eq 'max'"
+    }
+
+    It 'makes no claim that PowerShell is absent' {
+        foreach ($text in $About, $Readme, (Get-Help Test-Ckpt -Full | Out-String)) {
+            $text | Should -Not -Match 'no `?pwsh'
+            $text | Should -Not -Match 'without pwsh'
+        }
+    }
+
+    It 'documents every error id the cmdlets write' {
+        $ids = 'FileNotFound', 'PathNotFileSystem', 'InvalidCheckpoint', 'NotACheckpoint', 'UnsupportedCheckpoint', 'CheckpointLimitExceeded',
+            'TensorNotFound', 'OutFileExists', 'OutFileIsInput', 'OutFileNeedsOneInput', 'NoWeightsSelected', 'WeightNameCollision',
+            'DTypeNotWritable', 'TensorNotWritable', 'MergeInputMismatch', 'MergeInputUnreadable', 'WeightCountMismatch'
+        foreach ($id in $ids) {
+            $About | Should -Match "\b$id\b" -Because "about_LightningCkpt must document $id"
+            $Readme | Should -Match "\b$id\b" -Because "README must list $id"
+        }
+    }
+}

@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Last = Join-Path $V0 'last.ckpt'
+    Initialize-CkptTestDrive
     $script:Id = 'LightningCkpt.Commands.SelectCkptWeightsCommand'
 }
 
@@ -18,9 +15,10 @@ Describe 'Select-CkptWeights without -OutFile' {
         (Select-CkptWeights -LiteralPath $Last -Exclude '*.bias').Name | Should -Not -Contain 'model.net.0.bias'
     }
 
-    It 'casts with -DType' {
-        Set-ItResult -Skipped -Because 'issue 9 defect 5: -DType without -OutFile reports float32 (views fixes this and removes this line)'
-        (Select-CkptWeights -LiteralPath $Last -DType float16).DType | Sort-Object -Unique | Should -Be 'float16'
+    It 'casts with -DType, and reports the cast dtype and sizes' {
+        $t = Select-CkptWeights -LiteralPath $Last -DType float16
+        $t.DType | Sort-Object -Unique | Should -Be 'float16'
+        $t | ForEach-Object { $_.Bytes | Should -Be ($_.Numel * 2) }
     }
 
     It 'rejects a dtype outside the set' {
@@ -81,5 +79,29 @@ Describe 'Select-CkptWeights -OutFile' {
 
     It 'rejects an -OutFile on another provider' {
         { Select-CkptWeights -LiteralPath $Last -OutFile 'env:nope' } | Should -Throw -ErrorId "PathNotFileSystem,$Id"
+    }
+
+    It 'writes no file and reports NoWeightsSelected when nothing matches' {
+        $out = Join-Path $TestDrive 'nothing.ckpt'
+        Select-CkptWeights -LiteralPath $Last -Include 'nope.*' -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "NoWeightsSelected,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
+
+    It 'reports a name collision as a non-terminating WeightNameCollision' {
+        $out = Join-Path $TestDrive 'collide.ckpt'
+        { Select-CkptWeights -LiteralPath $Last -StripPrefix 'model.net.0.', 'model.net.2.' -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue } | Should -Not -Throw
+        Select-CkptWeights -LiteralPath $Last -StripPrefix 'model.net.0.', 'model.net.2.' -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "WeightNameCollision,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
+    }
+
+    It 'reports a dtype safetensors cannot hold as a non-terminating DTypeNotWritable' {
+        $out = Join-Path $TestDrive 'complex.safetensors'
+        $src = Join-Path $FixtureFiles 'dtypes_zip.pt'
+        { Select-CkptWeights -LiteralPath $src -OutFile $out -ErrorAction SilentlyContinue } | Should -Not -Throw
+        Select-CkptWeights -LiteralPath $src -OutFile $out -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "DTypeNotWritable,$Id"
+        Test-Path -LiteralPath $out | Should -BeFalse
     }
 }

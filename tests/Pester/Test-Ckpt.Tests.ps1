@@ -1,9 +1,6 @@
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
-    Import-LightningCkptModule
-    New-CkptTestData -Root $TestDrive
-    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
-    $script:Mixed = Join-Path $TestDrive 'mixed'
+    Initialize-CkptTestDrive
 }
 
 Describe 'Test-Ckpt' {
@@ -39,8 +36,33 @@ Describe 'Test-Ckpt' {
     It 'renders the result and finding views' {
         $r = Test-Ckpt -LiteralPath (Join-Path $Mixed 'truncated.ckpt')
         $text = $r | Format-Table | Out-String
-        foreach ($h in 'Name', 'IsValid', 'IsSafe', 'Findings') { $text | Should -Match $h }
+        foreach ($h in 'Name', 'IsValid', 'IsSafe', 'Summary') { $text | Should -Match $h }
         $findings = $r.Findings | Format-Table | Out-String
         foreach ($h in 'Severity', 'Kind', 'Message') { $findings | Should -Match $h }
+    }
+
+    It 'returns $false with -CheckValues -Quiet for weights that hold NaN or Inf' {
+        Test-Ckpt -LiteralPath (Join-Path $FixtureFiles 'lightning_nonfinite_weights.ckpt') -CheckValues -Quiet | Should -BeFalse
+        $r = Test-Ckpt -LiteralPath (Join-Path $FixtureFiles 'lightning_nonfinite_weights.ckpt') -CheckValues
+        ($r.Findings | Where-Object Kind -eq 'NonFiniteValues').Location | Should -Be 'tensor state_dict.model.0.weight'
+    }
+
+    It 'checks the weights, not callback state: Lightning''s kth_value = inf sentinel is no finding' {
+        $f = Join-Path $FixtureFiles 'lightning_inf_sentinel.ckpt'
+        (Test-Ckpt -LiteralPath $f -CheckValues).Findings | Where-Object Kind -eq 'NonFiniteValues' | Should -BeNullOrEmpty
+        Test-Ckpt -LiteralPath $f -CheckValues -Quiet | Should -BeTrue
+    }
+
+    It 'gives every finding its file' {
+        $files = (Join-Path $Mixed 'good.ckpt'), (Join-Path $Mixed 'truncated.ckpt')
+        $findings = Test-Ckpt -LiteralPath $files | Select-Object -ExpandProperty Findings
+        ($findings | Where-Object Kind -eq 'UnknownGlobal').Path | Sort-Object -Unique | Should -Be $files[0]
+        ($findings | Where-Object Severity -eq 'Error').Path | Sort-Object -Unique | Should -Be $files[1]
+        ($findings | Where-Object Severity -eq 'Error').Name | Sort-Object -Unique | Should -Be 'truncated.ckpt'
+    }
+
+    It 'summarises the findings instead of counting them' {
+        (Test-Ckpt -LiteralPath (Join-Path $Mixed 'truncated.ckpt')).Summary | Should -Match 'Truncated'
+        (Test-Ckpt -LiteralPath (Join-Path $Mixed 'good.ckpt')).Summary | Should -Be 'UnknownGlobal'
     }
 }

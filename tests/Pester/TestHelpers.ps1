@@ -8,6 +8,15 @@ function Import-LightningCkptModule {
     Import-Module -Name $path -Force -ErrorAction Stop
 }
 
+function Initialize-CkptTestDrive {
+    # The BeforeAll of every cmdlet's tests: the built module, a fresh copy of the test data, and its well-known paths.
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Last = Join-Path $script:V0 'last.ckpt'
+    $script:Mixed = Join-Path $TestDrive 'mixed'
+}
+
 function Copy-TestFile([string] $Source, [string] $Destination) {
     # [System.IO.File]::Copy takes both names literally: 'epoch=3-step=[1].ckpt' stays what it is.
     $dir = [System.IO.Path]::GetDirectoryName($Destination)
@@ -150,4 +159,14 @@ function Get-RenderedColumn {
     param([Parameter(Mandatory, ValueFromPipeline)] [string] $Text)
     $row = $Text | ConvertFrom-RenderedTable | Select-Object -First 1
     if ($row) { @($row.PSObject.Properties.Name | Where-Object { $_ -notin '_Group', '_Line' }) }
+}
+
+$script:FixtureFiles = Join-Path $script:RepoRoot 'tests/fixtures/files'
+
+function New-LongNameCopy([string] $Source, [string] $Directory) {
+    # A checkpoint with the kind of name real runs produce: longer than a whole 80-column line.
+    $name = 'epoch=12-step=123456-val_loss=0.1234-val_acc=0.9876-run=sweep-lr0.0003-bs256-final.ckpt'
+    $target = Join-Path $Directory $name
+    Copy-TestFile $Source $target
+    $target
 }

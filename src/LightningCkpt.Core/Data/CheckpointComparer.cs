@@ -50,9 +50,9 @@ namespace LightningCkpt.Data
     /// </summary>
     /// <remarks>
     /// <para>Rows: first metadata rows (Kind "Metadata": epoch, global_step, lightning version, and every
-    /// hyperparameter key <c>hyper_parameters.KEY</c>; only when no NameFilter is given), then one row per tensor
+    /// hyperparameter key <c>hyper_parameters.KEY</c>; the NameFilter picks tensors only), then one row per tensor
     /// name (weights by their key; with AllTensors every tensor, others by path): Removed (only in the reference),
-    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape), else Changed or Equal.
+    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape; the values are still compared), else Changed or Equal.
     /// Equal rows are omitted unless IncludeEqual.</para>
     /// <para>Equal follows torch.allclose(a, b, rtol, atol, equal_nan=False) evaluated in double:
     /// every element satisfies a == b (so +inf matches +inf) or |a − b| is finite and |a − b| ≤ atol + rtol·|b|.
@@ -84,9 +84,9 @@ namespace LightningCkpt.Data
 
         private static IEnumerable<CkptDiff> Run(Checkpoint reference, Checkpoint difference, CompareOptions options, Action<CompareProgress>? progress)
         {
-            if (options.NameFilter == null)
-                foreach (var m in MetadataDiffs(reference, difference))
-                    if (m.Status != DiffStatus.Equal || options.IncludeEqual) yield return m;
+            // the name filter picks tensors; metadata rows stay (Where-Object Kind -eq Tensor drops them)
+            foreach (var m in MetadataDiffs(reference, difference))
+                if (m.Status != DiffStatus.Equal || options.IncludeEqual) yield return m;
 
             var left = Index(CkptTensor.List(reference, options.AllTensors));
             var right = Index(CkptTensor.List(difference, options.AllTensors));
@@ -126,7 +126,7 @@ namespace LightningCkpt.Data
             if (a == null) { d.Status = DiffStatus.Added; return d; }
             if (b == null) { d.Status = DiffStatus.Removed; return d; }
             if (!a.Shape.SequenceEqual(b.Shape)) { d.Status = DiffStatus.ShapeChanged; return d; }
-            if (a.DType != b.DType) { d.Status = DiffStatus.DTypeChanged; return d; }
+            if (a.DType != b.DType) return DTypeDiff(d, a.Tensor, b.Tensor, ra, rb, o);
             TensorRef ta = a.Tensor, tb = b.Tensor;
             if (!ta.HasData || !tb.HasData)
             {
@@ -145,12 +145,29 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>
+        /// Same shape, another dtype (a float16 export of float32 weights …): the values are still compared, each
+        /// side read as double, so the row says how much the cast moved them. The status stays DTypeChanged.
+        /// </summary>
+        private static CkptDiff DTypeDiff(CkptDiff d, TensorRef ta, TensorRef tb, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        {
+            d.Status = DiffStatus.DTypeChanged;
+            if (!ta.HasData || !tb.HasData || ta.Numel == 0 || ta.DType.IsComplex != tb.DType.IsComplex) return d;
+            var ga = ViewGeometry.Components(ta);
+            var gb = ViewGeometry.Components(tb);
+            if (ga == null || gb == null || !QuantizersMatch(ta, tb)) return d;
+            Numbers(d, ta, tb, ga.Value, gb.Value, ra, rb, o, sameDType: false);
+            d.Status = DiffStatus.DTypeChanged;
+            return d;
+        }
+
+        /// <summary>
         /// The difference numbers from one lockstep pass over both tensors' row-major bytes. Chunks are first checked
         /// for identical bytes; while every chunk so far is identical no sums are computed, and when the first
         /// different chunk is not the first, the identical prefix is read again for its sums. Views that share the
         /// same stride-0 (expanded) dimensions are compared over their distinct elements and the sums scaled.
         /// </summary>
-        private static CkptDiff Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        // sameDType false (a dtype change): bytes say nothing then, so every chunk is summed
+        private static CkptDiff Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, TensorDataReader ra, TensorDataReader rb, CompareOptions o, bool sameDType = true)
         {
             long repeat = 1;
             if (SameExpansion(ta, tb))
@@ -167,7 +184,7 @@ namespace LightningCkpt.Data
             bool float32 = ReferenceEquals(ka.DType, DType.Float32) && ReferenceEquals(kb.DType, DType.Float32) && !ka.IsAffine && !kb.IsAffine;
             int item = ta.DType.ItemSize;
             long chunkElements = Math.Min(TensorDataReader.ChunkElements(ta), TensorDataReader.ChunkElements(tb));
-            bool identical = true, nonZero = false;
+            bool identical = sameDType, nonZero = false;
             var total = default(DiffSums);
             var cancel = ra.Progress.Cancellation;
             TensorDataReader.ReadPairs(ra, ta, rb, tb, 0, ta.Numel, (x, y, n) =>

@@ -62,7 +62,7 @@ namespace LightningCkpt.Data
                 Apply(tensor, acc.Total);
                 return;
             }
-            Apply(tensor, Compute(distinct, reader, tensor.File).Scale(repeat));
+            Apply(tensor, Compute(distinct, reader, tensor.Path).Scale(repeat));
             if (hash) tensor.Sha256 = reader.Sha256(t);
         }
 

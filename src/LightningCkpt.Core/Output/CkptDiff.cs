@@ -12,8 +12,8 @@ namespace LightningCkpt
         public string Kind { get; internal set; } = "Tensor";
         public string Name { get; internal set; } = "";
         public DiffStatus Status { get; internal set; }
-        public long[]? ReferenceShape { get; internal set; }
-        public long[]? DifferenceShape { get; internal set; }
+        public TensorShape? ReferenceShape { get; internal set; }
+        public TensorShape? DifferenceShape { get; internal set; }
         public string? ReferenceDType { get; internal set; }
         public string? DifferenceDType { get; internal set; }
         public double? MaxAbsDiff { get; internal set; }
@@ -29,6 +29,24 @@ namespace LightningCkpt
 
         public string ReferencePath { get; internal set; } = "";
         public string DifferencePath { get; internal set; } = "";
+
+        /// <summary>The file name of <see cref="DifferencePath"/>: tells the rows of several difference files apart.</summary>
+        public string DifferenceName => System.IO.Path.GetFileName(DifferencePath);
+
+        /// <summary>
+        /// What changed, as text: a metadata value ("0 → 2"), a shape ("[16, 4] → [32, 4]") or a dtype
+        /// ("float32 → float16"); "" when only the values changed (see MaxAbsDiff …) or nothing did.
+        /// </summary>
+        public string Change => Kind == "Metadata"
+            ? (Status == DiffStatus.Equal ? "" : $"{ReferenceValue ?? "(none)"} → {DifferenceValue ?? "(none)"}")
+            : Status switch
+            {
+                DiffStatus.Added => $"(none) → {DifferenceDType} {DifferenceShape}",
+                DiffStatus.Removed => $"{ReferenceDType} {ReferenceShape} → (none)",
+                DiffStatus.ShapeChanged => $"{ReferenceShape} → {DifferenceShape}",
+                DiffStatus.DTypeChanged => $"{ReferenceDType} → {DifferenceDType}",
+                _ => "",
+            };
 
         public override string ToString() => $"{Name}: {Status}";
     }

@@ -71,6 +71,12 @@ namespace LightningCkpt
         /// <summary>Globals graded dangerous: they would run code in torch.load(weights_only=False).</summary>
         public TextList UnsafeGlobals { get; private set; } = TextList.Empty;
 
+        /// <summary>
+        /// False when the pickle names a global that would run code in torch.load(weights_only=False) (listed in
+        /// <see cref="UnsafeGlobals"/>). Judged from the globals only; Test-Ckpt also checks the file's structure.
+        /// </summary>
+        public bool IsSafe => UnsafeGlobals.Count == 0;
+
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
         public int? RunVersion { get; private set; }
         public DateTime LastWriteTime { get; private set; }
@@ -122,7 +128,11 @@ namespace LightningCkpt
             return info;
         }
 
-        /// <summary>A float, an int, or a one-element tensor's value (a few bytes read, never the weights).</summary>
+        /// <summary>
+        /// A float, an int, or a one-element tensor's value (a few bytes read, never the weights). A float32, float16
+        /// or bfloat16 tensor gives the shortest decimal that is that float (0.9, not 0.899999976158142), so the
+        /// score prints and compares as the training log showed it.
+        /// </summary>
         internal static double? ScalarOf(object? v, TensorDataReader reader)
         {
             switch (v)
@@ -130,11 +140,19 @@ namespace LightningCkpt
                 case double d: return d;
                 case long l: return l;
                 case TensorRef t when t.Numel == 1 && t.HasData:
-                    try { return reader.ReadScalar(t); }
+                    try
+                    {
+                        var value = reader.ReadScalar(t);
+                        return value is double x && t.DType.IsFloatingPoint && t.DType.ItemSize <= 4 ? SinglePrecision.Shortest(x) : value;
+                    }
                     catch (CheckpointFormatException) { return null; }
                 default: return null;
             }
         }
+
+        /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
+        internal string? SafetyWarning => IsSafe ? null
+            : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 
         public override string ToString() => Path;
     }

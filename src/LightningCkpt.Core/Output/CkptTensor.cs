@@ -15,15 +15,17 @@ namespace LightningCkpt
         public string Name { get; private set; } = "";
 
         /// <summary>The dotted path from the top object: state_dict.encoder.0.weight, optimizer_states.0.state.3.exp_avg.</summary>
-        public string Path { get; private set; } = "";
+        public string TensorPath { get; private set; } = "";
 
         /// <summary>The top-level entry holding the tensor: state_dict, optimizer_states, callbacks … ("" for the top object).</summary>
         public string Section { get; private set; } = "";
 
         /// <summary>torch's dtype name: float32, bfloat16 …</summary>
         public string DType { get; private set; } = "";
-        public long[] Shape { get; private set; } = Array.Empty<long>();
-        public long[] Stride { get; private set; } = Array.Empty<long>();
+        public TensorShape Shape { get; private set; } = new TensorShape(Array.Empty<long>());
+
+        /// <summary>Elements to step over per dimension, as torch's Tensor.stride().</summary>
+        public TensorShape Stride { get; private set; } = new TensorShape(Array.Empty<long>());
         public long StorageOffset { get; private set; }
         public long Numel { get; private set; }
 
@@ -42,8 +44,11 @@ namespace LightningCkpt
         /// <summary>Absolute file offset of the storage's bytes (-1 when compressed or not in the file).</summary>
         public long StorageFileOffset { get; private set; } = -1;
 
-        /// <summary>The checkpoint file.</summary>
-        public string File { get; private set; } = "";
+        /// <summary>
+        /// The checkpoint file. Named Path like CkptInfo.Path, so a tensor piped to Get-Item, Get-CkptInfo or any
+        /// cmdlet that binds Path by property name names its file; the tensor's own place is <see cref="TensorPath"/>.
+        /// </summary>
+        public string Path { get; private set; } = "";
 
         /// <summary>SHA-256 of the row-major little-endian elements; filled by -Hash.</summary>
         public string? Sha256 { get; internal set; }
@@ -60,23 +65,24 @@ namespace LightningCkpt
         public long? InfCount { get; internal set; }
         public double? ZeroFraction { get; internal set; }
 
-        /// <summary>The underlying reference, for the data engine.</summary>
-        public TensorRef Tensor { get; private set; } = null!;
+        /// <summary>The underlying reference, for the data engine; internal, so serialisers never walk the engine's graph.</summary>
+        internal TensorRef Tensor { get; private set; } = null!;
 
         /// <summary>Shape as text, e.g. [768, 3072].</summary>
-        public string ShapeText => "[" + string.Join(", ", Shape) + "]";
+        public string ShapeText => Shape.ToString();
 
-        internal static CkptTensor Create(string file, string name, string path, TensorRef t, bool shared) => new CkptTensor
+        // outputDType: the dtype the tensor is written as (Select-CkptWeights -DType); null: its own
+        internal static CkptTensor Create(string file, string name, string path, TensorRef t, bool shared, DType? outputDType = null) => new CkptTensor
         {
             Name = name,
-            Path = path,
+            TensorPath = path,
             Section = path.Length == 0 ? "" : path.Split('.')[0],
-            DType = t.DType.Name,
-            Shape = (long[])t.Shape.Clone(),
-            Stride = (long[])t.Stride.Clone(),
+            DType = (outputDType ?? t.DType).Name,
+            Shape = new TensorShape(t.Shape),
+            Stride = new TensorShape(t.Stride),
             StorageOffset = t.StorageOffset,
             Numel = t.Numel,
-            Bytes = t.NBytes,
+            Bytes = outputDType == null ? t.NBytes : outputDType.BytesFor(t.Numel),
             IsContiguous = t.IsContiguous,
             IsShared = shared,
             RequiresGrad = t.RequiresGrad,
@@ -85,7 +91,7 @@ namespace LightningCkpt
             Device = t.Device,
             StorageKey = t.Storage?.Key,
             StorageFileOffset = t.Storage?.FileOffset ?? -1,
-            File = file,
+            Path = file,
             Tensor = t,
         };
 
@@ -122,7 +128,7 @@ namespace LightningCkpt
             if (Source == null) throw new InvalidOperationException($"{Name} is not attached to a checkpoint");
             if (!Tensor.HasData) throw new InvalidOperationException($"{Name} has no data in the file (layout {Layout}, device {Device})");
             var g = Data.ViewGeometry.Of(Tensor) ?? throw new InvalidOperationException($"{Name} has dtype {DType}, whose elements are not numbers");
-            if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, File, "reading every element");
+            if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, Path, "reading every element");
             var result = new double[count];
             if (count == 0) return result;
             using var reader = new Data.TensorDataReader();

@@ -1,4 +1,7 @@
+using System;
 using System.Collections.Generic;
+using System.Linq;
+using LightningCkpt.Container;
 
 namespace LightningCkpt
 {
@@ -20,6 +23,13 @@ namespace LightningCkpt
         public FindingSeverity Severity { get; }
         public string Message { get; }
         public string? Location { get; }
+
+        /// <summary>The checkpoint file the finding is about, so findings of many files can be told apart.</summary>
+        public string Path { get; internal set; } = "";
+
+        /// <summary>The file name of <see cref="Path"/>.</summary>
+        public string Name => System.IO.Path.GetFileName(Path);
+
         public override string ToString() => $"{Severity} {Kind}: {Message}";
     }
 
@@ -36,8 +46,25 @@ namespace LightningCkpt
 
         /// <summary>Valid, and nothing in it would run code in torch.load: every global is allowed or inert.</summary>
         public bool IsSafe { get; internal set; }
-        public string? Format { get; internal set; }
+        /// <summary>The container format, as CkptInfo.Format; null when the file could not be opened.</summary>
+        public CheckpointFormat? Format { get; internal set; }
         public IReadOnlyList<CkptFinding> Findings { get; internal set; } = new List<CkptFinding>();
+
+        /// <summary>
+        /// Valid, safe, and no weight holds NaN or Inf (checked with -CheckValues): what Test-Ckpt -Quiet returns.
+        /// </summary>
+        public bool Passed => IsValid && IsSafe && !Findings.Any(f => f.Kind == NonFiniteValuesKind);
+
+        internal const string NonFiniteValuesKind = "NonFiniteValues";
+
+        /// <summary>
+        /// What was found, most severe first: the kinds of the findings with their count when more than one
+        /// ("DangerousGlobal, UnknownGlobal (2)"); "" when nothing was found.
+        /// </summary>
+        public string Summary => string.Join(", ", Findings
+            .GroupBy(f => f.Kind, StringComparer.Ordinal)
+            .OrderByDescending(g => g.Max(f => f.Severity))
+            .Select(g => g.Count() > 1 ? $"{g.Key} ({g.Count()})" : g.Key));
         public override string ToString() => Path;
     }
 }

@@ -14,7 +14,8 @@ namespace LightningCkpt.Safety
         /// <summary>Read every byte and check zip CRC-32s.</summary>
         public bool VerifyCrc { get; set; }
 
-        /// <summary>Scan floating weights for NaN/Inf.</summary>
+        /// <summary>Scan the floating-point model weights for NaN/Inf (not callback or optimizer state: Lightning
+        /// itself saves inf there, e.g. ModelCheckpoint's kth_value before its top-k list is full).</summary>
         public bool CheckValues { get; set; }
 
         /// <summary>Cancellation and bytes read by -VerifyCrc/-CheckValues; null = not cancellable.</summary>
@@ -49,7 +50,7 @@ namespace LightningCkpt.Safety
                 return Finish(result, findings);
             }
 
-            result.Format = c.Format.ToString();
+            result.Format = c.Format;
             GradeGlobals(c, findings);
             try
             {
@@ -71,6 +72,7 @@ namespace LightningCkpt.Safety
 
         private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
         {
+            foreach (var f in findings) f.Path = r.Path;
             r.Findings = findings;
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
             r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
@@ -229,7 +231,7 @@ namespace LightningCkpt.Safety
         private static void CheckValues(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {
             using var reader = new TensorDataReader(progress);
-            foreach (var entry in c.AllTensors)
+            foreach (var entry in c.View.Weights)
             {
                 var t = entry.Tensor;
                 if (!t.HasData || !(t.DType.IsFloatingPoint || t.DType.IsComplex) || t.Numel == 0) continue;
@@ -268,7 +270,7 @@ namespace LightningCkpt.Safety
                 nan *= repeat;
                 inf *= repeat;
                 if (nan > 0 || inf > 0)
-                    findings.Add(new CkptFinding("NonFiniteValues", FindingSeverity.Warning,
+                    findings.Add(new CkptFinding(CkptTestResult.NonFiniteValuesKind, FindingSeverity.Warning,
                         $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));
             }
         }

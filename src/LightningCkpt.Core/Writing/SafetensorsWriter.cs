@@ -21,7 +21,7 @@ namespace LightningCkpt.Writing
         {
             foreach (var t in tensors)
                 if (t.DType.SafetensorsName == null)
-                    throw new InvalidOperationException($"tensor '{t.Name}' is {t.DType.Name}, which safetensors cannot store; write a torch file (.pt/.ckpt) instead or cast it");
+                    throw new WeightsRequestException(WeightsRequestProblem.DTypeNotWritable, $"tensor '{t.Name}' is {t.DType.Name}, which safetensors cannot store; write a torch file (.pt/.ckpt) instead or cast it");
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (var t in tensors)
                 if (!seen.Add(t.Name)) throw new InvalidOperationException($"duplicate tensor name '{t.Name}'");

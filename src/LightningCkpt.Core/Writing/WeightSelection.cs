@@ -77,14 +77,35 @@ namespace LightningCkpt.Writing
                 }
                 if (!string.IsNullOrEmpty(options.AddPrefix)) name = options.AddPrefix + name;
                 if (byName.TryGetValue(name, out var other))
-                    throw new InvalidOperationException($"'{w.Name}' and '{other}' would both be written as '{name}'; change -StripPrefix/-AddPrefix or the filter");
+                    throw new WeightsRequestException(WeightsRequestProblem.NameCollision, $"'{w.Name}' and '{other}' would both be written as '{name}'; change -StripPrefix/-AddPrefix or the filter");
                 byName[name] = w.Name;
                 var t = w.Tensor;
                 if (!t.HasData)
-                    throw new InvalidOperationException($"'{w.Name}' has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written");
+                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written");
                 if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
-                    throw new InvalidOperationException($"'{w.Name}' is a quantized tensor ({t.DType.Name}); writing quantized tensors is not supported");
+                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' is a quantized tensor ({t.DType.Name}); writing quantized tensors is not supported");
                 result.Add(new SelectedTensor(w.Name, name, t));
+            }
+            return result;
+        }
+
+        /// <summary>The dtype <paramref name="t"/> is written as: the cast target for floating tensors, else its own.</summary>
+        public static DType OutputDType(TensorRef t, DType? cast) => cast != null && t.DType.IsFloatingPoint ? cast : t.DType;
+
+        /// <summary>
+        /// The selected weights as they would be written: new names, the cast dtype and its byte sizes. They describe
+        /// the output, so they are not attached to the source for reading values.
+        /// </summary>
+        public static List<CkptTensor> Describe(Checkpoint source, IReadOnlyList<SelectedTensor> selected, SelectOptions options)
+        {
+            var originals = new Dictionary<string, CkptTensor>(StringComparer.Ordinal);
+            foreach (var t in CkptTensor.List(source, all: false)) originals[t.Name] = t;
+            var result = new List<CkptTensor>(selected.Count);
+            foreach (var s in selected)
+            {
+                originals.TryGetValue(s.OriginalName, out var original);
+                result.Add(CkptTensor.Create(source.FilePath, s.Name, original?.TensorPath ?? s.OriginalName, s.Tensor, original?.IsShared ?? false,
+                    OutputDType(s.Tensor, options.CastTo)));
             }
             return result;
         }
@@ -95,6 +116,8 @@ namespace LightningCkpt.Writing
             if (source == null) throw new ArgumentNullException(nameof(source));
             if (tensors == null) throw new ArgumentNullException(nameof(tensors));
             options ??= new SelectOptions();
+            if (tensors.Count == 0)
+                throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"no model weight of '{source.FilePath}' matches the selection; nothing was written");
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var s in tensors)
                 if (!names.Add(s.Name)) throw new ArgumentException($"duplicate output name '{s.Name}'", nameof(tensors));
@@ -108,8 +131,8 @@ namespace LightningCkpt.Writing
             foreach (var s in tensors)
             {
                 var t = s.Tensor;
-                if (cast != null && t.DType.IsFloatingPoint && !ReferenceEquals(t.DType, cast))
-                    outs.Add(CastProducer(s.Name, source, t, cast, pool));
+                if (!ReferenceEquals(OutputDType(t, cast), t.DType))
+                    outs.Add(CastProducer(s.Name, source, t, cast!, pool));
                 else
                     outs.Add(OutTensor.FromSource(s.Name, source, t));
             }

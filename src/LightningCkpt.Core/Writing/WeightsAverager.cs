@@ -36,7 +36,7 @@ namespace LightningCkpt.Writing
             }
 
             var first = inputs[0].View.Weights;
-            if (first.Count == 0) throw new InvalidOperationException($"'{inputs[0].FilePath}' holds no model weights");
+            if (first.Count == 0) throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{inputs[0].FilePath}' holds no model weights");
             var maps = new List<Dictionary<string, TensorRef>>();
             for (int k = 0; k < n; k++)
             {
@@ -47,20 +47,20 @@ namespace LightningCkpt.Writing
             foreach (var nt in first)
             {
                 var t0 = nt.Tensor;
-                if (!t0.HasData) throw new InvalidOperationException($"'{nt.Name}' has no data in '{inputs[0].FilePath}'");
+                if (!t0.HasData) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' has no data in '{inputs[0].FilePath}'");
                 for (int k = 1; k < n; k++)
                 {
                     if (!maps[k].TryGetValue(nt.Name, out var tk))
-                        throw new InvalidOperationException($"'{nt.Name}' is missing from '{inputs[k].FilePath}'");
+                        throw new WeightsRequestException(WeightsRequestProblem.MergeMismatch, $"'{nt.Name}' is missing from '{inputs[k].FilePath}'");
                     if (!ReferenceEquals(tk.DType, t0.DType) || !tk.Shape.SequenceEqual(t0.Shape))
-                        throw new InvalidOperationException($"'{nt.Name}' is {tk.DType.Name} [{string.Join(", ", tk.Shape)}] in '{inputs[k].FilePath}' but {t0.DType.Name} [{string.Join(", ", t0.Shape)}] in '{inputs[0].FilePath}'");
-                    if (!tk.HasData) throw new InvalidOperationException($"'{nt.Name}' has no data in '{inputs[k].FilePath}'");
+                        throw new WeightsRequestException(WeightsRequestProblem.MergeMismatch, $"'{nt.Name}' is {tk.DType.Name} [{string.Join(", ", tk.Shape)}] in '{inputs[k].FilePath}' but {t0.DType.Name} [{string.Join(", ", t0.Shape)}] in '{inputs[0].FilePath}'");
+                    if (!tk.HasData) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' has no data in '{inputs[k].FilePath}'");
                 }
             }
             for (int k = 1; k < n; k++)
             {
                 var extra = inputs[k].View.Weights.FirstOrDefault(x => !maps[0].ContainsKey(x.Name));
-                if (extra != null) throw new InvalidOperationException($"'{extra.Name}' is in '{inputs[k].FilePath}' but missing from '{inputs[0].FilePath}'");
+                if (extra != null) throw new WeightsRequestException(WeightsRequestProblem.MergeMismatch, $"'{extra.Name}' is in '{inputs[k].FilePath}' but missing from '{inputs[0].FilePath}'");
             }
 
             using var pool = new ReaderPool(progress);
@@ -70,7 +70,7 @@ namespace LightningCkpt.Writing
                 var t0 = nt.Tensor;
                 bool average = (t0.DType.Kind == DTypeKind.Float || t0.DType.Kind == DTypeKind.BFloat || t0.DType.Kind == DTypeKind.Float8);
                 if (average && !ElementEncoder.CanEncode(t0.DType))
-                    throw new NotSupportedException($"'{nt.Name}' is {t0.DType.Name}; averaging into that dtype is not supported");
+                    throw new WeightsRequestException(WeightsRequestProblem.DTypeNotWritable, $"'{nt.Name}' is {t0.DType.Name}; averaging into that dtype is not supported");
                 if (!average)
                 {
                     if (n > 1)

@@ -182,6 +182,7 @@ namespace LightningCkpt.Commands
         public static ErrorRecord? Classify(Exception e, string path, bool writing) => e switch
         {
             CheckpointFormatException f => ErrorFor(f, path),
+            Writing.WeightsRequestException r => ErrorFor(r, path),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
             DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
@@ -190,6 +191,20 @@ namespace LightningCkpt.Commands
             IOException _ => new ErrorRecord(e, "FileReadError", ErrorCategory.ReadError, path),
             _ => null,
         };
+
+        /// <summary>The stable error id of a selection or merge the inputs cannot satisfy (nothing was written).</summary>
+        public static ErrorRecord ErrorFor(Writing.WeightsRequestException e, string path)
+        {
+            var (id, category) = e.Problem switch
+            {
+                Writing.WeightsRequestProblem.NoWeightsSelected => ("NoWeightsSelected", ErrorCategory.ObjectNotFound),
+                Writing.WeightsRequestProblem.NameCollision => ("WeightNameCollision", ErrorCategory.InvalidArgument),
+                Writing.WeightsRequestProblem.DTypeNotWritable => ("DTypeNotWritable", ErrorCategory.InvalidType),
+                Writing.WeightsRequestProblem.MergeMismatch => ("MergeInputMismatch", ErrorCategory.InvalidData),
+                _ => ("TensorNotWritable", ErrorCategory.NotImplemented),
+            };
+            return new ErrorRecord(e, id, category, path);
+        }
 
         /// <summary>The stable error id and category of a Core input problem.</summary>
         public static ErrorRecord ErrorFor(CheckpointFormatException e, string path)

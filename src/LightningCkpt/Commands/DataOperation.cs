@@ -40,7 +40,9 @@ namespace LightningCkpt.Commands
         {
             var progress = new ReadProgress(_cancel.Token);
             var task = Task.Run(() => work(progress));
-            while (!task.Wait(PollMilliseconds))
+            // Task.Wait would throw an AggregateException for a failed task; wait on its handle instead, so
+            // GetResult below rethrows the work's own exception (CheckpointFormatException …) for the error mapping
+            while (!((IAsyncResult)task).AsyncWaitHandle.WaitOne(PollMilliseconds))
             {
                 Drain();
                 long done = progress.Bytes;

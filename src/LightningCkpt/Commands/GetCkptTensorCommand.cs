@@ -62,7 +62,7 @@ namespace LightningCkpt.Commands
                 });
                 if (!ok || tensors == null) continue;
                 // The checkpoint and its mapping are closed here: output only now.
-                foreach (var t in tensors) WriteObject(t);
+                foreach (var t in tensors) WriteObject(WithView(t));
                 foreach (var missing in filter.UnmatchedLiterals(listed!.Select(t => t.Name)))
                 {
                     WriteError(new ErrorRecord(
@@ -85,6 +85,23 @@ namespace LightningCkpt.Commands
         {
             _operation?.Complete();
             _operation?.Dispose();
+        }
+
+        /// <summary>The views in LightningCkpt.format.ps1xml that show what -Statistics and -Hash computed.</summary>
+        internal const string StatisticsView = "LightningCkpt.CkptTensor#Statistics";
+        internal const string HashView = "LightningCkpt.CkptTensor#Hash";
+
+        /// <summary>
+        /// Formatting picks a view by the first type name, so a tensor with statistics or a hash is tagged with
+        /// the view that shows them; the object stays a CkptTensor (-is, Sort-Object, properties unchanged).
+        /// </summary>
+        private object WithView(CkptTensor t)
+        {
+            string? view = Statistics ? StatisticsView : Hash ? HashView : null;
+            if (view == null) return t;
+            var o = PSObject.AsPSObject(t);
+            o.TypeNames.Insert(0, view);
+            return o;
         }
     }
 }

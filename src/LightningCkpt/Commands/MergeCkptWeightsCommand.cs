@@ -88,7 +88,6 @@ namespace LightningCkpt.Commands
 
             var warnings = new List<string>();
             bool written = false;
-            ArgumentException? mismatch = null;
             try
             {
                 using var operation = _operation = new DataOperation(this, 5, "Merging checkpoints");
@@ -100,14 +99,10 @@ namespace LightningCkpt.Commands
             }
             catch (ArgumentException e)
             {
-                mismatch = e;
+                // A bad -Weight (not finite, not summing to 1): nothing was written.
+                WriteError(new ErrorRecord(e, "MergeInputMismatch", ErrorCategory.InvalidArgument, _inputs.ToArray()));
             }
             foreach (var w in warnings) WriteWarning(w);
-            if (mismatch != null)
-            {
-                // The inputs do not fit together (different names or shapes, a bad weight): nothing was written.
-                ThrowTerminatingError(new ErrorRecord(mismatch, "MergeInputMismatch", ErrorCategory.InvalidArgument, _inputs.ToArray()));
-            }
             if (written && PassThru) WriteObject(InvokeProvider.Item.Get(new[] { _outFile }, false, true), true);
         }
     }

@@ -114,19 +114,8 @@ namespace LightningCkpt.Commands
             }
         }
 
-        private List<CkptTensor> SelectTensors(Checkpoint checkpoint)
-        {
-            var chosen = WeightSelection.Select(checkpoint, _options);
-            var byName = new Dictionary<string, CkptTensor>(StringComparer.Ordinal);
-            foreach (var t in CkptTensor.List(checkpoint, all: false)) byName[t.Name] = t;
-            var result = new List<CkptTensor>(chosen.Count);
-            foreach (var s in chosen)
-            {
-                byName.TryGetValue(s.OriginalName, out var original);
-                result.Add(CkptTensor.Create(checkpoint.FilePath, s.Name, original?.Path ?? s.OriginalName, s.Tensor, original?.IsShared ?? false));
-            }
-            return result;
-        }
+        private List<CkptTensor> SelectTensors(Checkpoint checkpoint) =>
+            WeightSelection.Describe(checkpoint, WeightSelection.Select(checkpoint, _options), _options);
 
         protected override void EndProcessing()
         {

@@ -66,7 +66,7 @@ namespace LightningCkpt.Commands
                     try
                     {
                         var r = Test(file, options);
-                        good = r.IsValid && r.IsSafe;
+                        good = r.Passed;
                     }
                     catch (Exception e) when (PathResolution.Classify(e, file, writing: false) != null)
                     {

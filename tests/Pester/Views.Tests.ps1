@@ -1,0 +1,113 @@
+# The default views as a user sees them: rendered by PowerShell at 80 and 120 columns, not property values.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Initialize-CkptTestDrive
+    $script:Long = New-LongNameCopy $Last (Join-Path $TestDrive 'long')
+    $script:Sentinel = Join-Path $FixtureFiles 'lightning_inf_sentinel.ckpt'
+
+    function Assert-View($Objects, [string[]] $Decisive) {
+        foreach ($width in 80, 120) {
+            $text = $Objects | Get-RenderedText -Width $width
+            $labels = @($text | Get-RenderedColumn)
+            foreach ($d in $Decisive) { $labels | Should -Contain $d -Because "the $width-column view must keep $d (got: $($labels -join ' '))" }
+            # every label names a real property, so Sort-Object/Select-Object by what you see works
+            foreach ($l in $labels) { $Objects[0].PSObject.Properties[$l] | Should -Not -BeNullOrEmpty -Because "column '$l' must be a property" }
+            foreach ($line in $text -split "`r?`n") { $line.Length | Should -BeLessOrEqual $width }
+            $text
+        }
+    }
+}
+
+Describe 'Get-CkptInfo view' {
+    It 'keeps run, epoch, step, score, size and safety at 80 columns even beside a long file name' {
+        $infos = @(Get-CkptInfo -LiteralPath $Last, $Long)
+        $texts = Assert-View $infos 'RunVersion', 'Epoch', 'GlobalStep', 'BestModelScore', 'Length', 'IsSafe', 'Name'
+        foreach ($t in $texts) {
+            $t | Should -Match '0\.495628'          # the score, not cut to '…33594'
+            $t | Should -Match '\d+(\.\d)? KB'      # a small file is not '0.0 MB'
+            $t | Should -Not -Match '0\.0 MB'
+        }
+    }
+
+    It 'shows a float32 score at float32 precision' {
+        $i = Get-CkptInfo -LiteralPath $Sentinel
+        $i.BestModelScore | Should -Be 0.9
+        $text = $i | Get-RenderedText -Width 80
+        $text | Should -Match '\b0\.9\b'
+        $text | Should -Not -Match '0\.8999'
+    }
+}
+
+Describe 'Get-CkptTensor views' {
+    It 'keeps dtype, shape, numel and bytes at 80 columns beside 130-character callback keys' {
+        $t = @(Get-CkptTensor -LiteralPath $Last -All)
+        $texts = Assert-View $t 'DType', 'Shape', 'Numel', 'Bytes', 'Name'
+        $texts[0] | Should -Not -Match 'Sha256'   # no always-empty column
+        $texts[1] | Should -Match 'kth_value'     # the end of a long key, which tells keys apart, is shown
+    }
+
+    It 'shows the hash with -Hash' {
+        $t = @(Get-CkptTensor -LiteralPath $Last -Hash)
+        $texts = Assert-View $t 'DType', 'Shape', 'Sha256', 'Name'
+        foreach ($text in $texts) { $text | Should -Match ([regex]::Escape($t[0].Sha256.Substring(0, 16))) }
+        $t[0].Sha256 | Should -Match '^[0-9a-f]{64}$'
+    }
+
+    It 'shows the statistics with -Statistics' {
+        $t = @(Get-CkptTensor -LiteralPath $Last -All -Statistics)
+        $texts = Assert-View $t 'Min', 'Max', 'Mean', 'Std', 'NaNCount', 'InfCount', 'Name'
+        $w = $t | Where-Object Name -eq 'model.net.0.weight'
+        foreach ($text in $texts) { $text | Should -Match ([regex]::Escape($w.Mean.ToString('G4', [cultureinfo]::InvariantCulture))) }
+    }
+}
+
+Describe 'Compare-Ckpt view' {
+    It 'keeps status and the numbers at 80 columns and tells the difference files apart' {
+        $d = @(Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*-step=?0.ckpt' | Compare-Ckpt -ReferencePath $Last)
+        $texts = Assert-View $d 'Status', 'MaxAbsDiff', 'RelativeL2', 'CosineSimilarity', 'Change', 'Name'
+        foreach ($text in $texts) {
+            $text | Should -Match 'epoch=0-step=10\.ckpt'
+            $text | Should -Match 'epoch=1-step=20\.ckpt'
+            $text | Should -Match '0 → 2'           # a metadata row says what changed, not under a Shape header
+            $text | Should -Not -Match 'ReferenceShape'
+        }
+    }
+}
+
+Describe 'Test-Ckpt view' {
+    It 'keeps validity and safety at 80 columns beside a long file name, and says what was found' {
+        $r = @(Test-Ckpt -LiteralPath $Long, (Join-Path $TestDrive 'mixed/truncated.ckpt'))
+        $texts = Assert-View $r 'IsValid', 'IsSafe', 'Summary', 'Name'
+        foreach ($text in $texts) {
+            $text | Should -Match 'Truncated'
+            $text | Should -Match 'UnknownGlobal'
+        }
+    }
+
+    It 'shows findings grouped by their file' {
+        $f = @(Test-Ckpt -LiteralPath $Last, (Join-Path $TestDrive 'mixed/truncated.ckpt') | Select-Object -ExpandProperty Findings)
+        $texts = Assert-View $f 'Severity', 'Kind', 'Message'
+        foreach ($text in $texts) { $text | Should -Match 'truncated\.ckpt'; $text | Should -Match 'last\.ckpt' }
+    }
+}
+
+Describe 'Views of the writing cmdlets' {
+    It 'shows the written file of Select-CkptWeights -PassThru and Merge-CkptWeights -PassThru' {
+        $a = Select-CkptWeights -LiteralPath $Last -OutFile (Join-Path $TestDrive 'sel.ckpt') -PassThru
+        $m = Merge-CkptWeights -LiteralPath $Last, (Join-Path $V0 'epoch=0-step=10.ckpt') -OutFile (Join-Path $TestDrive 'merged.ckpt') -PassThru
+        foreach ($o in $a, $m) {
+            foreach ($width in 80, 120) {
+                $text = $o | Get-RenderedText -Width $width
+                $text | Should -Match "\b$($o.Length)\b"   # PowerShell's own FileInfo view: the size in bytes
+                $text | Should -Match ([regex]::Escape($o.Name))
+            }
+        }
+    }
+
+    It 'shows the cast dtype and sizes of Select-CkptWeights -DType without -OutFile' {
+        $t = @(Select-CkptWeights -LiteralPath $Last -DType float16)
+        $texts = Assert-View $t 'DType', 'Shape', 'Numel', 'Bytes', 'Name'
+        $texts[0] | Should -Match 'float16'
+        $texts[0] | Should -Not -Match 'float32'
+    }
+}
