@@ -25,15 +25,18 @@ namespace LightningCkpt.Bench
         public static int Main(string[] args)
         {
             string work = "/tmp/ckbench";
+            bool sharded = false;
             for (int i = 0; i < args.Length; i++)
             {
-                if (args[i] == "--work") work = args[++i];
+                if (args[i] == "--sharded") sharded = true;
+                else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") _repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             _script = FindScript("bench_torch.py");
             Directory.CreateDirectory(work);
+            if (sharded) return ShardedBench.Run(work, _repeat);
             string a = Path.Combine(work, "bench_a.ckpt"), b = Path.Combine(work, "bench_b.ckpt");
             if (!File.Exists(a) || !File.Exists(b))
             {
@@ -120,18 +123,28 @@ namespace LightningCkpt.Bench
             return total;
         }
 
-        internal static (double seconds, long rss) RunPython(string mode, params string[] args)
+        internal static (double seconds, long rss) RunPython(string mode, params string[] args) =>
+            RunScript(_script, mode, mode == "make" ? args : args.Append(_repeat.ToString(CultureInfo.InvariantCulture)).ToArray());
+
+        /// <summary>A script beside bench_torch.py.</summary>
+        internal static string Script(string name) => Path.Combine(Path.GetDirectoryName(_script)!, name);
+
+        // the measuring helpers ShardedBench uses
+        internal static double Time(Action action, int repeat, out Memory memory) => Measure.Time(action, repeat, out memory);
+        internal static string Mb(long bytes) => Measure.Mb(bytes);
+
+        /// <summary>Runs a bench script in its own process; its last output line is {"seconds", "maxrss_bytes"}.</summary>
+        internal static (double seconds, long rss) RunScript(string script, string mode, params string[] args)
         {
             var psi = new ProcessStartInfo(_python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-            psi.ArgumentList.Add(_script);
+            psi.ArgumentList.Add(script);
             psi.ArgumentList.Add(mode);
             foreach (var a in args) psi.ArgumentList.Add(a);
-            if (mode != "make") psi.ArgumentList.Add(_repeat.ToString(CultureInfo.InvariantCulture));
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEndAsync();
             var output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
-            if (p.ExitCode != 0) throw new InvalidOperationException($"bench_torch.py {mode} failed: {err.Result}");
+            if (p.ExitCode != 0) throw new InvalidOperationException($"{Path.GetFileName(script)} {mode} failed: {err.Result}");
             if (mode == "make") return (0, 0);
             using var doc = JsonDocument.Parse(output.Trim().Split('\n').Last());
             return (doc.RootElement.GetProperty("seconds").GetDouble(), doc.RootElement.GetProperty("maxrss_bytes").GetInt64());

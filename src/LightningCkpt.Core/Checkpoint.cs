@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using LightningCkpt.Container;
+using LightningCkpt.Container.Sharded;
 using LightningCkpt.Lightning;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
@@ -31,14 +32,61 @@ namespace LightningCkpt
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
             IsBigEndian = loaded.IsBigEndian;
+            AttributeLookups = loaded.Globals.AttributeLookups;
             foreach (var st in Storages)
             {
                 st.File = source;
                 if (st.ViewRoot != null) st.ViewRoot.File = source;
             }
+            Files = new[] { source.Path };
         }
 
-        /// <summary>The file and the identity it had when opened; every storage of this checkpoint reads from it.</summary>
+        /// <summary>
+        /// A checkpoint composed from several files (sharded formats): the graph is already assembled and every storage
+        /// is bound to its own file. <paramref name="main"/> is the file that names the others (.metadata, index, model states).
+        /// </summary>
+        internal Checkpoint(string path, SourceFile main, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, IReadOnlyList<PyGlobal> globals,
+            int protocol, long pickleBytes, ShardingInfo sharding)
+        {
+            Source = main;
+            FilePath = path;
+            Format = format;
+            Root = root;
+            Storages = storages;
+            Globals = globals;
+            Protocol = protocol;
+            PickleBytes = pickleBytes;
+            Sharding = sharding;
+            Files = sharding.Files;
+            long length = 0;
+            var last = DateTime.MinValue;
+            foreach (var f in sharding.Files)
+            {
+                var fi = new FileInfo(f);
+                if (!fi.Exists) continue;
+                length += fi.Length;
+                if (fi.LastWriteTimeUtc > last) last = fi.LastWriteTimeUtc;
+            }
+            FileLength = length;
+            LastWriteTimeUtc = last;
+        }
+
+        /// <summary>For sharded checkpoints (folders, index files): files, ranks, ZeRO stage; null for single files.</summary>
+        public ShardingInfo? Sharding { get; }
+
+        /// <summary>Every file the checkpoint was read from: the file itself, or all shard and metadata files.</summary>
+        public IReadOnlyList<string> Files { get; }
+
+        /// <summary>The string map a safetensors header carries in __metadata__ (empty for other formats).</summary>
+        public IReadOnlyList<KeyValuePair<string, string>> TextMetadata { get; private set; } = Array.Empty<KeyValuePair<string, string>>();
+
+        /// <summary>Every getattr(target, name) call the pickle(s) make, as data: safety grading reads them.</summary>
+        public IReadOnlyList<AttributeLookup> AttributeLookups { get; internal set; } = Array.Empty<AttributeLookup>();
+
+        /// <summary>
+        /// The file and the identity it had when opened; every storage of a single-file checkpoint reads from it. For a
+        /// sharded checkpoint: the file naming the others (its storages are bound to their own files).
+        /// </summary>
         public SourceFile Source { get; }
 
         public string FilePath { get; }
@@ -72,15 +120,55 @@ namespace LightningCkpt
         /// <summary>The Lightning (or plain-checkpoint) reading of the object graph.</summary>
         public CheckpointView View => _view ??= CheckpointView.From(Root);
 
-        /// <summary>Opens a checkpoint; any problem with the bytes is a <see cref="CheckpointFormatException"/>.</summary>
+        /// <summary>
+        /// Opens a checkpoint file, a sharded checkpoint folder (DCP, Lightning sharded, DeepSpeed, Hugging Face) or a
+        /// sharded index file; any problem with the bytes is a <see cref="CheckpointFormatException"/>.
+        /// </summary>
         public static Checkpoint Open(string path)
         {
-            if (Directory.Exists(path))
-                throw new CheckpointFormatException(path, "directory", "directory checkpoints (DeepSpeed, FSDP/DCP) are not supported yet") { Kind = CheckpointErrorKind.Unsupported };
+            if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return OpenSharded(path);
+            return OpenFile(path);
+        }
+
+        /// <summary>
+        /// True when <paramref name="folder"/> is laid out as a sharded checkpoint (DCP, Lightning sharded, DeepSpeed,
+        /// Hugging Face index), judged by file names alone. Wildcards in the cmdlets match such folders like files.
+        /// </summary>
+        public static bool IsCheckpointFolder(string folder) => ShardedCheckpointReader.LooksLikeCheckpointFolder(folder);
+
+        private static Checkpoint OpenSharded(string path)
+        {
+            try
+            {
+                return Directory.Exists(path) ? ShardedCheckpointReader.OpenFolder(path) : ShardedCheckpointReader.OpenIndexOrMarker(path);
+            }
+            catch (Exception e) when (Unexpected(e))
+            {
+                throw Wrap(path, e);
+            }
+        }
+
+        private static bool Unexpected(Exception e) => !(e is CheckpointFormatException || e is IOException || e is UnauthorizedAccessException);
+
+        private static CheckpointFormatException Wrap(string path, Exception e) =>
+            e is OutOfMemoryException || e is InsufficientExecutionStackException
+                ? new CheckpointFormatException(path, "file", "reading it needs more resources than allowed: " + e.Message, -1, e) { Kind = CheckpointErrorKind.LimitExceeded }
+                // A reader bug must not crash a batch; the fuzzer looks for this prefix to catch such bugs.
+                : new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
+
+        /// <summary>One torch.save or safetensors file.</summary>
+        internal static Checkpoint OpenFile(string path)
+        {
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
             var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
             try
             {
+                if (SafetensorsReader.LooksLike(fs))
+                {
+                    var st = SafetensorsReader.Load(fs, path, out var md);
+                    source.CheckUnchanged(fs, "file");
+                    return new Checkpoint(source, CheckpointFormat.Safetensors, st) { TextMetadata = md };
+                }
                 var format = FormatSniffer.Detect(fs, path);
                 var loaded = format switch
                 {
@@ -96,17 +184,9 @@ namespace LightningCkpt
                 // a parse error in a file that changed under us says nothing about the file: report the change
                 throw source.Changed("file");
             }
-            catch (CheckpointFormatException) { throw; }
-            catch (IOException) { throw; }
-            catch (UnauthorizedAccessException) { throw; }
-            catch (Exception e) when (e is OutOfMemoryException || e is InsufficientExecutionStackException)
+            catch (Exception e) when (Unexpected(e))
             {
-                throw new CheckpointFormatException(path, "file", "reading it needs more resources than allowed: " + e.Message, -1, e) { Kind = CheckpointErrorKind.LimitExceeded };
-            }
-            catch (Exception e)
-            {
-                // A reader bug must not crash a batch; the fuzzer looks for this prefix to catch such bugs.
-                throw new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
+                throw Wrap(path, e);
             }
         }
 

@@ -12,6 +12,15 @@ namespace LightningCkpt
         /// <summary>Largest pickle we read into memory (data.pkl or one legacy pickle).</summary>
         public const long MaxPickleBytes = 1L << 30;
 
+        /// <summary>Largest safetensors header (the format's own MAX_HEADER_SIZE) and largest index JSON we parse.</summary>
+        public const long MaxJsonHeaderBytes = 100_000_000;
+
+        /// <summary>Deepest JSON nesting we follow in a safetensors header or a sharded-checkpoint index.</summary>
+        public const int MaxJsonDepth = 64;
+
+        /// <summary>Most data files (shards, ranks, .distcp files) one sharded checkpoint may name.</summary>
+        public const int MaxShardFiles = 100_000;
+
         /// <summary>
         /// Most values on the pickle stack at once. torch's pickler batches APPENDS/SETITEMS by 1000, so real stacks
         /// stay shallow; 1M references cost 8 MB.

@@ -92,11 +92,13 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void DirectoriesAreRefusedAsNotSupportedYet()
+        public void AFolderOfNoCheckpointLayoutIsNotACheckpoint()
         {
+            // samples/ holds lightning_logs/ folders, not a sharded checkpoint's files
             var ex = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(RepoPaths.Samples));
-            Assert.Equal(CheckpointErrorKind.Unsupported, ex.Kind);
-            Assert.Contains("directory checkpoints", ex.Message);
+            Assert.Equal(CheckpointErrorKind.NotACheckpoint, ex.Kind);
+            Assert.Contains("samples", ex.FilePath);
+            Assert.Contains("not a checkpoint", ex.Message);
         }
 
         [Fact]

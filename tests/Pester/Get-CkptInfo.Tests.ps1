@@ -102,12 +102,14 @@ Describe 'Get-CkptInfo with good and broken files in one batch' {
         $e.Exception | Should -BeOfType ([LightningCkpt.CheckpointFormatException])
     }
 
-    It 'names a directory checkpoint as unsupported' {
-        $dir = Join-Path $TestDrive 'deepspeed.ckpt'
+    It 'says a plain folder is not a checkpoint, naming the folder (issue 9, defect 12)' {
+        $dir = Join-Path $TestDrive 'just_a_folder'
         $null = New-Item -ItemType Directory -Path $dir -Force
         Get-CkptInfo -LiteralPath $dir -ErrorVariable ev -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
-        $ev[0].FullyQualifiedErrorId | Should -BeExactly "UnsupportedCheckpoint,$Id"
-        $ev[0].CategoryInfo.Category | Should -Be 'NotImplemented'
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "NotACheckpoint,$Id"
+        $ev[0].CategoryInfo.Category | Should -Be 'InvalidData'
+        $ev[0].Exception.Message | Should -BeLike "*$dir*not a checkpoint*"
+        $ev[0].Exception.Message | Should -Not -BeLike '*not supported*'
     }
 }
 

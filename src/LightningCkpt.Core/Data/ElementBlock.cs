@@ -41,7 +41,7 @@ namespace LightningCkpt.Data
                 scale = t.Quantizer.Scale.Value;
                 zp = t.Quantizer.ZeroPoint ?? 0;
             }
-            return new ViewGeometry(t.DType, t.Shape, t.Stride, t.StorageOffset, t.Storage!.IsBigEndian, scale, zp);
+            return new ViewGeometry(t.DType, t.Shape, t.Stride, t.StorageOffset, t.Storage?.IsBigEndian ?? false, scale, zp);
         }
 
         /// <summary>The tensor as real numbers: complex tensors become (…, 2) views of their real and imaginary parts.</summary>
@@ -56,7 +56,7 @@ namespace LightningCkpt.Data
             for (int i = 0; i < nd; i++) { shape[i] = t.Shape[i]; stride[i] = t.Stride[i] * 2; }
             shape[nd] = 2;
             stride[nd] = 1;
-            return new ViewGeometry(comp, shape, stride, t.StorageOffset * 2, t.Storage!.IsBigEndian);
+            return new ViewGeometry(comp, shape, stride, t.StorageOffset * 2, t.Storage?.IsBigEndian ?? false);
         }
     }
 

@@ -50,6 +50,7 @@ namespace LightningCkpt.Data
             if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
             if (startElement < 0 || count < 0 || startElement > t.Numel - count) throw new ArgumentOutOfRangeException(nameof(startElement));
             if (count == 0) return;
+            if (t.IsChunked) { ChunkedTensorReader.ReadElements(this, t, startElement, count, dst); return; }
             var s = t.Storage!;
             if (t.DType.BitsPerElement < 8)
             {
@@ -178,7 +179,7 @@ namespace LightningCkpt.Data
         public void ReadRowMajor(TensorRef t, Action<byte[], int> sink, CancellationToken cancellation)
         {
             if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
-            DistinctView.CheckMaterialisable(t, t.Storage!.File?.Path ?? "", "reading every element");
+            DistinctView.CheckMaterialisable(t, t.Storage?.File?.Path ?? "", "reading every element");
             long chunkElements = ChunkElements(t);
             long chunks = (t.Numel + chunkElements - 1) / chunkElements;
             ReadAhead.Run(chunks, 1,

@@ -77,6 +77,18 @@ namespace LightningCkpt
         /// </summary>
         public bool IsSafe => UnsafeGlobals.Count == 0;
 
+        /// <summary>Data files of a sharded checkpoint (shards, .distcp files, per-rank optimizer files); null for single files.</summary>
+        public int? ShardCount { get; private set; }
+
+        /// <summary>Ranks that wrote a sharded checkpoint (DCP rank prefixes, DeepSpeed partition count), when recorded.</summary>
+        public int? WorldSize { get; private set; }
+
+        /// <summary>DeepSpeed ZeRO stage; null for other formats.</summary>
+        public int? ZeroStage { get; private set; }
+
+        /// <summary>Every file a sharded checkpoint was read from (metadata, index and data files); empty for single files.</summary>
+        public TextList ShardFiles { get; private set; } = TextList.Empty;
+
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
         public int? RunVersion { get; private set; }
         public DateTime LastWriteTime { get; private set; }
@@ -115,8 +127,12 @@ namespace LightningCkpt
                 Precision = v.Precision?.Key,
                 TopLevelKeys = new TextList(v.TopLevelKeys.ToList()),
                 Globals = new TextList(c.Globals.Select(g => g.FullName).ToList()),
-                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
+                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g, c.AttributeLookups) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
                 RunVersion = RunLocation.RunVersion(c.FilePath),
+                ShardCount = c.Sharding?.ShardCount,
+                WorldSize = c.Sharding?.WorldSize,
+                ZeroStage = c.Sharding?.ZeroStage,
+                ShardFiles = c.Sharding == null ? TextList.Empty : new TextList(c.Sharding.Files.ToList()),
                 LastWriteTime = c.LastWriteTimeUtc.ToLocalTime(),
             };
             if (v.ModelCheckpoint?.BestModelScore != null || v.Precision?.Scale != null)

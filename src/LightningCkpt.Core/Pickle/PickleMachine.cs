@@ -236,7 +236,9 @@ namespace LightningCkpt.Pickle
                         var module = DecodeLatin1Line(src.ReadLine(4096));
                         var name = DecodeLatin1Line(src.ReadLine(4096));
                         var args = NewTuple(PopToMark());
-                        Push(Count(_host.NewObject(Resolve(module, name), args, null)));
+                        var cls = Resolve(module, name);
+                        _globals.RecordCall(cls, args); // INST calls its class: getattr this way is an attribute lookup too
+                        Push(Count(_host.NewObject(cls, args, null)));
                         break;
                     }
                 case PickleOpcode.Obj:
@@ -245,7 +247,9 @@ namespace LightningCkpt.Pickle
                         if (items.Length == 0) throw new PickleDataException("OBJ without a class");
                         var args = new object?[items.Length - 1];
                         Array.Copy(items, 1, args, 0, args.Length);
-                        Push(Count(_host.NewObject(items[0], NewTuple(args), null)));
+                        var objArgs = NewTuple(args);
+                        _globals.RecordCall(items[0], objArgs);
+                        Push(Count(_host.NewObject(items[0], objArgs, null)));
                         break;
                     }
                 case PickleOpcode.Ext1: Push(Extension(ReadU8(src))); break;
@@ -256,6 +260,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var callable = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"REDUCE arguments must be a tuple, got {TypeName(args)}");
+                        _globals.RecordCall(callable, t);
                         Push(Count(_host.Call(callable, t)));
                         break;
                     }
@@ -602,6 +607,24 @@ namespace LightningCkpt.Pickle
         {
             var g = new PyGlobal(module, name);
             if (_seen.Add(g)) _list.Add(g);
+        }
+
+        private readonly List<AttributeLookup> _lookups = new List<AttributeLookup>();
+
+        /// <summary>Every call of builtins.getattr the pickle makes, with its arguments as data (for safety grading).</summary>
+        public IReadOnlyList<AttributeLookup> AttributeLookups => _lookups;
+
+        internal void RecordCall(object? callable, PyTuple args)
+        {
+            // calling what a getattr returned (getattr(x, 'system')(cmd)) is never a plain attribute read
+            if (callable is PyObject o && o.Callable is PyGlobal og && og.Name == "getattr" && (og.Module == "builtins" || og.Module == "__builtin__"))
+            {
+                _lookups.Add(new AttributeLookup(null, null));
+                return;
+            }
+            if (callable is not PyGlobal g || g.Name != "getattr" || (g.Module != "builtins" && g.Module != "__builtin__")) return;
+            if (_lookups.Count >= 10_000) { _lookups[_lookups.Count - 1] = new AttributeLookup(null, null); return; } // enough to grade; the last marks "more"
+            _lookups.Add(new AttributeLookup(args.Count == 2 ? args[0] as PyGlobal : null, args.Count == 2 ? args[1] as string : null));
         }
     }
 }

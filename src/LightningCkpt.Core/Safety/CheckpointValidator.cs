@@ -41,7 +41,7 @@ namespace LightningCkpt.Safety
             }
             catch (CheckpointFormatException e)
             {
-                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationOf(e)));
+                findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationIn(path, e)));
                 return Finish(result, findings);
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
@@ -56,6 +56,7 @@ namespace LightningCkpt.Safety
             {
                 if (c.Zip != null) CheckZipRanges(c.Zip, c.FileLength, findings);
                 CheckStorages(c, findings);
+                CheckSharding(c, findings);
                 if (options.VerifyCrc && c.Zip != null) VerifyCrc(c, findings, options.Progress ?? new ReadProgress());
                 if (options.CheckValues) CheckValues(c, findings, options.Progress ?? new ReadProgress());
             }
@@ -96,11 +97,35 @@ namespace LightningCkpt.Safety
 
         private static string LocationOf(CheckpointFormatException e) => e.Offset >= 0 ? $"{e.Part} at offset {e.Offset}" : e.Part;
 
+        /// <summary>For folders and index files the problem may lie in one of their files: name it.</summary>
+        private static string LocationIn(string path, CheckpointFormatException e)
+        {
+            var where = LocationOf(e);
+            if (string.IsNullOrEmpty(e.FilePath) || string.Equals(System.IO.Path.GetFullPath(e.FilePath), System.IO.Path.GetFullPath(path), StringComparison.Ordinal)) return where;
+            return System.IO.Path.GetFileName(e.FilePath.TrimEnd('/', '\\')) + ": " + where;
+        }
+
+        /// <summary>What a sharded checkpoint's reader noticed but could read past (stray files, index totals that disagree).</summary>
+        private static void CheckSharding(Checkpoint c, List<CkptFinding> findings)
+        {
+            if (c.Sharding == null) return;
+            foreach (var note in c.Sharding.Notes)
+                if (note.IndexOf("does not name", StringComparison.Ordinal) >= 0 || note.IndexOf("total_size", StringComparison.Ordinal) >= 0 || note.IndexOf("left out", StringComparison.Ordinal) >= 0 || note.IndexOf("not in the", StringComparison.Ordinal) >= 0)
+                    findings.Add(new CkptFinding("ShardingMismatch", FindingSeverity.Warning, note, "sharded checkpoint"));
+            foreach (var entry in c.AllTensors)
+            {
+                // the reader refuses gaps and overlaps when it opens; this re-check guards the assembled tensors handed on
+                if (entry.Tensor.Chunks is { } layout)
+                    foreach (var p in layout.Problems())
+                        findings.Add(new CkptFinding("ChunkCoverage", FindingSeverity.Error, $"{entry.Path}: {p}", "tensor " + entry.Path));
+            }
+        }
+
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
             foreach (var g in c.Globals)
             {
-                switch (GlobalGrades.Grade(g))
+                switch (GlobalGrades.Grade(g, c.AttributeLookups))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
@@ -169,7 +194,7 @@ namespace LightningCkpt.Safety
                         findings.Add(new CkptFinding("StorageSizeMismatch", FindingSeverity.Warning,
                             $"storage '{s.Key}' declares {s.DeclaredBytes} bytes but entry '{s.Entry.Name}' holds {s.Entry.UncompressedSize}; the extra bytes are ignored", $"storage '{s.Key}'"));
                 }
-                else if (s.InlineData == null && s.FileOffset >= 0 && s.DeclaredBytes > c.FileLength - s.FileOffset)
+                else if (s.InlineData == null && s.FileOffset >= 0 && s.DeclaredBytes > LengthOf(c, s) - s.FileOffset)
                 {
                     findings.Add(new CkptFinding("Truncated", FindingSeverity.Error, $"storage '{s.Key}' runs past the end of the file", $"storage '{s.Key}'"));
                 }
@@ -184,6 +209,9 @@ namespace LightningCkpt.Safety
                 }
             }
         }
+
+        /// <summary>The length of the file holding a storage's bytes (a shard's own file for sharded checkpoints), as opened.</summary>
+        private static long LengthOf(Checkpoint c, StorageRef s) => s.File?.Length ?? c.FileLength;
 
         private static void VerifyCrc(Checkpoint c, List<CkptFinding> findings, ReadProgress progress)
         {

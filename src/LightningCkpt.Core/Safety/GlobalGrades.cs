@@ -91,6 +91,26 @@ namespace LightningCkpt.Safety
             return GlobalGrade.Unknown;
         }
 
+        /// <summary>
+        /// The grade of a global in the pickle that uses it. builtins.getattr alone would run any attribute lookup, but
+        /// a pickle whose every getattr call reads a constant, non-dunder attribute of a global that is not dangerous
+        /// itself — and never calls the result — only looks up enum members (DCP's MEM_FORMAT_ENCODING, DeepSpeed's
+        /// ZeroStageEnum, as Python 3.11+ pickles them): that getattr is Unknown, not Dangerous. Any other use stays Dangerous.
+        /// </summary>
+        public static GlobalGrade Grade(PyGlobal g, IReadOnlyList<AttributeLookup> lookups)
+        {
+            var grade = Grade(g);
+            if (grade != GlobalGrade.Dangerous || g.Name != "getattr" || (g.Module != "builtins" && g.Module != "__builtin__") || lookups.Count == 0) return grade;
+            foreach (var l in lookups) if (!IsConstantLookup(l)) return GlobalGrade.Dangerous;
+            return GlobalGrade.Unknown;
+        }
+
+        /// <summary>getattr(global, 'NAME') with a non-dunder constant name on a global that is not dangerous.</summary>
+        public static bool IsConstantLookup(AttributeLookup l) =>
+            l.Target != null && !string.IsNullOrEmpty(l.Attribute) && !l.Attribute!.StartsWith("__", StringComparison.Ordinal)
+            && l.Attribute.IndexOf('.') < 0 && Grade(l.Target) != GlobalGrade.Dangerous
+            && Grade(l.Target.Module, l.Target.Name + "." + l.Attribute) != GlobalGrade.Dangerous;
+
         private static readonly HashSet<string> SafeBuiltins = new HashSet<string>(StringComparer.Ordinal)
         {
             "set", "frozenset", "bytearray", "bytes", "complex", "dict", "list", "tuple", "int", "float", "str", "bool",

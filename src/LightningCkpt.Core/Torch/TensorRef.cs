@@ -76,8 +76,25 @@ namespace LightningCkpt.Torch
             }
         }
 
-        /// <summary>Whether the tensor's bytes can be read (a dense tensor with located storage).</summary>
-        public bool HasData => Storage != null && Layout == "strided";
+        /// <summary>Whether the tensor's bytes can be read (a dense tensor with located storage, or assembled from chunks).</summary>
+        public bool HasData => (Storage != null || Chunks != null) && Layout == "strided";
+
+        /// <summary>
+        /// For a logical tensor of a sharded checkpoint: the pieces it is made of, in other tensors' storages (often in
+        /// several files). Such a tensor has no <see cref="Storage"/> of its own and is contiguous.
+        /// </summary>
+        public ChunkLayout? Chunks { get; private set; }
+
+        /// <summary>True for a tensor assembled from chunks.</summary>
+        public bool IsChunked => Chunks != null;
+
+        /// <summary>A contiguous logical tensor of <paramref name="shape"/> whose elements are the chunks' pieces.</summary>
+        internal static TensorRef Assembled(DType dtype, long[] shape, ChunkLayout layout)
+        {
+            var t = new TensorRef(dtype, shape, TorchHost.ContiguousStride(shape), 0, null) { Chunks = layout };
+            t.SpanEndElement = t.Numel;
+            return t;
+        }
 
         /// <summary>Element index (in the storage) one past the furthest element the view touches; 0 when empty.</summary>
         public long SpanEndElement { get; private set; }

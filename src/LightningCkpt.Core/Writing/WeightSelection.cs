@@ -133,6 +133,8 @@ namespace LightningCkpt.Writing
                 var t = s.Tensor;
                 if (!ReferenceEquals(OutputDType(t, cast), t.DType))
                     outs.Add(CastProducer(s.Name, source, t, cast!, pool));
+                else if (NeedsOwnStorage(source, t))
+                    outs.Add(OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink)));
                 else
                     outs.Add(OutTensor.FromSource(s.Name, source, t));
             }
@@ -142,7 +144,7 @@ namespace LightningCkpt.Writing
             if (options.KeepMetadata && !view.IsLightning)
                 options.Warn?.Invoke("the source is not a Lightning checkpoint; writing a plain state dict");
 
-            AtomicFile.Write(outFile, overwrite, new[] { source.FilePath }, stream =>
+            AtomicFile.Write(outFile, overwrite, source.Files, stream =>
             {
                 if (format == WeightsFileFormat.Safetensors)
                 {
@@ -168,6 +170,13 @@ namespace LightningCkpt.Writing
                 }
             });
         }
+
+        /// <summary>
+        /// Consolidation: a tensor assembled from chunks, or a view into a larger partition of a sharded checkpoint
+        /// (DeepSpeed's flat groups), is streamed into a storage of its own, so the output holds exactly its bytes.
+        /// </summary>
+        private static bool NeedsOwnStorage(Checkpoint source, TensorRef t) =>
+            t.IsChunked || (source.Sharding != null && (t.Storage == null || !t.IsContiguous || t.Storage.ViewRoot != null || t.Storage.DeclaredBytes != t.NBytes));
 
         /// <summary>The format an output path asks for: .safetensors → safetensors, anything else → torch zip.</summary>
         public static WeightsFileFormat FormatFor(string outFile) =>

@@ -87,9 +87,9 @@ namespace LightningCkpt.Commands
                 bool wildcard = WildcardPattern.ContainsWildcardCharacters(p);
                 foreach (var file in resolved)
                 {
-                    // Folders a wildcard happens to match are skipped; a folder named explicitly goes to Core,
-                    // which says that directory checkpoints are not supported.
-                    if (wildcard && Directory.Exists(file)) continue;
+                    // Folders a wildcard happens to match are skipped unless they are sharded checkpoints; a folder
+                    // named explicitly goes to Core, which reads it or says it is not a checkpoint.
+                    if (wildcard && Directory.Exists(file) && !Checkpoint.IsCheckpointFolder(file)) continue;
                     yield return file;
                 }
             }
@@ -107,7 +107,7 @@ namespace LightningCkpt.Commands
             }
         }
 
-        /// <summary>Resolves one literal path to an existing file (or directory, which Core rejects with a clear message).</summary>
+        /// <summary>Resolves one literal path to an existing file or folder (sharded checkpoints; Core names other folders as not checkpoints).</summary>
         public static bool TryResolveLiteral(PSCmdlet cmdlet, string p, out string? file, out ErrorRecord? error)
         {
             if (!TryResolveOutput(cmdlet, p, out var resolved, out error)) { file = null; return false; }

@@ -1,0 +1,263 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using LightningCkpt.Pickle;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Container.Sharded
+{
+    /// <summary>
+    /// A torch.distributed.checkpoint folder: the bare pickle <c>.metadata</c> (read as data, never executed) names
+    /// every value; tensors are boxes in their full shape, each a torch.save archive at a byte range of a
+    /// <c>__R_N.distcp</c> file, read by the ordinary zip reader over that range. Both class-path generations are
+    /// read by name (torch 1.13 <c>torch.distributed._shard.checkpoint</c>, 2.x <c>torch.distributed.checkpoint</c>).
+    /// Keys are nested again from <c>planner_data</c> paths, never by splitting on dots.
+    /// </summary>
+    internal sealed class DcpCheckpoint
+    {
+        private static readonly string[] MetadataModules =
+        {
+            "torch.distributed._shard.checkpoint.metadata", // torch 1.13
+            "torch.distributed.checkpoint.metadata",        // torch 2.x
+        };
+
+        private static readonly Regex DataFileName = new Regex(@"^__(\d+)_(\d+)\.distcp$", RegexOptions.CultureInvariant);
+
+        private DcpCheckpoint(string dir) => Dir = dir;
+
+        public string Dir { get; }
+        public PyDict Root { get; } = new PyDict();
+        public List<StorageRef> Storages { get; } = new List<StorageRef>();
+        public List<IReadOnlyList<PyGlobal>> Globals { get; } = new List<IReadOnlyList<PyGlobal>>();
+        public List<AttributeLookup> Lookups { get; } = new List<AttributeLookup>();
+        public List<string> Files { get; } = new List<string>();
+        public List<string> Notes { get; } = new List<string>();
+        public int Protocol { get; private set; }
+
+        /// <summary>The .metadata file as it was read.</summary>
+        public SourceFile MetadataSource { get; private set; } = null!;
+        public long PickleBytes { get; private set; }
+        public int WorldSize { get; private set; }
+        public int DataFiles { get; private set; }
+        public string? Version { get; private set; }
+
+        /// <summary>False when the metadata carried no planner_data (torch 1.13): keys are flat as written.</summary>
+        public bool HasPlannerData { get; private set; }
+
+        public static DcpCheckpoint Open(string dir)
+        {
+            var c = new DcpCheckpoint(Path.GetFullPath(dir));
+            c.Load();
+            return c;
+        }
+
+        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
+        {
+            AttributeLookups = Lookups,
+        };
+
+        public ShardingInfo Info() => new ShardingInfo(Files, DataFiles) { WorldSize = WorldSize, Tag = Version, Notes = Notes };
+
+        private void Load()
+        {
+            var mdPath = Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName);
+            Files.Add(mdPath);
+            MetadataSource = ShardedCheckpointReader.Identify(mdPath);
+            var bytes = File.ReadAllBytes(mdPath);
+            if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
+            var host = new TorchHost(new NoStorages(mdPath));
+            var machine = new PickleMachine(host, mdPath, "pickle");
+            var md = machine.Load(bytes);
+            Globals.Add(machine.Globals.All);
+            Lookups.AddRange(machine.Globals.AttributeLookups);
+            Protocol = machine.Protocol;
+            PickleBytes = bytes.Length;
+
+            var cls = md as PyObject;
+            var module = cls?.Class?.Module;
+            if (cls == null || cls.Class!.Name != "Metadata" || !MetadataModules.Contains(module))
+                throw new CheckpointFormatException(mdPath, "pickle", $"the .metadata pickle holds {PyRepr.Render(md, 80)}, not torch.distributed.checkpoint Metadata") { Kind = CheckpointErrorKind.NotACheckpoint };
+            Notes.Add(module == MetadataModules[0] ? "torch 1.13 class paths (torch.distributed._shard.checkpoint)" : "torch 2.x class paths (torch.distributed.checkpoint)");
+            Version = PyFields.Get(md, "version") as string;
+
+            var sdm = PyFields.Get(md, "state_dict_metadata") as PyDict
+                ?? throw new CheckpointFormatException(mdPath, "Metadata", "state_dict_metadata is missing or not a dict");
+            var planner = PyFields.Get(md, "planner_data") as PyDict;
+            HasPlannerData = planner != null;
+            var storageData = PyFields.Get(md, "storage_data") as PyDict
+                ?? throw new CheckpointFormatException(mdPath, "Metadata", "storage_data is missing or not a dict (was it written by a non-filesystem storage writer?)") { Kind = CheckpointErrorKind.Unsupported };
+
+            // MetadataIndex objects are dict keys; torch matches them by (fqn, offset)
+            var items = new Dictionary<string, (string file, long offset, long length)>(StringComparer.Ordinal);
+            foreach (var e in storageData)
+            {
+                var fqn = PyFields.Get(e.Key, "fqn") as string ?? throw new CheckpointFormatException(mdPath, "storage_data", $"a key {PyRepr.Render(e.Key, 80)} has no fqn");
+                var rel = PyFields.Get(e.Value, "relative_path") as string ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no relative_path");
+                long off = PyFields.Long(PyFields.Get(e.Value, "offset")) ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no offset");
+                long len = PyFields.Long(PyFields.Get(e.Value, "length")) ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no length");
+                if (PyFields.Get(e.Value, "transform_descriptors") is PyList tl && tl.Count > 0)
+                    throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' is stored through the stream transform {PyRepr.Render(tl, 60)}, which this version does not read") { Kind = CheckpointErrorKind.Unsupported };
+                items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = (rel, off, len);
+            }
+
+            var ranks = new HashSet<long>();
+            var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+            var sources = new Dictionary<string, SourceFile>(StringComparer.Ordinal);
+            try
+            {
+                foreach (var entry in sdm)
+                {
+                    var key = entry.Key as string ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"key {PyRepr.Render(entry.Key, 60)} is not a string");
+                    object? value;
+                    var kind = PyFields.ClassOf(entry.Value);
+                    if (kind.EndsWith(".BytesStorageMetadata", StringComparison.Ordinal))
+                    {
+                        if (!items.TryGetValue(IndexKey(key, null), out var where))
+                            throw Missing(mdPath, key, "its bytes");
+                        value = OpenBlob(files, sources, where, key, ranks).Root;
+                    }
+                    else if (kind.EndsWith(".TensorStorageMetadata", StringComparison.Ordinal))
+                    {
+                        value = Tensor(mdPath, key, entry.Value, items, files, sources, ranks);
+                    }
+                    else throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' is described by {kind}, neither tensor nor bytes storage metadata") { Kind = CheckpointErrorKind.Unsupported };
+
+                    if (planner != null && planner.TryGetValue(key, out var path) && path is PyTuple p && p.Count > 0) SetElement(Root, p, value, mdPath);
+                    else Root.Set(key, value);
+                }
+            }
+            finally
+            {
+                // a data file rewritten while its blobs were parsed would hand on ranges of another version
+                SourceFile? changed = null;
+                foreach (var kv in files)
+                {
+                    if (changed == null && sources.TryGetValue(kv.Key, out var src) && !src.Identity.IsUnchangedIn(FileIdentity.Of(kv.Value.SafeFileHandle, src.Path))) changed = src;
+                    kv.Value.Dispose();
+                }
+                if (changed != null) throw changed.Changed("file");
+            }
+            WorldSize = Math.Max(1, ranks.Count);
+            DataFiles = files.Count;
+            foreach (var f in files.Keys.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
+            var stray = Directory.GetFiles(Dir, "*.distcp").Select(Path.GetFileName).Where(n => !files.ContainsKey(n!)).ToList();
+            if (stray.Count > 0) Notes.Add($"{stray.Count} .distcp file(s) the metadata does not name: {string.Join(", ", stray.Take(5))}");
+        }
+
+        private static string IndexKey(string fqn, object? offset) =>
+            fqn + "\0" + (PyFields.Longs(offset) is { } o ? string.Join(",", o) : "none");
+
+        private static CheckpointFormatException Missing(string mdPath, string key, string what) =>
+            new CheckpointFormatException(mdPath, "storage_data", $"'{key}' has no storage entry for {what}", -1) { Defect = CheckpointDefect.MissingStorage };
+
+        private object Tensor(string mdPath, string key, object? tsm, Dictionary<string, (string, long, long)> items, Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, HashSet<long> ranks)
+        {
+            var props = PyFields.Get(tsm, "properties");
+            var dtype = (props as PyObject)?.State switch
+            {
+                PyTuple t when t.Count > 0 => t[0] as DType,
+                PyDict d => d.Get("dtype") as DType,
+                _ => null,
+            } ?? PyFields.Get(props, "dtype") as DType
+              ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no torch dtype in its TensorProperties");
+            var size = PyFields.Longs(PyFields.Get(tsm, "size")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no size");
+            if (size.Length > Limits.MaxTensorDims) throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has {size.Length} dimensions (limit {Limits.MaxTensorDims})") { Kind = CheckpointErrorKind.LimitExceeded };
+            var chunkList = PyFields.Get(tsm, "chunks") as PyList ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no chunk list");
+            var chunks = new List<TensorChunk>();
+            foreach (var cm in chunkList)
+            {
+                var offsets = PyFields.Longs(PyFields.Get(cm, "offsets")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no offsets");
+                var sizes = PyFields.Longs(PyFields.Get(cm, "sizes")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no sizes");
+                var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
+                if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
+                var blob = OpenBlob(files, sources, where, key, ranks);
+                var origin = $"{where.Item1}@{where.Item2}";
+                if (blob.Root is not TensorRef piece || !piece.HasData || piece.IsChunked)
+                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}", $"the chunk of '{key}' is {PyRepr.Render(blob.Root, 60)}, not a dense tensor");
+                if (!ReferenceEquals(piece.DType, dtype) || !piece.Shape.SequenceEqual(sizes))
+                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}",
+                        $"the chunk of '{key}' at [{string.Join(", ", offsets)}] is {piece.DType.Name} [{string.Join(", ", piece.Shape)}], the metadata says {dtype.Name} [{string.Join(", ", sizes)}]") { Defect = CheckpointDefect.StorageSizeMismatch };
+                if (!piece.IsContiguous)
+                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}", $"the chunk of '{key}' is not contiguous") { Kind = CheckpointErrorKind.Unsupported };
+                chunks.Add(new TensorChunk(offsets, sizes, piece, origin));
+            }
+            var layout = new ChunkLayout(size, chunks);
+            var problems = layout.Problems();
+            if (problems.Count > 0)
+                throw new CheckpointFormatException(mdPath, $"tensor '{key}'", string.Join("; ", problems.Take(3))) { Defect = problems[0].Contains("no shard") ? CheckpointDefect.MissingStorage : CheckpointDefect.ViewOutOfBounds };
+            // one chunk holding the whole tensor is just that tensor: no assembly needed
+            if (chunks.Count == 1 && chunks[0].Numel == layout.Numel && chunks[0].Piece.Shape.SequenceEqual(size)) return chunks[0].Piece;
+            return TensorRef.Assembled(dtype, size, layout);
+        }
+
+        private LoadedPickle OpenBlob(Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, (string file, long offset, long length) where, string key, HashSet<long> ranks)
+        {
+            var path = ShardedCheckpointReader.Inside(Dir, where.file, Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName));
+            if (!files.TryGetValue(where.file, out var fs))
+            {
+                if (files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(Dir, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
+                if (!File.Exists(path))
+                    throw new CheckpointFormatException(Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName), "storage_data", $"'{key}' lives in '{where.file}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
+                fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+                files.Add(where.file, fs);
+                sources.Add(where.file, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
+                var m = DataFileName.Match(where.file);
+                if (m.Success) ranks.Add(long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
+            }
+            if (where.offset < 0 || where.length <= 0 || where.offset > fs.Length - where.length)
+                throw new CheckpointFormatException(path, $"bytes {where.offset}+{where.length}", $"'{key}' lies outside the {fs.Length}-byte file") { Defect = CheckpointDefect.Truncated };
+            var blob = ZipCheckpointReader.Load(new SubStream(fs, where.offset, where.length), path);
+            foreach (var s in blob.Storages)
+            {
+                if (s.Entry != null && !s.Entry.IsStored)
+                    throw new CheckpointFormatException(path, $"bytes {where.offset}+{where.length}", $"'{key}' has a compressed record, which DCP does not write") { Kind = CheckpointErrorKind.Unsupported };
+                if (s.FileOffset >= 0) s.FileOffset += where.offset;
+                s.Entry = null; // located by absolute offset in the .distcp file from here on
+                s.File = sources[where.file];
+            }
+            Storages.AddRange(blob.Storages);
+            Globals.Add(blob.Globals.All);
+            Lookups.AddRange(blob.Globals.AttributeLookups);
+            PickleBytes += blob.PickleBytes;
+            return blob;
+        }
+
+        /// <summary>torch's set_element: str path items make dicts, int items make lists padded with None.</summary>
+        private static void SetElement(PyDict root, PyTuple path, object? value, string mdPath)
+        {
+            object container = root;
+            for (int i = 0; i < path.Count; i++)
+            {
+                bool last = i == path.Count - 1;
+                var item = path[i];
+                object? next = last ? null : (path[i + 1] is long ? new PyList() : (object)new PyDict());
+                switch (container)
+                {
+                    case PyDict d:
+                        if (last) { d.Set(item, value); return; }
+                        if (d.TryGetValue(item, out var existing) && (existing is PyDict || existing is PyList)) container = existing!;
+                        else { d.Set(item, next); container = next!; }
+                        break;
+                    case PyList l when item is long idx && idx >= 0 && idx < 1_000_000:
+                        while (l.Count <= idx) l.Add(null);
+                        if (last) { l[(int)idx] = value; return; }
+                        if (l[(int)idx] is PyDict || l[(int)idx] is PyList) container = l[(int)idx]!;
+                        else { l[(int)idx] = next; container = next!; }
+                        break;
+                    default:
+                        throw new CheckpointFormatException(mdPath, "planner_data", $"path {PyRepr.Render(path, 80)} does not fit the nesting built so far");
+                }
+            }
+        }
+
+        private sealed class NoStorages : IStorageLocator
+        {
+            private readonly string _path;
+            public NoStorages(string path) => _path = path;
+            public void Locate(StorageRef storage) => throw new PickleDataException($"the .metadata pickle of '{_path}' references a tensor storage, which DCP metadata never does");
+            public object? LoadByKey(string key) => null;
+        }
+    }
+}

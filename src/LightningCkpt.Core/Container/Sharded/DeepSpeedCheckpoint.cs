@@ -1,0 +1,359 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text.RegularExpressions;
+using LightningCkpt.Pickle;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Container.Sharded
+{
+    /// <summary>
+    /// A DeepSpeed ZeRO checkpoint folder (<c>latest</c> → tag folder with <c>*_model_states.pt</c> and
+    /// <c>[bf16_]zero_pp_rank_R_mp_rank_00_optim_states.pt</c>). The weights are what zero_to_fp32 gives — the fp32
+    /// masters cut out of the ranks' flat partitions (stage 1/2: groups concatenated across ranks; stage 3: every
+    /// parameter split across ranks with padding) — but in module order, with integer buffers keeping their dtype,
+    /// frozen parameters from their fragments (or the 16-bit module at stage 1), tied aliases restored from
+    /// <c>shared_params</c>, and the variants zero_to_fp32 rejects (no zero_stage: BF16_Optimizer) read too.
+    /// Nothing is copied: each weight is a view of one partition, or a chunked tensor across several.
+    /// </summary>
+    internal static class DeepSpeedCheckpoint
+    {
+        private static readonly Regex OptimFile = new Regex(@"^(bf16_)?zero_pp_rank_(\d+)_mp_rank_(\d+)_optim_states\.pt$", RegexOptions.CultureInvariant);
+        private static readonly Regex Stage3ModelFile = new Regex(@"^zero_pp_rank_(\d+)_mp_rank_(\d+)_model_states\.pt$", RegexOptions.CultureInvariant);
+        private const string ModelFile = "mp_rank_00_model_states.pt";
+        private const string LegacyPrefix = "_forward_module.";
+
+        /// <summary>Engine keys Lightning's convert_zero_checkpoint_to_fp32_state_dict drops from the client state.</summary>
+        private static readonly HashSet<string> EngineKeys = new HashSet<string>(StringComparer.Ordinal)
+        {
+            "module", "optimizer", "lr_scheduler", "csr_tensor_module_names", "skipped_steps", "global_steps", "dp_world_size", "mp_world_size",
+            "frozen_param_fragments",
+        };
+
+        public static bool Recognises(string dir) =>
+            File.Exists(Path.Combine(dir, "latest")) || Directory.GetFiles(dir, "*_model_states.pt").Length > 0;
+
+        public static Checkpoint Open(string dirIn)
+        {
+            var dir = Path.GetFullPath(dirIn);
+            var files = new List<string>();
+            string tagDir = dir;
+            string? tag = null;
+            var latest = Path.Combine(dir, "latest");
+            if (File.Exists(latest) && Directory.GetFiles(dir, "*_model_states.pt").Length == 0)
+            {
+                tag = ShardedCheckpointReader.ReadText(latest, 4096).Trim();
+                tagDir = ShardedCheckpointReader.Inside(dir, tag, latest);
+                if (!Directory.Exists(tagDir))
+                    throw new CheckpointFormatException(latest, "tag", $"'latest' names the tag '{tag}', but the folder '{tagDir}' is missing") { Defect = CheckpointDefect.MissingStorage };
+                files.Add(latest);
+            }
+            var notes = new List<string>();
+            var optimByRank = new SortedDictionary<long, string>();
+            foreach (var f in Directory.GetFiles(tagDir, "*_optim_states.pt"))
+            {
+                var m = OptimFile.Match(Path.GetFileName(f));
+                if (!m.Success) { notes.Add($"'{Path.GetFileName(f)}' (MoE/expert or unknown optimizer file) is not read"); continue; }
+                if (m.Groups[3].Value != "00")
+                    throw new CheckpointFormatException(f, "file name", "tensor-parallel DeepSpeed checkpoints (mp_rank other than 00) are not supported") { Kind = CheckpointErrorKind.Unsupported };
+                optimByRank[long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)] = f;
+            }
+            var modelByRank = new SortedDictionary<long, string>();
+            foreach (var f in Directory.GetFiles(tagDir, "*_model_states.pt"))
+            {
+                var m = Stage3ModelFile.Match(Path.GetFileName(f));
+                if (m.Success && m.Groups[2].Value == "00") modelByRank[long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture)] = f;
+            }
+            var model0Path = File.Exists(Path.Combine(tagDir, ModelFile)) ? Path.Combine(tagDir, ModelFile) : modelByRank.Count > 0 ? modelByRank.First().Value : null;
+            if (model0Path == null)
+                throw new CheckpointFormatException(tagDir, "folder", $"no {ModelFile} or zero_pp_rank_0_mp_rank_00_model_states.pt: the model states are missing") { Defect = CheckpointDefect.MissingStorage };
+
+            var parts = new List<Checkpoint>();
+            Checkpoint OpenOne(string f, string what)
+            {
+                var p = ShardedCheckpointReader.OpenPart(f, what);
+                parts.Add(p);
+                files.Add(p.FilePath);
+                return p;
+            }
+            var model0 = OpenOne(model0Path, "model states");
+            var ms = model0.Root as PyDict ?? throw new CheckpointFormatException(model0Path, "pickle", "the model states are not a dict");
+            var module = ms.Get("module") as PyDict ?? throw new CheckpointFormatException(model0Path, "pickle", "the model states have no 'module' state dict");
+
+            var optim = new List<(string path, PyDict osd)>();
+            foreach (var kv in optimByRank)
+            {
+                var p = OpenOne(kv.Value, "optimizer states");
+                var osd = (p.Root as PyDict)?.Get("optimizer_state_dict") as PyDict
+                    ?? throw new CheckpointFormatException(kv.Value, "pickle", "no 'optimizer_state_dict' dict: not a ZeRO optimizer file");
+                optim.Add((kv.Value, osd));
+            }
+
+            int? stage = null;
+            int world = optim.Count;
+            var weights = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
+            if (optim.Count == 0)
+            {
+                notes.Add("no optimizer files: weights are the module's own (16-bit) copy");
+                if (PyFields.Long(ms.Get("dp_world_size")) is long dpw) world = (int)dpw;
+            }
+            else
+            {
+                var first = optim[0].osd;
+                stage = ZeroStage(first.Get("zero_stage"));
+                var pc = first.Get("partition_count");
+                world = pc switch { long l => (int)l, PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int)x!.Value).DefaultIfEmpty(optim.Count).Max(), _ => optim.Count };
+                for (long r = 0; r < world; r++)
+                    if (!optimByRank.ContainsKey(r))
+                        throw new CheckpointFormatException(tagDir, "folder", $"partition_count says {world} ranks but the optimizer file of rank {r} is missing") { Defect = CheckpointDefect.MissingStorage };
+                if (optim.Count != world)
+                    throw new CheckpointFormatException(tagDir, "folder", $"partition_count says {world} ranks but there are {optim.Count} optimizer files") { Defect = CheckpointDefect.MissingStorage };
+                if (stage == null)
+                {
+                    if (!first.ContainsKey("single_partition_of_fp32_groups"))
+                        throw new CheckpointFormatException(optim[0].path, "optimizer_state_dict", "no zero_stage and no fp32 partitions: not a ZeRO checkpoint");
+                    notes.Add("no zero_stage: a BF16_Optimizer (stage 0/1 bf16) checkpoint, which zero_to_fp32 rejects; partitions are read with their padding");
+                    stage = StageFromConfig(ms.Get("ds_config")) ?? 0;
+                }
+                var shapes = ParamShapes(ms.Get("param_shapes"), model0Path);
+                if (stage <= 2 || !first.ContainsKey("fp32_flat_groups")) Stage12(optim, shapes, weights);
+                else
+                {
+                    // stage 3 needs every rank's model file for the frozen fragments
+                    var rankModels = new List<PyDict?> { ms };
+                    for (long r = 1; r < world; r++)
+                        rankModels.Add(modelByRank.TryGetValue(r, out var mf) ? OpenOne(mf, "model states").Root as PyDict
+                            : throw new CheckpointFormatException(tagDir, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
+                    Stage3(optim, shapes, weights, world);
+                    Stage3Frozen(rankModels, weights, world, model0Path);
+                }
+            }
+            if (stage == 2 && ms.Get("frozen_param_fragments") is PyDict frag)
+                foreach (var e in frag) if (e.Key is string n && e.Value is TensorRef t && !weights.ContainsKey(n)) weights[n] = t;
+
+            var buffers = new HashSet<string>(StringComparer.Ordinal);
+            if (ms.Get("buffer_names") is PyList bl) foreach (var b in bl) if (b is string s) buffers.Add(s);
+            var shared = new List<(string alias, string source)>();
+            if (ms.Get("shared_params") is PyDict sp) foreach (var e in sp) if (e.Key is string a && e.Value is string src) shared.Add((a, src));
+
+            // module order; trainable → fp32 master, frozen → fragment, buffers as saved (ints stay ints), aliases → their source
+            var state = new PyDict { PythonType = new PyGlobal("collections", "OrderedDict") };
+            bool stripped = false;
+            string Name(string n)
+            {
+                if (n.StartsWith(LegacyPrefix, StringComparison.Ordinal)) { stripped = true; return n.Substring(LegacyPrefix.Length); }
+                return n;
+            }
+            var aliasOf = shared.ToDictionary(x => x.alias, x => x.source, StringComparer.Ordinal);
+            foreach (var e in module)
+            {
+                if (e.Key is not string n) continue;
+                if (weights.TryGetValue(n, out var w)) state.Set(Name(n), w);
+                else if (aliasOf.ContainsKey(n)) state.Set(Name(n), null); // placeholder keeps module order; filled below
+                else if (e.Value is TensorRef t && (buffers.Contains(n) || optim.Count == 0 || stage <= 1 || t.Numel > 0)) state.Set(Name(n), t);
+                else if (e.Value is TensorRef) notes.Add($"'{n}' has no data in any rank's files (saved with exclude_frozen_parameters?) and is left out");
+            }
+            foreach (var kv in weights) if (!state.ContainsKey(Name(kv.Key))) state.Set(Name(kv.Key), kv.Value);
+            foreach (var (alias, source) in shared)
+            {
+                if (state.Get(Name(source)) is TensorRef st) state.Set(Name(alias), st);
+                else notes.Add($"tied '{alias}' names '{source}', which is not in the checkpoint");
+            }
+            var empty = state.Entries.Where(x => x.Value == null).Select(x => x.Key).ToList();
+            if (empty.Count > 0)
+            {
+                var clean = new PyDict { PythonType = state.PythonType };
+                foreach (var e in state) if (e.Value != null) clean.Set(e.Key, e.Value);
+                state = clean;
+            }
+            if (stripped) notes.Add($"the '{LegacyPrefix}' prefix of Lightning < 2.1 was removed from the names");
+
+            bool lightning = ms.ContainsKey("pytorch-lightning_version") || ms.ContainsKey("epoch");
+            var root = new PyDict();
+            foreach (var e in ms) if (e.Key is not string k || !EngineKeys.Contains(k)) root.Set(e.Key, e.Value);
+            root.Set(lightning ? "state_dict" : "module", state);
+            if (!lightning && PyFields.Long(ms.Get("global_steps")) is long gs) root.Set("global_steps", gs);
+
+            var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
+            var storages = parts.SelectMany(p => p.Storages).ToList();
+            var globals = ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals));
+            return new Checkpoint(dir, model0.Source, CheckpointFormat.DeepSpeed, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
+            {
+                AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
+            };
+        }
+
+        /// <summary>ZeroStageEnum as pickled: REDUCE(cls, (n,)) before Python 3.11, REDUCE(getattr, (cls, 'name')) after; or a plain int.</summary>
+        internal static int? ZeroStage(object? v)
+        {
+            switch (v)
+            {
+                case null: return null;
+                case long l: return (int)l;
+                case PyObject o when o.Args.Count >= 1 && o.Args[0] is long n: return (int)n;
+                case PyObject o when o.Args.Count == 2 && o.Args[1] is string name:
+                    return name switch { "disabled" => 0, "optimizer_states" => 1, "gradients" => 2, "weights" => 3, "max_stage" => 3, _ => (int?)null };
+                default: return null;
+            }
+        }
+
+        private static int? StageFromConfig(object? config) =>
+            PyFields.Get(PyFields.Get(config, "zero_optimization"), "stage") is long s ? (int)s : (int?)null;
+
+        private static List<List<(string name, long[] shape)>> ParamShapes(object? v, string path)
+        {
+            var groups = new List<List<(string, long[])>>();
+            if (v is not PyList list) throw new CheckpointFormatException(path, "param_shapes", "param_shapes is missing or not a list");
+            foreach (var g in list)
+            {
+                var group = new List<(string, long[])>();
+                if (g is PyDict d)
+                    foreach (var e in d)
+                        group.Add((e.Key as string ?? throw new CheckpointFormatException(path, "param_shapes", "a parameter name is not a string"),
+                            PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "param_shapes", $"the shape of '{e.Key}' is not a tuple of ints")));
+                groups.Add(group);
+            }
+            return groups;
+        }
+
+        /// <summary>One rank's flat elements as consecutive 1-D tensors (its groups, or one group).</summary>
+        private sealed class FlatSegments
+        {
+            private readonly List<(long start, TensorRef t)> _segs = new List<(long, TensorRef)>();
+            public FlatSegments(string origin) => Origin = origin;
+            public string Origin { get; }
+            public long Length { get; private set; }
+
+            public void Add(TensorRef t, string path)
+            {
+                if (!t.HasData || t.IsChunked || !t.IsContiguous || !ReferenceEquals(t.DType, t.DType))
+                    throw new CheckpointFormatException(path, "fp32 partitions", "a partition is not a dense contiguous tensor");
+                _segs.Add((Length, t));
+                Length += t.Numel;
+            }
+
+            /// <summary>Slices covering flat [from, from+count), as (offset in that range, 1-D view).</summary>
+            public IEnumerable<(long at, TensorRef view)> Slices(long from, long count)
+            {
+                foreach (var (start, t) in _segs)
+                {
+                    long a = Math.Max(from, start), b = Math.Min(from + count, start + t.Numel);
+                    if (a >= b) continue;
+                    var view = new TensorRef(t.DType, new[] { b - a }, new[] { 1L }, t.StorageOffset + (a - start), t.Storage);
+                    view.Validate();
+                    yield return (a - from, view);
+                }
+            }
+        }
+
+        /// <summary>A parameter made of flat slices: a plain view when one slice holds it all, else a chunked tensor.</summary>
+        private static TensorRef Place(long[] shape, List<(long at, TensorRef view, string origin)> pieces)
+        {
+            long numel = TensorRef.ComputeNumel(shape);
+            if (pieces.Count == 1 && pieces[0].view.Numel == numel)
+            {
+                var v = pieces[0].view;
+                var t = new TensorRef(v.DType, shape, TorchHost.ContiguousStride(shape), v.StorageOffset, v.Storage);
+                t.Validate();
+                return t;
+            }
+            var chunks = pieces.Select(p => new TensorChunk(new[] { p.at }, new[] { p.view.Numel }, p.view, p.origin)).ToList();
+            var layout = new ChunkLayout(new[] { numel }, chunks);
+            var problems = layout.Problems();
+            if (problems.Count > 0) throw new PickleDataException(string.Join("; ", problems.Take(3)), CheckpointDefect.MissingStorage);
+            return TensorRef.Assembled(pieces[0].view.DType, shape, layout);
+        }
+
+        private static void Stage12(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, Dictionary<string, TensorRef> weights)
+        {
+            for (int g = 0; g < shapes.Count; g++)
+            {
+                var flat = new List<FlatSegments>();
+                long total = 0;
+                for (int r = 0; r < optim.Count; r++)
+                {
+                    var groups = optim[r].osd.Get("single_partition_of_fp32_groups") as PyList
+                        ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no single_partition_of_fp32_groups list");
+                    if (g >= groups.Count || groups[g] is not TensorRef t)
+                        throw new CheckpointFormatException(optim[r].path, "single_partition_of_fp32_groups", $"group {g} is missing") { Defect = CheckpointDefect.MissingStorage };
+                    var seg = new FlatSegments($"rank {r} group {g}");
+                    seg.Add(t, optim[r].path);
+                    flat.Add(seg);
+                    total += t.Numel;
+                }
+                long offset = 0;
+                foreach (var (name, shape) in shapes[g])
+                {
+                    long numel = TensorRef.ComputeNumel(shape);
+                    if (offset + numel > total)
+                        throw new CheckpointFormatException(optim[0].path, "single_partition_of_fp32_groups", $"group {g} needs {offset + numel} elements up to '{name}' but the ranks hold {total}") { Defect = CheckpointDefect.StorageSizeMismatch };
+                    var pieces = new List<(long, TensorRef, string)>();
+                    long rankStart = 0;
+                    foreach (var seg in flat)
+                    {
+                        long a = Math.Max(offset, rankStart), b = Math.Min(offset + numel, rankStart + seg.Length);
+                        if (a < b) foreach (var (at, view) in seg.Slices(a - rankStart, b - a)) pieces.Add((a - offset + at, view, seg.Origin));
+                        rankStart += seg.Length;
+                    }
+                    weights[name] = Place(shape, pieces);
+                    offset += numel;
+                }
+            }
+        }
+
+        private static void Stage3(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, Dictionary<string, TensorRef> weights, int world)
+        {
+            var flats = new List<FlatSegments>();
+            for (int r = 0; r < optim.Count; r++)
+            {
+                var groups = optim[r].osd.Get("fp32_flat_groups") as PyList ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no fp32_flat_groups list");
+                var seg = new FlatSegments($"rank {r}");
+                foreach (var t in groups) seg.Add(t as TensorRef ?? throw new CheckpointFormatException(optim[r].path, "fp32_flat_groups", "a group is not a tensor"), optim[r].path);
+                flats.Add(seg);
+            }
+            long offset = 0;
+            foreach (var group in shapes)
+                foreach (var (name, shape) in group)
+                {
+                    long numel = TensorRef.ComputeNumel(shape);
+                    long ps = (numel + world - 1) / world;
+                    var pieces = new List<(long, TensorRef, string)>();
+                    for (int r = 0; r < world; r++)
+                    {
+                        long lo = r * ps, len = Math.Min(numel, lo + ps) - lo;
+                        if (len <= 0) continue;
+                        if (offset + len > flats[r].Length)
+                            throw new CheckpointFormatException(optim[r].path, "fp32_flat_groups", $"rank {r} holds {flats[r].Length} elements, fewer than '{name}' needs") { Defect = CheckpointDefect.StorageSizeMismatch };
+                        foreach (var (at, view) in flats[r].Slices(offset, len)) pieces.Add((lo + at, view, flats[r].Origin));
+                    }
+                    weights[name] = Place(shape, pieces);
+                    offset += ps;
+                }
+        }
+
+        private static void Stage3Frozen(List<PyDict?> rankModels, Dictionary<string, TensorRef> weights, int world, string path)
+        {
+            if (rankModels[0]?.Get("frozen_param_shapes") is not PyDict shapes) return;
+            foreach (var e in shapes)
+            {
+                if (e.Key is not string name) continue;
+                var shape = PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "frozen_param_shapes", $"the shape of '{name}' is not a tuple of ints");
+                long numel = TensorRef.ComputeNumel(shape);
+                long ps = (numel + world - 1) / world;
+                var pieces = new List<(long, TensorRef, string)>();
+                for (int r = 0; r < world; r++)
+                {
+                    long lo = r * ps, len = Math.Min(numel, lo + ps) - lo;
+                    if (len <= 0) continue;
+                    if ((rankModels[r]?.Get("frozen_param_fragments") as PyDict)?.Get(name) is not TensorRef frag || frag.Numel < len)
+                        throw new CheckpointFormatException(path, "frozen_param_fragments", $"rank {r} has no fragment of frozen '{name}'") { Defect = CheckpointDefect.MissingStorage };
+                    var seg = new FlatSegments($"rank {r} frozen");
+                    seg.Add(frag, path);
+                    foreach (var (at, view) in seg.Slices(0, len)) pieces.Add((lo + at, view, seg.Origin));
+                }
+                weights[name] = Place(shape, pieces);
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using LightningCkpt.Pickle;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Container.Sharded
+{
+    /// <summary>
+    /// Tells which sharded layout a folder (or index file) holds and opens it as one logical checkpoint. Detection
+    /// looks at file names only: DCP's .metadata (with Lightning's meta.pt beside it for a sharded .ckpt folder),
+    /// DeepSpeed's latest / *_model_states.pt, Hugging Face's *.index.json.
+    /// </summary>
+    internal static class ShardedCheckpointReader
+    {
+        public const string DcpMetadataName = ".metadata";
+        public const string LightningMetaName = "meta.pt";
+
+        /// <summary>An index or metadata file that stands for its whole folder.</summary>
+        public static bool IsIndexOrMarker(string path)
+        {
+            var name = Path.GetFileName(path);
+            return name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) || name == DcpMetadataName;
+        }
+
+        public static Checkpoint OpenIndexOrMarker(string path)
+        {
+            if (Path.GetFileName(path) == DcpMetadataName) return OpenFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
+            return HfShardedIndex.Open(path);
+        }
+
+        /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
+        public static bool LooksLikeCheckpointFolder(string dir) =>
+            Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
+                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0);
+
+        public static Checkpoint OpenFolder(string dir)
+        {
+            dir = Path.GetFullPath(dir);
+            if (dir.Length > Path.GetPathRoot(dir)!.Length) dir = dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            if (File.Exists(Path.Combine(dir, DcpMetadataName)))
+                return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
+            if (File.Exists(Path.Combine(dir, LightningMetaName)))
+                throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
+            if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
+            var indexes = Directory.GetFiles(dir, "*.index.json");
+            if (indexes.Length > 0)
+            {
+                var preferred = indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
+                return HfShardedIndex.Open(preferred);
+            }
+            throw new CheckpointFormatException(dir, "folder",
+                "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest' or *_model_states.pt and no Hugging Face *.index.json")
+            { Kind = CheckpointErrorKind.NotACheckpoint };
+        }
+
+        /// <summary>Opens one file of a sharded checkpoint; its storages are bound to that file (and its identity).</summary>
+        public static Checkpoint OpenPart(string file, string what)
+        {
+            if (!File.Exists(file))
+                throw new FileNotFoundException($"{what} '{file}' is missing", file);
+            return Checkpoint.OpenFile(file);
+        }
+
+        /// <summary>The identity of a file that names the others (.metadata, an index), recorded as it is read.</summary>
+        public static SourceFile Identify(string file) => new SourceFile(file, FileIdentity.Of(file));
+
+        /// <summary>A file name from an index or metadata, resolved inside <paramref name="dir"/> (never outside it).</summary>
+        public static string Inside(string dir, string relative, string source)
+        {
+            if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative) || relative.Split('/', '\\').Any(p => p == ".."))
+                throw new CheckpointFormatException(source, "file names", $"'{relative}' is not a plain file name inside the checkpoint folder");
+            return Path.Combine(dir, relative);
+        }
+
+        /// <summary>The union of several files' globals, first-seen order.</summary>
+        public static List<PyGlobal> MergeGlobals(IEnumerable<IReadOnlyList<PyGlobal>> lists)
+        {
+            var seen = new HashSet<PyGlobal>();
+            var all = new List<PyGlobal>();
+            foreach (var l in lists) foreach (var g in l) if (seen.Add(g)) all.Add(g);
+            return all;
+        }
+
+        public static List<AttributeLookup> MergeLookups(IEnumerable<IReadOnlyList<AttributeLookup>> lists) => lists.SelectMany(l => l).ToList();
+
+        public static string ReadText(string file, long maxBytes)
+        {
+            var fi = new FileInfo(file);
+            if (fi.Length > maxBytes)
+                throw new CheckpointFormatException(file, "file", $"{fi.Length} bytes exceed the {maxBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
+            return File.ReadAllText(file);
+        }
+    }
+}

@@ -1,0 +1,165 @@
+using System;
+using System.Diagnostics;
+using System.IO;
+using System.Linq;
+using System.Text.Json;
+using LightningCkpt.Data;
+using LightningCkpt.Torch;
+using LightningCkpt.Writing;
+using Xunit;
+
+namespace LightningCkpt.Tests
+{
+    /// <summary>
+    /// Consolidation is Select-CkptWeights -OutFile on a sharded input: every fixture is written as a torch file and
+    /// as safetensors, and torch (weights_only=True; safetensors read by the spec) must find exactly the truth's
+    /// tensors. Statistics and differences over chunked tensors must agree with the consolidated copy.
+    /// </summary>
+    public sealed class ShardedConsolidationTests : IDisposable
+    {
+        private readonly string _dir = Path.Combine(Path.GetTempPath(), "lightningckpt-consolidate-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+
+        public ShardedConsolidationTests() => Directory.CreateDirectory(_dir);
+        public void Dispose() => Directory.Delete(_dir, recursive: true);
+
+        private static string Source(string name) => Path.Combine(ShardedCheckpointTests.Dir, name);
+
+        private string Consolidate(string name, string ext, SelectOptions? options = null)
+        {
+            var c = Checkpoint.Open(Source(name));
+            options ??= new SelectOptions();
+            var sel = WeightSelection.Select(c, options);
+            var outFile = Path.Combine(_dir, name + ext);
+            WeightSelection.Write(c, sel, options, outFile, WeightSelection.FormatFor(outFile), overwrite: false);
+            return outFile;
+        }
+
+        /// <summary>torch's view of each output file (one python start for all of them).</summary>
+        internal static JsonElement[] Oracle(params string[] files)
+        {
+            var psi = new ProcessStartInfo(PythonOracle.Python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            psi.ArgumentList.Add(Path.Combine(RepoPaths.Fixtures, "sharded_oracle.py"));
+            psi.ArgumentList.Add("hashes");
+            foreach (var f in files) psi.ArgumentList.Add(f);
+            using var p = Process.Start(psi)!;
+            string o = p.StandardOutput.ReadToEnd(), e = p.StandardError.ReadToEnd();
+            p.WaitForExit();
+            Assert.True(p.ExitCode == 0, "sharded_oracle.py failed: " + e);
+            return JsonDocument.Parse(o).RootElement.EnumerateArray().Select(x => x.Clone()).ToArray();
+        }
+
+        [SkippableFact]
+        public void EveryFixtureConsolidatesToAFileTorchReadsAsTheTruth()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            var cases = (from f in ShardedCheckpointTests.CommittedFixtures()
+                         from ext in new[] { ".pt", ".safetensors" }
+                         select (name: (string)f[0], ext)).ToList();
+            var outputs = cases.Select(c => Consolidate(c.name, c.ext)).ToArray();
+            var results = Oracle(outputs);
+            for (int k = 0; k < cases.Count; k++)
+            {
+                var (name, ext) = cases[k];
+                using var truth = JsonDocument.Parse(File.ReadAllText(Source(name) + ".truth.json"));
+                var want = truth.RootElement.GetProperty("tensors").EnumerateArray().Select(Row).ToList();
+                var got = results[k].GetProperty("tensors").EnumerateArray().Select(Row).ToList();
+                // safetensors has no order of its own (writers sort by dtype and name): compare as sets there
+                if (ext == ".safetensors") { want.Sort(StringComparer.Ordinal); got.Sort(StringComparer.Ordinal); }
+                Assert.True(want.SequenceEqual(got), $"{name}{ext}:\n  want {string.Join("\n       ", want)}\n  got  {string.Join("\n       ", got)}");
+            }
+        }
+
+        private static string Row(JsonElement e) =>
+            $"{e.GetProperty("name").GetString()} {e.GetProperty("dtype").GetString()} [{string.Join(",", e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()))}] {e.GetProperty("sha256").GetString()}";
+
+        [SkippableFact]
+        public void ConsolidationCastsFiltersStripsAndKeepsLightningMetadata()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            var options = new SelectOptions
+            {
+                Filter = n => n.StartsWith("layer.", StringComparison.Ordinal),
+                StripPrefixes = new[] { "layer." },
+                CastTo = DType.Float16,
+                KeepMetadata = true,
+            };
+            var outFile = Consolidate("lightning2x_sharded.ckpt", ".ckpt", options);
+            var o = Oracle(outFile)[0];
+            Assert.Equal(1, o.GetProperty("epoch").GetInt32());
+            Assert.Equal(40, o.GetProperty("global_step").GetInt32());
+            var t = o.GetProperty("tensors").EnumerateArray().ToList();
+            Assert.Equal(new[] { "weight", "bias" }, t.Select(x => x.GetProperty("name").GetString()));
+            Assert.All(t, x => Assert.Equal("float16", x.GetProperty("dtype").GetString()));
+            // the float16 values are the source's, rounded: compare with our own reading of the sharded tensors
+            var src = Checkpoint.Open(Source("lightning2x_sharded.ckpt"));
+            var back = Checkpoint.Open(outFile);
+            var a = CkptTensor.List(src, false).Single(x => x.Name == "layer.weight").ToArray();
+            var b = CkptTensor.List(back, false).Single(x => x.Name == "weight").ToArray();
+            Assert.Equal(a.Length, b.Length);
+            for (int i = 0; i < a.Length; i++) Assert.Equal((double)(Half)a[i], b[i]);
+        }
+
+        [Theory]
+        [InlineData("dcp13_gloo_sharded")]
+        [InlineData("ds_zero3_bf16_dp2")]
+        [InlineData("ds_zero2_bf16_dp2")]
+        [InlineData("lightning2x_sharded.ckpt")]
+        public void StatisticsAndDifferencesOverChunksAgreeWithTheConsolidatedCopy(string name)
+        {
+            var outFile = Consolidate(name, ".safetensors");
+            var sharded = Checkpoint.Open(Source(name));
+            var whole = Checkpoint.Open(outFile);
+            var a = CkptTensor.List(sharded, false);
+            var b = CkptTensor.List(whole, false).ToDictionary(x => x.Name);
+            Assert.Contains(a, x => x.Tensor.IsChunked);
+            using (var ra = new TensorDataReader(sharded))
+            using (var rb = new TensorDataReader(whole))
+                foreach (var x in a)
+                {
+                    var y = b[x.Name];
+                    TensorAnalysis.Analyze(x, ra, hash: true, statistics: true);
+                    TensorAnalysis.Analyze(y, rb, hash: true, statistics: true);
+                    Assert.Equal(y.Sha256, x.Sha256);
+                    Assert.Equal(y.Min, x.Min);
+                    Assert.Equal(y.Max, x.Max);
+                    Assert.Equal(y.ZeroFraction, x.ZeroFraction);
+                    Close(y.Mean, x.Mean);
+                    Close(y.Std, x.Std);
+                    Close(y.L2Norm, x.L2Norm);
+                    Assert.Equal(y.ToArray(), x.ToArray());
+                }
+            var diffs = CheckpointComparer.Compare(sharded, whole, new CompareOptions { IncludeEqual = true }).Where(d => d.Kind == "Tensor").ToList();
+            Assert.Equal(a.Count, diffs.Count);
+            Assert.All(diffs, d => Assert.Equal(DiffStatus.Equal, d.Status));
+        }
+
+        [Fact]
+        public void ADifferentValueInOneChunkIsSeenByCompare()
+        {
+            // consolidate, then change one element of the copy: the chunked reference must report exactly that change
+            var outFile = Consolidate("dcp13_gloo_sharded", ".safetensors");
+            var bytes = File.ReadAllBytes(outFile);
+            var whole = Checkpoint.Open(outFile);
+            var cols = whole.View.Weights.Single(w => w.Name == "cols").Tensor;
+            long at = cols.Storage!.FileOffset + 4 * 11; // element [1, 5]: in the last column chunk
+            var v = BitConverter.ToSingle(bytes, (int)at);
+            BitConverter.GetBytes(v + 0.5f).CopyTo(bytes, (int)at);
+            var changed = Path.Combine(_dir, "changed.safetensors");
+            File.WriteAllBytes(changed, bytes);
+            var diffs = CheckpointComparer.Compare(Checkpoint.Open(Source("dcp13_gloo_sharded")), Checkpoint.Open(changed), new CompareOptions()).Where(d => d.Kind == "Tensor").ToList();
+            var d = Assert.Single(diffs);
+            Assert.Equal("cols", d.Name);
+            Assert.Equal(DiffStatus.Changed, d.Status);
+            Assert.Equal(0.5, d.MaxAbsDiff!.Value, 5);
+        }
+
+        private static void Close(double? expected, double? actual)
+        {
+            Assert.Equal(expected.HasValue, actual.HasValue);
+            if (expected == null) return;
+            double e = expected.Value, a = actual!.Value;
+            if (double.IsNaN(e)) { Assert.True(double.IsNaN(a)); return; }
+            Assert.True(Math.Abs(e - a) <= 1e-12 * Math.Max(1, Math.Abs(e)), $"{a} differs from {e}");
+        }
+    }
+}

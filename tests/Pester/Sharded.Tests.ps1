@@ -1,0 +1,68 @@
+# Sharded checkpoints (DCP, Lightning sharded, DeepSpeed, Hugging Face) and safetensors through the cmdlets.
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    $script:Sharded = Join-Path $script:RepoRoot 'tests/fixtures/sharded'
+    $script:Copy = Join-Path $TestDrive 'runs'
+    $null = New-Item -ItemType Directory -Path $Copy -Force
+    foreach ($name in 'ds_zero3_bf16_dp2', 'lightning2x_sharded.ckpt', 'hf_safetensors', 'dcp13_gloo_sharded') {
+        Copy-Item -LiteralPath (Join-Path $Sharded $name) -Destination (Join-Path $Copy $name) -Recurse
+    }
+    Copy-Item -LiteralPath (Join-Path $Sharded 'single.safetensors') -Destination $Copy
+    $null = New-Item -ItemType Directory -Path (Join-Path $Copy 'not_a_checkpoint') -Force
+}
+
+Describe 'Sharded checkpoints in the cmdlets' {
+    It 'reads every folder Get-ChildItem -Directory pipes in, and says which one is no checkpoint' {
+        $r = Get-ChildItem -LiteralPath $Copy -Directory | Get-CkptInfo -ErrorVariable ev -ErrorAction SilentlyContinue
+        @($r).Count | Should -Be 4
+        ($r.Format | ForEach-Object ToString | Sort-Object) | Should -Be @('Dcp', 'DeepSpeed', 'HuggingFaceSharded', 'LightningSharded')
+        @($ev).Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'NotACheckpoint,*'
+        $ev[0].TargetObject | Should -BeLike '*not_a_checkpoint'
+    }
+
+    It 'matches sharded folders with wildcards like files, and skips other folders' {
+        $r = Get-CkptInfo -Path (Join-Path $Copy '*') -ErrorVariable ev -ErrorAction SilentlyContinue
+        @($r).Count | Should -Be 5
+        @($ev).Count | Should -Be 0
+    }
+
+    It 'shows the DeepSpeed stage, ranks and the Lightning state from the client state' {
+        $i = Get-CkptInfo -LiteralPath (Join-Path $Copy 'ds_zero3_bf16_dp2')
+        $i.ZeroStage | Should -Be 3
+        $i.WorldSize | Should -Be 2
+        $i.Epoch | Should -Be 2
+        $i.GlobalStep | Should -Be 33
+        $i.UnsafeGlobals.Count | Should -Be 0
+    }
+
+    It 'lists full names, shapes and hashes of assembled tensors' {
+        $t = Get-CkptTensor -LiteralPath (Join-Path $Copy 'dcp13_gloo_sharded') -Hash -Statistics
+        ($t | Where-Object Name -eq 'cols').Shape | Should -Be @(4, 6)
+        $truth = Get-Content -LiteralPath (Join-Path $Sharded 'dcp13_gloo_sharded.truth.json') -Raw | ConvertFrom-Json
+        foreach ($e in $truth.tensors) { ($t | Where-Object Name -eq $e.name).Sha256 | Should -BeExactly $e.sha256 }
+        ($t | Where-Object Name -eq 'rows').Mean | Should -Not -BeNullOrEmpty
+    }
+
+    It 'consolidates with Select-CkptWeights -OutFile and Compare-Ckpt finds no difference' {
+        $src = Join-Path $Copy 'ds_zero3_bf16_dp2'
+        $out = Join-Path $TestDrive 'consolidated.safetensors'
+        Select-CkptWeights -LiteralPath $src -OutFile $out
+        Test-Path -LiteralPath $out | Should -BeTrue
+        (Get-CkptInfo -LiteralPath $out).Format | Should -Be 'Safetensors'
+        $d = Compare-Ckpt -ReferencePath $src -DifferencePath $out | Where-Object { $_.Kind -eq 'Tensor' -and $_.Status -ne 'Equal' }
+        $d | Should -BeNullOrEmpty
+    }
+
+    It 'tests a sharded folder valid and names a missing rank' {
+        (Test-Ckpt -LiteralPath (Join-Path $Copy 'lightning2x_sharded.ckpt') -Quiet) | Should -BeTrue
+        $broken = Join-Path $TestDrive 'broken.ckpt'
+        Copy-Item -LiteralPath (Join-Path $Copy 'lightning2x_sharded.ckpt') -Destination $broken -Recurse
+        Remove-Item -LiteralPath (Join-Path $broken '__1_0.distcp')
+        $r = Test-Ckpt -LiteralPath $broken
+        $r.IsValid | Should -BeFalse
+        ($r.Findings | Where-Object Severity -eq 'Error').Kind | Should -Contain 'MissingStorage'
+    }
+}
