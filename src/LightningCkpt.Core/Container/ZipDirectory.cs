@@ -96,7 +96,11 @@ namespace LightningCkpt.Container
                 p += 46 + nameLen + extraLen + commentLen;
             }
             foreach (var e in entries) CheckCentralRecord(e, path);
-            return new ZipDirectory(path, length, entries, cdOffset, cdSize);
+            var directory = new ZipDirectory(path, length, entries, cdOffset, cdSize);
+            // A zip embedded in another file (a DCP blob read through a SubStream) has offsets relative to that stream,
+            // which a later reopen of the file by path could not resolve: locate its entries now, through the stream.
+            if (!(s is FileStream)) directory.LocateAll(s);
+            return directory;
         }
 
         /// <summary>What the central directory alone must get right (checked at open, for every entry).</summary>
