@@ -19,6 +19,8 @@
         'Get-CkptTensor'
         'Compare-Ckpt'
         'Select-CkptWeights'
+        'Import-Ckpt'
+        'Export-Ckpt'
         'Merge-CkptWeights'
         'Test-Ckpt'
     )

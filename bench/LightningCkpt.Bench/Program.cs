@@ -11,7 +11,7 @@ using LightningCkpt.Data;
 namespace LightningCkpt.Bench
 {
     /// <summary>
-    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3]
+    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
@@ -25,6 +25,7 @@ namespace LightningCkpt.Bench
         public static int Main(string[] args)
         {
             string work = "/tmp/ckbench";
+            bool onlyExport = false;
             bool sharded = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -32,6 +33,7 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") _repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
+                else if (args[i] == "--only" && args[++i] == "export") onlyExport = true;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             _script = FindScript("bench_torch.py");
@@ -53,6 +55,12 @@ namespace LightningCkpt.Bench
             double seqRate = fileBytes / seq;
             var table = new Table(seqRate);
             table.Read("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, null, null, "the read limit");
+            if (onlyExport)
+            {
+                ExportBench.Run(a, work, _repeat, table);
+                table.Print(fileBytes, loadBefore, Load(), _repeat);
+                return 0;
+            }
 
             // 1. open + metadata: in-process calls, first and warm, then torch.load warm
             var meta = MetadataBench.Run(a);
@@ -98,6 +106,7 @@ namespace LightningCkpt.Bench
 
             // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
             foreach (var w in WriteBench.Run(a, b, work, _repeat, RunPython)) table.Write(w);
+            ExportBench.Run(a, work, _repeat, table);
 
             string loadAfter = Load();
             table.Print(fileBytes, loadBefore, loadAfter, _repeat);

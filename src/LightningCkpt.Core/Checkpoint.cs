@@ -28,6 +28,7 @@ namespace LightningCkpt
             Root = loaded.Root;
             Storages = loaded.Storages;
             Globals = loaded.Globals.All;
+            _globalUse = loaded.Globals;
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
@@ -103,6 +104,15 @@ namespace LightningCkpt
         /// <summary>Every global the pickle(s) referenced, in first-seen order.</summary>
         public IReadOnlyList<PyGlobal> Globals { get; }
 
+        private readonly GlobalsRecorder? _globalUse;
+
+        /// <summary>
+        /// How dangerous <paramref name="g"/> is as this checkpoint's pickles use it: functools.partial by what it wraps and
+        /// whether it is called, builtins.getattr by its constant arguments, every other global by name.
+        /// </summary>
+        public Safety.GlobalGrade GradeOf(PyGlobal g) =>
+            GlobalsRecorder.IsPartial(g) ? Safety.GlobalGrades.Grade(g, _globalUse) : Safety.GlobalGrades.Grade(g, AttributeLookups);
+
         /// <summary>The pickle protocol of the main pickle.</summary>
         public int Protocol { get; }
 
@@ -159,6 +169,7 @@ namespace LightningCkpt
         /// <summary>One torch.save or safetensors file.</summary>
         internal static Checkpoint OpenFile(string path)
         {
+            RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
             var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
             try

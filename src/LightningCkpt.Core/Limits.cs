@@ -39,13 +39,51 @@ namespace LightningCkpt
         /// <summary>Pickle bytes per extra memo entry or container above the fixed floor (real pickles spend 20+ bytes on each).</summary>
         public const int BytesPerObject = 16;
 
+        /// <summary>
+        /// Estimated bytes of memory a pickle may build per byte it occupies in the file (its compressed size when the
+        /// entry is deflated). The 43 real-world zip checkpoints build 6–12 estimated bytes per stored pickle byte
+        /// (LimitsTests.RealworldPicklesStayFarInsideTheirMemoryBudget prints them), and real pickles deflate at most
+        /// 3.7:1, so 64 leaves them a margin while a 1 MB deflated entry can never build more than 64 MiB.
+        /// </summary>
+        public const long PickleCostPerFileByte = 64;
+
+        /// <summary>The object-memory allowance of any pickle, however small (a 20 KB data.pkl may build 64 MiB).</summary>
+        public const long MinPickleCost = 64L << 20;
+
+        /// <summary>Estimated bytes charged for each container (list, dict, tuple, set, object) a pickle builds.</summary>
+        public const long CostPerContainer = 64;
+
+        /// <summary>Estimated bytes charged for each list, tuple or argument slot.</summary>
+        public const long CostPerItem = 8;
+
+        /// <summary>Estimated bytes charged for each dict or set entry (entry list plus index).</summary>
+        public const long CostPerDictEntry = 40;
+
+        /// <summary>
+        /// The estimated object memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
+        /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>. Scalars are charged their
+        /// boxed size (strings 2 bytes a character; integers -1…4095 nothing, they share boxes).
+        /// </summary>
+        public static long MaxPickleCostFor(long fileBytes) => System.Math.Max(MinPickleCost, System.Math.Min(MaxPickleBytes, fileBytes) * PickleCostPerFileByte);
+
+        /// <summary>
+        /// Largest ratio of a deflated pickle's inflated size to its compressed size. Real data.pkl files compress
+        /// 2.6–3.7:1 (measured on the real-world corpus); deflate itself allows about 1032:1, which let a 1 MB entry
+        /// run a 1 GB pickle. Pickles up to <see cref="PickleInflationFloor"/> are always allowed.
+        /// </summary>
+        public const long MaxPickleInflation = 64;
+
+        /// <summary>Inflated size a deflated pickle may always reach, whatever its compressed size.</summary>
+        public const long PickleInflationFloor = 1L << 20;
+
         /// <summary>Ceiling for the scaled object limits, whatever the pickle size.</summary>
         public const int MaxObjectsCeiling = 64_000_000;
 
         /// <summary>
-        /// Containers allowed for a pickle of <paramref name="pickleBytes"/>: the fixed floor, or one per
-        /// <see cref="BytesPerObject"/> bytes for big pickles — so a hostile 10 MB pickle stays near 100 MB of memory
-        /// while a genuine 1 GB pickle still loads.
+        /// Containers allowed for a pickle occupying <paramref name="pickleBytes"/> bytes of the file (compressed size
+        /// for a deflated entry): the fixed floor, or one per <see cref="BytesPerObject"/> bytes for big pickles — so a
+        /// hostile 10 MB pickle stays near 100 MB of memory while a genuine 1 GB pickle still loads. The memory of
+        /// everything built is capped separately by <see cref="MaxPickleCostFor"/>.
         /// </summary>
         public static int MaxContainersFor(long pickleBytes) => (int)System.Math.Min(MaxObjectsCeiling, System.Math.Max(MaxContainers, pickleBytes / BytesPerObject));
 

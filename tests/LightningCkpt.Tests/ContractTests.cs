@@ -19,15 +19,15 @@ namespace LightningCkpt.Tests
 
         private static readonly string[] ExpectedCmdlets =
         {
-            "Compare-Ckpt", "Get-CkptInfo", "Get-CkptTensor", "Merge-CkptWeights", "Select-CkptWeights", "Test-Ckpt",
+            "Compare-Ckpt", "Export-Ckpt", "Get-CkptInfo", "Get-CkptTensor", "Import-Ckpt", "Merge-CkptWeights", "Select-CkptWeights", "Test-Ckpt",
         };
 
-        /// <summary>The approved verbs this module uses (Get-Verb: Common Get/Select, Data Compare/Merge, Diagnostic Test).</summary>
-        private static readonly string[] ApprovedVerbs = { "Get", "Select", "Compare", "Merge", "Test" };
+        /// <summary>The approved verbs this module uses (Get-Verb: Common Get/Select, Data Compare/Merge/Import/Export, Diagnostic Test).</summary>
+        private static readonly string[] ApprovedVerbs = { "Get", "Select", "Compare", "Merge", "Import", "Export", "Test" };
 
-        private static readonly string[] PathCmdlets = { "Get-CkptInfo", "Get-CkptTensor", "Select-CkptWeights", "Merge-CkptWeights", "Test-Ckpt" };
+        private static readonly string[] PathCmdlets = { "Get-CkptInfo", "Get-CkptTensor", "Import-Ckpt", "Select-CkptWeights", "Merge-CkptWeights", "Test-Ckpt" };
         private static readonly string[] InputObjectCmdlets = { "Get-CkptTensor", "Select-CkptWeights", "Test-Ckpt" };
-        private static readonly string[] WritingCmdlets = { "Select-CkptWeights", "Merge-CkptWeights" };
+        private static readonly string[] WritingCmdlets = { "Select-CkptWeights", "Merge-CkptWeights", "Export-Ckpt" };
 
         public static IEnumerable<object[]> CmdletNames() => ExpectedCmdlets.Select(n => new object[] { n });
         public static IEnumerable<object[]> PathCmdletNames() => PathCmdlets.Select(n => new object[] { n });
@@ -36,7 +36,7 @@ namespace LightningCkpt.Tests
             Model.Cmdlets.SingleOrDefault(c => c.Name == name) ?? throw new Xunit.Sdk.XunitException("no cmdlet " + name + " in the module");
 
         [Fact]
-        public void The_module_defines_exactly_the_six_cmdlets()
+        public void The_module_defines_exactly_the_eight_cmdlets()
         {
             Assert.Equal(ExpectedCmdlets, Model.Cmdlets.Select(c => c.Name).ToArray());
         }
@@ -108,6 +108,7 @@ namespace LightningCkpt.Tests
             foreach (var c in Model.Cmdlets)
             {
                 var p = c.Parameter("InputObject");
+                if (c.Name == "Export-Ckpt") continue; // takes any object graph; checked below
                 if (!InputObjectCmdlets.Contains(c.Name))
                 {
                     Assert.Null(p);
@@ -117,6 +118,17 @@ namespace LightningCkpt.Tests
                 Assert.Equal("LightningCkpt.CkptInfo", p!.ParameterType.FullName);
                 Assert.Equal(new[] { new ParameterSetBinding("InputObject", int.MinValue, true, true, false) }, p.Sets);
             }
+        }
+
+        [Fact]
+        public void Export_Ckpt_takes_one_object_graph_of_any_type_from_the_pipeline()
+        {
+            var p = Cmdlet("Export-Ckpt").Parameter("InputObject")!;
+            Assert.Equal("System.Object", p.ParameterType.FullName);
+            Assert.Equal(new[] { new ParameterSetBinding("__AllParameterSets", int.MinValue, true, true, false) }, p.Sets);
+            Assert.True(Cmdlet("Export-Ckpt").Parameter("OutFile")!.Sets.All(s => s.Mandatory));
+            Assert.Equal(new[] { "System.IO.FileInfo" }, Cmdlet("Export-Ckpt").OutputTypes.Select(t => t.FullName));
+            Assert.Contains("LightningCkpt.Pickle.PyDict", Cmdlet("Import-Ckpt").OutputTypes.Select(t => t.FullName));
         }
 
         [Fact]
@@ -273,7 +285,9 @@ namespace LightningCkpt.Tests
             var viewed = Format.Descendants("View").SelectMany(v => v.Element("ViewSelectedBy")!.Elements("TypeName").Select(t => (string)t)).ToHashSet();
             foreach (var t in new[] { "LightningCkpt.CkptInfo", "LightningCkpt.CkptTensor", "LightningCkpt.CkptDiff", "LightningCkpt.CkptTestResult", "LightningCkpt.CkptFinding" })
                 Assert.Contains(t, viewed);
-            foreach (var t in Model.Cmdlets.SelectMany(c => c.OutputTypes).Where(t => t.Assembly == Model.Core))
+            // Import-Ckpt's dicts and lists are formatted as PowerShell formats hashtables and lists (entry by entry)
+            var containers = new[] { "LightningCkpt.Pickle.PyDict", "LightningCkpt.Pickle.PyList" };
+            foreach (var t in Model.Cmdlets.SelectMany(c => c.OutputTypes).Where(t => t.Assembly == Model.Core && !containers.Contains(t.FullName)))
                 Assert.Contains(t.FullName!, viewed);
         }
 

@@ -60,7 +60,11 @@ namespace LightningCkpt.Tests
             yield return ("entry larger than the file", () => EntryLargerThanFile(), CheckpointErrorKind.Malformed);
             yield return ("deflate bomb: 1 GB claimed", () => Bomb(1 << 30, 1 << 20), CheckpointErrorKind.LimitExceeded);
             yield return ("deflate bomb: claims 1 KB, inflates 10 MB", () => Bomb(1024, TenMB), CheckpointErrorKind.Malformed);
-            yield return ("deflate: 10 MB of zeros within ratio", () => Bomb(TenMB, TenMB), CheckpointErrorKind.Malformed);
+            // within deflate's own ratio, but 1000 times the compressed bytes: refused before inflating (Limits.MaxPickleInflation)
+            yield return ("deflate: 10 MB of zeros within ratio", () => Bomb(TenMB, TenMB), CheckpointErrorKind.LimitExceeded);
+            yield return ("deflate: 16 KB entry running 16 MB of NONE/POP", () => DeflatedPickle(Concat(new byte[] { 0x80, 2 }, Repeat(new[] { (byte)'N', (byte)'0' }, 8 << 20), new[] { (byte)'N', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
+            yield return ("deflate: a real-looking 3:1 pickle loads", () => DeflatedPickle(Concat(new byte[] { 0x80, 2, (byte)']' }, TextList(20_000), new[] { (byte)'.' })), null);
+            yield return ("96 MB-style small lists, 8 MB stored", () => Wrap(SmallLists(8 << 20)), null);
         }
 
         public static IEnumerable<object[]> HostileNames() => Hostile().Select(h => new object[] { h.Name });
@@ -113,6 +117,43 @@ namespace LightningCkpt.Tests
             Assert.True(Limits.MaxContainersFor(1L << 30) > Limits.MaxContainersFor(0));
             Assert.True(Limits.MaxMemoEntriesFor(TenMB) >= 1_000_000);
             Assert.True(Limits.MaxDeflateRatio >= 1000); // deflate's own maximum ratio is about 1032:1
+        }
+
+        /// <summary>
+        /// The memory budget (<see cref="Limits.PickleCostPerFileByte"/>) leaves real checkpoints a wide margin: every
+        /// zip in the real-world corpus builds at most a quarter of what its pickle's size allows, before the floor.
+        /// </summary>
+        [SkippableFact]
+        public void RealworldPicklesStayFarInsideTheirMemoryBudget()
+        {
+            Skip.IfNot(Directory.Exists(RepoPaths.RealworldFiles), $"{RepoPaths.RealworldFiles} is absent");
+            double worst = 0;
+            int checkedFiles = 0;
+            foreach (var path in Directory.GetFiles(RepoPaths.RealworldFiles).OrderBy(f => f))
+            {
+                using var fs = File.OpenRead(path);
+                LightningCkpt.Container.ZipDirectory zip;
+                try { zip = LightningCkpt.Container.ZipDirectory.Read(fs, path); }
+                catch (CheckpointFormatException) { continue; } // not a zip
+                var pkl = zip.Find("data.pkl");
+                if (pkl == null) continue;
+                var bytes = zip.ReadAll(fs, pkl, Limits.MaxPickleBytes);
+                var machine = new LightningCkpt.Pickle.PickleMachine(new LightningCkpt.Torch.TorchHost(new NoStorages()), path, "data.pkl");
+                machine.Load(bytes, pkl.CompressedSize);
+                double perByte = (double)machine.EstimatedCost / pkl.CompressedSize;
+                _out.WriteLine($"{perByte,6:F2} estimated bytes per pickle byte  {Path.GetFileName(path)}");
+                worst = Math.Max(worst, perByte);
+                checkedFiles++;
+            }
+            Skip.If(checkedFiles == 0, "no zip checkpoints in the corpus");
+            _out.WriteLine($"worst {worst:F2} of {Limits.PickleCostPerFileByte} allowed, over {checkedFiles} files");
+            Assert.True(worst * 4 <= Limits.PickleCostPerFileByte, $"a real checkpoint builds {worst:F2} bytes per pickle byte");
+        }
+
+        private sealed class NoStorages : LightningCkpt.Torch.IStorageLocator
+        {
+            public void Locate(LightningCkpt.Torch.StorageRef storage) { }
+            public object? LoadByKey(string key) => null;
         }
 
         /// <summary>Manual measurement of time and memory per hostile input (skipped unless LIGHTNINGCKPT_MEASURE=1).</summary>
@@ -276,6 +317,40 @@ namespace LightningCkpt.Tests
             BitConverter.GetBytes(0x7FFFFFF0u).CopyTo(z, cd + 20);
             BitConverter.GetBytes(0x7FFFFFF0u).CopyTo(z, cd + 24);
             return z;
+        }
+
+        private static byte[] DeflatedPickle(byte[] pickle) =>
+            FuzzZip.Write(new List<FuzzZip.Item> { new FuzzZip.Item("archive/data.pkl", pickle, deflate: true) });
+
+        /// <summary>MARK, then <paramref name="n"/> distinct short strings, APPENDS: text that deflates about 3:1, like real pickles.</summary>
+        private static byte[] TextList(int n)
+        {
+            var b = new PickleBuilder().Op('(');
+            var rng = new Random(12);
+            for (int i = 0; i < n; i++) b.Str("k" + rng.Next().ToString("x") + "." + i);
+            return b.Op('e').ToArray();
+        }
+
+        /// <summary>[[7, 7, 7, 7], …] with each inner list memoized: the "96 MB pickle of small lists", scaled.</summary>
+        private static byte[] SmallLists(int bytes)
+        {
+            var ms = new MemoryStream();
+            ms.WriteByte((byte)']');
+            int memo = 0;
+            while (ms.Length < bytes)
+            {
+                ms.WriteByte((byte)'(');
+                for (int i = 0; i < 1000; i++)
+                {
+                    ms.WriteByte((byte)']'); Op(ms, 'r', memo++);
+                    ms.WriteByte((byte)'(');
+                    for (int k = 0; k < 4; k++) { ms.WriteByte((byte)'K'); ms.WriteByte(7); }
+                    ms.WriteByte((byte)'e');
+                }
+                ms.WriteByte((byte)'e');
+            }
+            ms.WriteByte((byte)'.');
+            return ms.ToArray();
         }
 
         private static byte[] Bomb(long claimed, int actual)

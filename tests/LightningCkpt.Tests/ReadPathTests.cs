@@ -13,11 +13,6 @@ using Xunit;
 namespace LightningCkpt.Tests
 {
     /// <summary>
-    /// The read path against files that change while or after they are read (truncated between chunks, rewritten by a
-    /// concurrent writer, replaced), and against files whose naive cost is set by their shape (expanded views,
-    /// overlapping strides, deflated storages), and cancellation inside one tensor.
-    /// </summary>
-    /// <summary>
     /// Tests that count the process's allocations (GC.GetTotalAllocatedBytes) must not run beside other test classes,
     /// whose allocations would be counted too.
     /// </summary>
@@ -27,6 +22,11 @@ namespace LightningCkpt.Tests
         public const string Name = "allocation measuring";
     }
 
+    /// <summary>
+    /// The read path against files that change while or after they are read (truncated between chunks, rewritten by a
+    /// concurrent writer, replaced), and against files whose naive cost is set by their shape (expanded views,
+    /// overlapping strides, deflated storages), and cancellation inside one tensor.
+    /// </summary>
     [Collection(AllocationMeasuringCollection.Name)]
     public class ReadPathTests : IDisposable
     {

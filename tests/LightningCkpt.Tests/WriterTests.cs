@@ -252,7 +252,7 @@ namespace LightningCkpt.Tests
                 WriterHooks.FailAfterBytes = failAt;
                 try
                 {
-                    Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true));
+                    Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, format, true));
                 }
                 finally { WriterHooks.FailAfterBytes = null; }
                 Assert.Equal(before, File.ReadAllBytes(input));
@@ -272,10 +272,10 @@ namespace LightningCkpt.Tests
             var sel = WeightSelection.Select(src, new SelectOptions());
             string outFile = Out("exists.pt");
             File.WriteAllText(outFile, "keep");
-            var ex = Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, false));
+            var ex = Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), outFile, WeightsFileFormat.TorchZip, false));
             Assert.Contains("already exists", ex.Message);
             Assert.Equal("keep", File.ReadAllText(outFile));
-            Assert.Throws<IOException>(() => WeightSelection.Write(src, sel, new SelectOptions(), src.FilePath, WeightsFileFormat.TorchZip, true));
+            Assert.Equal(CheckpointWriteErrorKind.OutputIsInput, Assert.Throws<CheckpointWriteException>(() => WeightSelection.Write(src, sel, new SelectOptions(), src.FilePath, WeightsFileFormat.TorchZip, true)).Kind);
         }
 
         [Fact]

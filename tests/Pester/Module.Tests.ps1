@@ -5,8 +5,8 @@ BeforeAll {
 }
 
 Describe 'The built module' {
-    It 'exports exactly the six cmdlets' {
-        $Module.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-Ckpt', 'Get-CkptInfo', 'Get-CkptTensor', 'Merge-CkptWeights', 'Select-CkptWeights', 'Test-Ckpt')
+    It 'exports exactly the eight cmdlets' {
+        $Module.ExportedCmdlets.Keys | Sort-Object | Should -Be @('Compare-Ckpt', 'Export-Ckpt', 'Get-CkptInfo', 'Get-CkptTensor', 'Import-Ckpt', 'Merge-CkptWeights', 'Select-CkptWeights', 'Test-Ckpt')
         $Module.ExportedFunctions.Count | Should -Be 0
         $Module.ExportedAliases.Count | Should -Be 0
     }
@@ -20,7 +20,7 @@ Describe 'The built module' {
         $Module.ExportedCmdlets.Values | ForEach-Object { $approved | Should -Contain $_.Verb }
     }
 
-    It 'has help with examples for <_>' -ForEach @('Get-CkptInfo', 'Get-CkptTensor', 'Compare-Ckpt', 'Select-CkptWeights', 'Merge-CkptWeights', 'Test-Ckpt') {
+    It 'has help with examples for <_>' -ForEach @('Get-CkptInfo', 'Get-CkptTensor', 'Compare-Ckpt', 'Select-CkptWeights', 'Merge-CkptWeights', 'Test-Ckpt', 'Import-Ckpt', 'Export-Ckpt') {
         $help = Get-Help $_ -Full
         $help.Synopsis | Should -Not -Match '^\s*\S+\s*\[' -Because 'a synopsis that is only the syntax means the MAML file was not found'
         @($help.Examples.Example).Count | Should -BeGreaterOrEqual 2

@@ -1,3 +1,4 @@
+using System;
 using System.IO;
 using System.Text;
 using LightningCkpt.Pickle;
@@ -28,8 +29,19 @@ namespace LightningCkpt.Container
 
             var host = new TorchHost(new Locator(zip, bigEndian));
             var machine = new PickleMachine(host, path, $"entry '{pkl.Name}'");
-            var bytes = zip.ReadAll(s, pkl, Limits.MaxPickleBytes);
-            var root = machine.Load(bytes);
+            // a deflated data.pkl is judged by what the file holds: its inflated size and every pickle limit follow
+            // the compressed bytes (torch itself always stores data.pkl uncompressed)
+            long maxPickle = Limits.MaxPickleBytes;
+            if (pkl.IsDeflated)
+            {
+                maxPickle = Math.Min(maxPickle, Math.Max(Limits.PickleInflationFloor, pkl.CompressedSize * Limits.MaxPickleInflation));
+                if (pkl.UncompressedSize > maxPickle)
+                    throw new CheckpointFormatException(path, $"entry '{pkl.Name}'",
+                        $"the deflated pickle claims {pkl.UncompressedSize} bytes from {pkl.CompressedSize}: more than {Limits.MaxPickleInflation} times its compressed size (Limits.MaxPickleInflation)")
+                    { Kind = CheckpointErrorKind.LimitExceeded };
+            }
+            var bytes = zip.ReadAll(s, pkl, maxPickle);
+            var root = machine.Load(bytes, pkl.IsDeflated ? pkl.CompressedSize : bytes.Length);
             return new LoadedPickle(root, host.Storages, machine.Globals, machine.Protocol, bytes.Length) { Zip = zip, IsBigEndian = bigEndian };
         }
 

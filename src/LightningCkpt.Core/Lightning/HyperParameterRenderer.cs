@@ -21,11 +21,11 @@ namespace LightningCkpt.Lightning
         {
             if (value == null) return null;
             _steps = 0;
-            var active = new HashSet<object>(ReferenceComparer.Instance);
+            var active = new GraphMemo<object?>();
             return Convert(value, active, 0) as HyperParameterDictionary ?? new HyperParameterDictionary { ["value"] = Convert(value, active, 0) };
         }
 
-        private static object? Convert(object? v, HashSet<object> active, int depth)
+        private static object? Convert(object? v, GraphMemo<object?> active, int depth)
         {
             switch (v)
             {
@@ -42,23 +42,22 @@ namespace LightningCkpt.Lightning
             }
             // a hostile graph sharing sub-objects (each list holding the previous one twice) grows exponentially when
             // rendered as a tree: stop rendering containers once the step budget is spent
-            if (depth >= MaxDepth || ++_steps > Limits.MaxRenderNodes || !active.Add(v!)) return "...";
-            try
+            // a shared container renders once and its rendering is reused, so shared sub-graphs stay linear
+            if (active.TryGet(v!, out var rendered)) return rendered;
+            if (depth >= MaxDepth || ++_steps > Limits.MaxRenderNodes || !active.Enter(v!)) return "...";
+            object? r = v switch
             {
-                switch (v)
-                {
-                    case PyDict d: return ToDictionary(d, active, depth);
-                    case PyList l: return ToArray(l, active, depth);
-                    case PyTuple t: return ToArray(t, active, depth);
-                    case PySet s: return ToArray(s, active, depth);
-                    case PyObject o: return FromObject(o, active, depth);
-                    default: return v!.ToString();
-                }
-            }
-            finally { active.Remove(v!); }
+                PyDict d => ToDictionary(d, active, depth),
+                PyList l => ToArray(l, active, depth),
+                PyTuple t => ToArray(t, active, depth),
+                PySet s => ToArray(s, active, depth),
+                PyObject o => FromObject(o, active, depth),
+                _ => v!.ToString(),
+            };
+            return active.Leave(v!, r);
         }
 
-        private static HyperParameterDictionary ToDictionary(IEnumerable<KeyValuePair<object?, object?>> entries, HashSet<object> active, int depth)
+        private static HyperParameterDictionary ToDictionary(IEnumerable<KeyValuePair<object?, object?>> entries, GraphMemo<object?> active, int depth)
         {
             var r = new HyperParameterDictionary();
             foreach (var e in entries)
@@ -69,14 +68,14 @@ namespace LightningCkpt.Lightning
             return r;
         }
 
-        private static object?[] ToArray(IEnumerable<object?> items, HashSet<object> active, int depth)
+        private static object?[] ToArray(IEnumerable<object?> items, GraphMemo<object?> active, int depth)
         {
             var list = new List<object?>();
             foreach (var i in items) list.Add(Convert(i, active, depth + 1));
             return list.ToArray();
         }
 
-        private static object? FromObject(PyObject o, HashSet<object> active, int depth)
+        private static object? FromObject(PyObject o, GraphMemo<object?> active, int depth)
         {
             var cls = o.Class;
             if (cls != null && cls.Module.StartsWith("omegaconf", StringComparison.Ordinal) && o.State is PyDict st)

@@ -127,7 +127,7 @@ namespace LightningCkpt
                 Precision = v.Precision?.Key,
                 TopLevelKeys = new TextList(v.TopLevelKeys.ToList()),
                 Globals = new TextList(c.Globals.Select(g => g.FullName).ToList()),
-                UnsafeGlobals = new TextList(c.Globals.Where(g => GlobalGrades.Grade(g, c.AttributeLookups) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
+                UnsafeGlobals = new TextList(c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
                 RunVersion = RunLocation.RunVersion(c.FilePath),
                 ShardCount = c.Sharding?.ShardCount,
                 WorldSize = c.Sharding?.WorldSize,

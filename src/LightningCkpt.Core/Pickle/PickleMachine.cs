@@ -24,10 +24,12 @@ namespace LightningCkpt.Pickle
         private int _containers;
         private int _maxContainers = Limits.MaxContainers;
         private int _maxMemo = Limits.MaxMemoEntries;
+        private long _cost;
+        private long _maxCost = Limits.MaxPickleCostFor(0);
 
         public PickleMachine(IPickleHost host, string filePath, string part, GlobalsRecorder? globals = null)
         {
-            _host = host;
+            _host = Construction.IsRecording ? new RecordingHost(host) : host;
             _filePath = filePath;
             _part = part;
             _globals = globals ?? new GlobalsRecorder();
@@ -42,6 +44,15 @@ namespace LightningCkpt.Pickle
         /// <summary>Runs a whole in-memory pickle.</summary>
         public object? Load(byte[] data) => Load(new PickleSource(data));
 
+        /// <summary>
+        /// Runs a whole in-memory pickle that came from <paramref name="fileBytes"/> bytes of the file (a deflated
+        /// entry's compressed size): every limit follows what the file holds, not what it inflates to.
+        /// </summary>
+        public object? Load(byte[] data, long fileBytes) => Load(new PickleSource(data), fileBytes);
+
+        /// <summary>Estimated bytes of memory the last load built (see <see cref="Limits.MaxPickleCostFor"/>).</summary>
+        public long EstimatedCost => _cost;
+
         /// <summary>Runs one pickle from <paramref name="start"/>; <paramref name="endPosition"/> is where STOP left off.</summary>
         public object? Load(Stream stream, long start, long end, out long endPosition)
         {
@@ -51,13 +62,16 @@ namespace LightningCkpt.Pickle
             return value;
         }
 
-        internal object? Load(PickleSource src)
+        internal object? Load(PickleSource src, long fileBytes = -1)
         {
+            if (fileBytes < 0) fileBytes = src.Remaining;
             _stack.Clear();
             _marks.Clear();
             _containers = 0;
-            _maxContainers = Limits.MaxContainersFor(src.Remaining);
-            _maxMemo = Limits.MaxMemoEntriesFor(src.Remaining);
+            _cost = 0;
+            _maxContainers = Limits.MaxContainersFor(fileBytes);
+            _maxMemo = Limits.MaxMemoEntriesFor(fileBytes);
+            _maxCost = Limits.MaxPickleCostFor(fileBytes);
             _memo = new PickleMemo(_maxMemo);
             long opOffset = 0;
             PickleOpcode op = 0;
@@ -120,47 +134,47 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.None: Push(null); break;
                 case PickleOpcode.NewTrue: Push(true); break;
                 case PickleOpcode.NewFalse: Push(false); break;
-                case PickleOpcode.Int: Push(ParseIntLine(src.ReadLine())); break;
-                case PickleOpcode.Long: Push(ParseLongLine(src.ReadLine())); break;
-                case PickleOpcode.BinInt: Push(Int((int)(uint)src.ReadLittleEndian(4))); break;
-                case PickleOpcode.BinInt1: Push(Int(ReadU8(src))); break;
-                case PickleOpcode.BinInt2: Push(Int((long)src.ReadLittleEndian(2))); break;
-                case PickleOpcode.Long1: Push(DecodeLong(src.ReadBytes(ReadU8(src)))); break;
+                case PickleOpcode.Int: PushNew(ParseIntLine(src.ReadLine())); break;
+                case PickleOpcode.Long: PushNew(ParseLongLine(src.ReadLine())); break;
+                case PickleOpcode.BinInt: PushNew(BoxedInt((int)(uint)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.BinInt1: PushNew(BoxedInt(ReadU8(src))); break;
+                case PickleOpcode.BinInt2: PushNew(BoxedInt((long)src.ReadLittleEndian(2))); break;
+                case PickleOpcode.Long1: PushNew(DecodeLong(src.ReadBytes(ReadU8(src)))); break;
                 case PickleOpcode.Long4:
                     {
                         int n = BitConverter.ToInt32(Le(src.ReadBytes(4)), 0);
                         if (n < 0) throw new PickleDataException("LONG4 with a negative length");
                         if (n > Limits.MaxLongBytes) throw new PickleDataException($"LONG4 of {n} bytes exceeds the {Limits.MaxLongBytes}-byte limit", CheckpointErrorKind.LimitExceeded);
-                        Push(DecodeLong(src.ReadBytes(n)));
+                        PushNew(DecodeLong(src.ReadBytes(n)));
                         break;
                     }
                 case PickleOpcode.Float:
-                    Push(double.Parse(src.ReadLine(), NumberStyles.Float, CultureInfo.InvariantCulture));
+                    PushNew(double.Parse(src.ReadLine(), NumberStyles.Float, CultureInfo.InvariantCulture));
                     break;
                 case PickleOpcode.BinFloat:
                     {
                         ulong bits = 0; // big-endian on the wire
                         for (int i = 0; i < 8; i++) bits = (bits << 8) | (uint)ReadU8(src);
-                        Push(BitConverter.Int64BitsToDouble((long)bits));
+                        PushNew(BitConverter.Int64BitsToDouble((long)bits));
                         break;
                     }
 
-                case PickleOpcode.String: Push(DecodeByteString(UnquoteProtocol0(src.ReadLine()))); break;
+                case PickleOpcode.String: PushNew(DecodeByteString(UnquoteProtocol0(src.ReadLine()))); break;
                 case PickleOpcode.BinString:
                     {
                         int n = BitConverter.ToInt32(Le(src.ReadBytes(4)), 0);
-                        Push(DecodeByteString(src.ReadBytes(n)));
+                        PushNew(DecodeByteString(src.ReadBytes(n)));
                         break;
                     }
-                case PickleOpcode.ShortBinString: Push(DecodeByteString(src.ReadBytes(ReadU8(src)))); break;
-                case PickleOpcode.Unicode: Push(DecodeRawUnicodeEscape(src.ReadLine())); break;
-                case PickleOpcode.BinUnicode: Push(Utf8(src, (long)src.ReadLittleEndian(4))); break;
-                case PickleOpcode.ShortBinUnicode: Push(Utf8(src, ReadU8(src))); break;
-                case PickleOpcode.BinUnicode8: Push(Utf8(src, ReadInt64(src))); break;
-                case PickleOpcode.BinBytes: Push(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0))); break;
-                case PickleOpcode.ShortBinBytes: Push(src.ReadBytes(ReadU8(src))); break;
-                case PickleOpcode.BinBytes8: Push(src.ReadBytes(ReadInt64(src))); break;
-                case PickleOpcode.ByteArray8: Push(src.ReadBytes(ReadInt64(src))); break;
+                case PickleOpcode.ShortBinString: PushNew(DecodeByteString(src.ReadBytes(ReadU8(src)))); break;
+                case PickleOpcode.Unicode: PushNew(DecodeRawUnicodeEscape(src.ReadLine())); break;
+                case PickleOpcode.BinUnicode: PushNew(Utf8(src, (long)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.ShortBinUnicode: PushNew(Utf8(src, ReadU8(src))); break;
+                case PickleOpcode.BinUnicode8: PushNew(Utf8(src, ReadInt64(src))); break;
+                case PickleOpcode.BinBytes: PushNew(src.ReadBytes((long)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.ShortBinBytes: PushNew(src.ReadBytes(ReadU8(src))); break;
+                case PickleOpcode.BinBytes8: PushNew(src.ReadBytes(ReadInt64(src))); break;
+                case PickleOpcode.ByteArray8: PushNew(Construction.MarkByteArray(src.ReadBytes(ReadInt64(src)))); break;
                 case PickleOpcode.NextBuffer: throw new PickleDataException("the pickle refers to an out-of-band buffer, which a checkpoint file cannot carry");
                 case PickleOpcode.ReadOnlyBuffer: Peek(); break;
 
@@ -170,12 +184,13 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.Tuple2: { var b2 = Pop(); var a = Pop(); Push(NewTuple(new[] { a, b2 })); break; }
                 case PickleOpcode.Tuple3: { var c = Pop(); var b2 = Pop(); var a = Pop(); Push(NewTuple(new[] { a, b2, c })); break; }
                 case PickleOpcode.EmptyList: Push(Count(new PyList())); break;
-                case PickleOpcode.List: Push(Count(new PyList(PopToMark()))); break;
+                case PickleOpcode.List: { var items = PopToMark(); Spend(Limits.CostPerItem * items.Length); Push(Count(new PyList(items))); break; }
                 case PickleOpcode.EmptyDict: Push(Count(new PyDict())); break;
                 case PickleOpcode.Dict:
                     {
                         var items = PopToMark();
                         if (items.Length % 2 != 0) throw new PickleDataException("DICT with an odd number of items");
+                        Spend(Limits.CostPerDictEntry * (items.Length / 2));
                         var d = Count(new PyDict());
                         for (int i = 0; i < items.Length; i += 2) d.Set(items[i], items[i + 1]);
                         Push(d);
@@ -185,7 +200,9 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.FrozenSet:
                     {
                         var fs = Count(new PySet(frozen: true));
-                        foreach (var item in PopToMark()) fs.AddItem(item);
+                        var members = PopToMark();
+                        Spend(Limits.CostPerDictEntry * members.Length);
+                        foreach (var item in members) fs.AddItem(item);
                         Push(fs);
                         break;
                     }
@@ -195,6 +212,7 @@ namespace LightningCkpt.Pickle
                     {
                         var items = PopToMark();
                         if (Peek() is not PySet set) throw new PickleDataException($"ADDITEMS on {TypeName(Peek())}, not a set");
+                        Spend(Limits.CostPerDictEntry * items.Length);
                         foreach (var item in items) set.AddItem(item);
                         break;
                     }
@@ -237,8 +255,8 @@ namespace LightningCkpt.Pickle
                         var name = DecodeLatin1Line(src.ReadLine(4096));
                         var args = NewTuple(PopToMark());
                         var cls = Resolve(module, name);
-                        _globals.RecordCall(cls, args); // INST calls its class: getattr this way is an attribute lookup too
-                        Push(Count(_host.NewObject(cls, args, null)));
+                        // INST calls its class: getattr this way is an attribute lookup too
+                        Push(Count(_globals.NoteCall(cls, args, _host.NewObject(cls, args, null))));
                         break;
                     }
                 case PickleOpcode.Obj:
@@ -248,8 +266,7 @@ namespace LightningCkpt.Pickle
                         var args = new object?[items.Length - 1];
                         Array.Copy(items, 1, args, 0, args.Length);
                         var objArgs = NewTuple(args);
-                        _globals.RecordCall(items[0], objArgs);
-                        Push(Count(_host.NewObject(items[0], objArgs, null)));
+                        Push(Count(_globals.NoteCall(items[0], objArgs, _host.NewObject(items[0], objArgs, null))));
                         break;
                     }
                 case PickleOpcode.Ext1: Push(Extension(ReadU8(src))); break;
@@ -260,8 +277,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var callable = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"REDUCE arguments must be a tuple, got {TypeName(args)}");
-                        _globals.RecordCall(callable, t);
-                        Push(Count(_host.Call(callable, t)));
+                        Push(Count(_globals.NoteCall(callable, t, _host.Call(callable, t))));
                         break;
                     }
                 case PickleOpcode.NewObj:
@@ -269,7 +285,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ arguments must be a tuple, got {TypeName(args)}");
-                        Push(Count(_host.NewObject(cls, t, null)));
+                        Push(Count(_globals.NoteCall(cls, t, _host.NewObject(cls, t, null))));
                         break;
                     }
                 case PickleOpcode.NewObjEx:
@@ -279,7 +295,7 @@ namespace LightningCkpt.Pickle
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ_EX arguments must be a tuple, got {TypeName(args)}");
                         if (kwargs is not PyDict kw) throw new PickleDataException($"NEWOBJ_EX keyword arguments must be a dict, got {TypeName(kwargs)}");
-                        Push(Count(_host.NewObject(cls, t, kw)));
+                        Push(Count(_globals.NoteCall(cls, t, _host.NewObject(cls, t, kw))));
                         break;
                     }
                 case PickleOpcode.Build:
@@ -308,13 +324,42 @@ namespace LightningCkpt.Pickle
         {
             if (++_containers > _maxContainers)
                 throw new PickleDataException($"the pickle builds more than {_maxContainers} objects (Limits.MaxContainers)", CheckpointErrorKind.LimitExceeded);
+            Spend(Limits.CostPerContainer);
             return value;
         }
 
-        private PyTuple NewTuple(object?[] items) => items.Length == 0 ? PyTuple.Empty : Count(new PyTuple(items));
+        /// <summary>Adds to the estimated memory of the graph; past <see cref="Limits.MaxPickleCostFor"/> the load stops.</summary>
+        private void Spend(long bytes)
+        {
+            _cost += bytes;
+            if (_cost > _maxCost)
+                throw new PickleDataException($"the pickle builds more than {_maxCost / (1 << 20)} MiB of objects (Limits.MaxPickleCostFor: {Limits.PickleCostPerFileByte} bytes per pickle byte in the file, at least {Limits.MinPickleCost / (1 << 20)} MiB)", CheckpointErrorKind.LimitExceeded);
+        }
+
+        // Sizes, strides, offsets and memo numbers are mostly small: their boxes are shared rather than allocated per push
+        // (a boxed long is immutable, and nothing compares ints by reference).
+        private static readonly object[] SmallInts = MakeSmallInts();
+
+        private static object[] MakeSmallInts()
+        {
+            var boxes = new object[1 + 4096];
+            for (int i = 0; i < boxes.Length; i++) boxes[i] = (long)(i - 1);
+            return boxes;
+        }
+
+        /// <summary>A boxed integer; -1…4095 share one box each, so they cost the memory budget nothing.</summary>
+        private static object BoxedInt(long v) => (ulong)(v + 1) < (ulong)SmallInts.Length ? SmallInts[v + 1] : v;
+
+        private PyTuple NewTuple(object?[] items)
+        {
+            if (items.Length == 0) return PyTuple.Empty;
+            Spend(8L * items.Length);
+            return Count(new PyTuple(items));
+        }
 
         private void AppendTo(object? target, object?[] items)
         {
+            Spend(Limits.CostPerItem * items.Length);
             switch (target)
             {
                 case PyList list: list.AddRange(items); break;
@@ -336,15 +381,18 @@ namespace LightningCkpt.Pickle
                 case PyObject o: dict = o.DictItems ??= Count(new PyDict()); break;
                 default: throw new PickleDataException($"SETITEM on {TypeName(target)}, which is not a dict");
             }
+            int before = dict.Count;
             for (int i = 0; i < kv.Length; i += 2) dict.Set(kv[i], kv[i + 1]);
+            Spend(Limits.CostPerDictEntry * (dict.Count - before)); // a replaced key costs nothing more
         }
 
         private void MemoPut(long index)
         {
             if (_stack.Count == 0) throw new PickleDataException("memo PUT with an empty stack");
-            if (_memo.Count >= _maxMemo && !_memo.Contains(index))
+            if (!_memo.Contains(index) && _memo.Count >= _maxMemo)
                 throw new PickleDataException($"more than {_maxMemo} memo entries (Limits.MaxMemoEntries)", CheckpointErrorKind.LimitExceeded);
             _memo.Put(index, _stack[_stack.Count - 1]);
+            Spend(_memo.LastPutCost);
         }
 
         private void MemoGet(long index)
@@ -358,6 +406,20 @@ namespace LightningCkpt.Pickle
             if (_stack.Count >= Limits.MaxStackDepth)
                 throw new PickleDataException($"the pickle stack exceeds {Limits.MaxStackDepth} items (Limits.MaxStackDepth)", CheckpointErrorKind.LimitExceeded);
             _stack.Add(v);
+        }
+
+        /// <summary>Pushes a value read from the pickle text (not a memo reference), charging its memory.</summary>
+        private void PushNew(object? v)
+        {
+            switch (v)
+            {
+                case string s: Spend(24 + 2L * s.Length); break;
+                case byte[] b: Spend(24 + b.LongLength); break;
+                case BigInteger _: Spend(64); break;
+                case double _: Spend(24); break;
+                case long l when (ulong)(l + 1) >= (ulong)SmallInts.Length: Spend(24); break; // outside the shared boxes
+            }
+            Push(v);
         }
 
         private object? Pop()
@@ -474,18 +536,6 @@ namespace LightningCkpt.Pickle
             return Utf8(src.ReadBytes(count));
         }
 
-        // Sizes, strides, offsets and memo numbers are mostly small: their boxes are shared rather than allocated per push
-        // (a boxed long is immutable, and nothing compares ints by reference).
-        private static readonly object[] SmallInts = MakeSmallInts();
-
-        private static object[] MakeSmallInts()
-        {
-            var boxes = new object[1 + 4096];
-            for (int i = 0; i < boxes.Length; i++) boxes[i] = (long)(i - 1);
-            return boxes;
-        }
-
-        private static object Int(long v) => (ulong)(v + 1) < (ulong)SmallInts.Length ? SmallInts[v + 1] : v;
 
 
         // torch.load decodes Python 2 str with encoding='utf-8'; fall back to latin-1 like encoding='latin1' would.
@@ -610,21 +660,44 @@ namespace LightningCkpt.Pickle
         }
 
         private readonly List<AttributeLookup> _lookups = new List<AttributeLookup>();
+        private readonly List<PyObject> _partials = new List<PyObject>();
 
         /// <summary>Every call of builtins.getattr the pickle makes, with its arguments as data (for safety grading).</summary>
         public IReadOnlyList<AttributeLookup> AttributeLookups => _lookups;
 
-        internal void RecordCall(object? callable, PyTuple args)
+        /// <summary>Every functools.partial object the pickle built (what each wraps is graded after BUILD gave it state).</summary>
+        internal IReadOnlyList<PyObject> Partials => _partials;
+
+        /// <summary>True when the pickle called a functools.partial object itself (REDUCE/NEWOBJ/OBJ on it): that runs what it wraps.</summary>
+        internal bool PartialInvoked { get; private set; }
+
+        /// <summary>
+        /// Notes a call the pickle makes (REDUCE, INST, OBJ, NEWOBJ) for safety grading: getattr lookups with their
+        /// arguments, partials it builds and partials it invokes. Returns <paramref name="made"/>.
+        /// </summary>
+        internal object? NoteCall(object? callable, PyTuple args, object? made)
+        {
+            NoteLookup(callable, args);
+            if (IsPartial(callable) && made is PyObject p && ReferenceEquals(p.Callable, callable)) _partials.Add(p);
+            else if (callable is PyObject o && IsPartial(o.Callable)) PartialInvoked = true;
+            return made;
+        }
+
+        private void NoteLookup(object? callable, PyTuple args)
         {
             // calling what a getattr returned (getattr(x, 'system')(cmd)) is never a plain attribute read
-            if (callable is PyObject o && o.Callable is PyGlobal og && og.Name == "getattr" && (og.Module == "builtins" || og.Module == "__builtin__"))
+            if (callable is PyObject o && IsGetattr(o.Callable))
             {
                 _lookups.Add(new AttributeLookup(null, null));
                 return;
             }
-            if (callable is not PyGlobal g || g.Name != "getattr" || (g.Module != "builtins" && g.Module != "__builtin__")) return;
+            if (!IsGetattr(callable)) return;
             if (_lookups.Count >= 10_000) { _lookups[_lookups.Count - 1] = new AttributeLookup(null, null); return; } // enough to grade; the last marks "more"
             _lookups.Add(new AttributeLookup(args.Count == 2 ? args[0] as PyGlobal : null, args.Count == 2 ? args[1] as string : null));
         }
+
+        private static bool IsGetattr(object? callable) => callable is PyGlobal g && g.Name == "getattr" && (g.Module == "builtins" || g.Module == "__builtin__");
+
+        internal static bool IsPartial(object? callable) => callable is PyGlobal g && g.Is("functools", "partial");
     }
 }

@@ -1,3 +1,4 @@
+using System;
 using System.Collections;
 using System.Collections.Generic;
 
@@ -6,9 +7,10 @@ namespace LightningCkpt.Pickle
     /// <summary>
     /// A Python dict: insertion order kept, any hashable key (strings, ints, tuples, classes used as keys by
     /// Lightning 1.0–1.4 callbacks). Also stands for dict subclasses (OrderedDict, defaultdict, Counter,
-    /// AttributeDict, …) named by <see cref="PythonType"/>.
+    /// AttributeDict, …) named by <see cref="PythonType"/>. It is also a mutable <see cref="IDictionary"/>, so
+    /// PowerShell navigates and edits it like a hashtable (<c>$d.epoch = 0</c>, <c>$d.Remove('loops')</c>).
     /// </summary>
-    public sealed class PyDict : IEnumerable<KeyValuePair<object?, object?>>
+    public sealed class PyDict : IEnumerable<KeyValuePair<object?, object?>>, IDictionary
     {
         private const int IndexThreshold = 8;
         // allocated on first insert: a hostile pickle of a million empty dicts must stay small (Limits.MaxContainers)
@@ -30,14 +32,82 @@ namespace LightningCkpt.Pickle
 
         public IReadOnlyList<KeyValuePair<object?, object?>> Entries => _entries;
 
-        public IEnumerable<object?> Keys
+        /// <summary>The keys in order: a snapshot, so a loop over them may remove entries.</summary>
+        public IEnumerable<object?> Keys => KeyArray();
+
+        /// <summary>The values in order (a snapshot).</summary>
+        public IEnumerable<object?> Values => ValueArray();
+
+        private object?[] KeyArray()
         {
-            get { foreach (var e in _entries) yield return e.Key; }
+            var a = new object?[_entries.Count];
+            for (int i = 0; i < a.Length; i++) a[i] = _entries[i].Key;
+            return a;
         }
 
-        public IEnumerable<object?> Values
+        private object?[] ValueArray()
         {
-            get { foreach (var e in _entries) yield return e.Value; }
+            var a = new object?[_entries.Count];
+            for (int i = 0; i < a.Length; i++) a[i] = _entries[i].Value;
+            return a;
+        }
+
+        /// <summary>d[k] for reading (null when absent, like a hashtable) and writing.</summary>
+        public object? this[object? key]
+        {
+            get => Get(key);
+            set => Set(key, value);
+        }
+
+        /// <summary>Python's del d[k]; the other entries keep their order. False when the key is absent.</summary>
+        public bool Remove(object? key)
+        {
+            int i = IndexOf(key);
+            if (i < 0) return false;
+            _entries.RemoveAt(i);
+            _index = null;
+            if (_entries.Count > IndexThreshold) BuildIndex();
+            return true;
+        }
+
+        /// <summary>
+        /// Gives an entry a new key in the same position (what rebuilding an OrderedDict with a renamed key does).
+        /// False when <paramref name="oldKey"/> is absent; an error when <paramref name="newKey"/> is already another entry's.
+        /// </summary>
+        public bool RenameKey(object? oldKey, object? newKey)
+        {
+            int i = IndexOf(oldKey);
+            if (i < 0) return false;
+            int j = IndexOf(newKey);
+            if (j >= 0 && j != i) throw new ArgumentException($"the dict already has the key {PyRepr.Render(newKey, 80)}", nameof(newKey));
+            _entries[i] = new KeyValuePair<object?, object?>(newKey, _entries[i].Value);
+            _index = null;
+            if (_entries.Count > IndexThreshold) BuildIndex();
+            return true;
+        }
+
+        /// <summary>
+        /// Renames every string key the regular expression matches (Regex.Replace with <paramref name="replacement"/>),
+        /// each in its place: <c>$ckpt.state_dict.RenameKeys('^model\.', 'net.')</c>. Returns how many keys changed.
+        /// </summary>
+        public int RenameKeys(string pattern, string replacement)
+        {
+            var regex = new System.Text.RegularExpressions.Regex(pattern, System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+            int changed = 0;
+            foreach (var key in KeyArray())
+            {
+                if (key is not string s) continue;
+                var renamed = regex.Replace(s, replacement);
+                if (renamed != s && RenameKey(s, renamed)) changed++;
+            }
+            return changed;
+        }
+
+        /// <summary>Python's d.clear().</summary>
+        public void Clear()
+        {
+            _list?.Clear();
+            _index = null;
         }
 
         /// <summary>Python's d[k] = v: overwrites in place, keeping the first insertion position.</summary>
@@ -96,7 +166,42 @@ namespace LightningCkpt.Pickle
         }
 
         public IEnumerator<KeyValuePair<object?, object?>> GetEnumerator() => _entries.GetEnumerator();
-        IEnumerator IEnumerable.GetEnumerator() => _entries.GetEnumerator();
+        // Untyped enumeration (PowerShell's formatter, IDictionary users) yields DictionaryEntry, as a hashtable does.
+        IEnumerator IEnumerable.GetEnumerator() => new EntryEnumerator(_entries);
+
+        // IDictionary, for PowerShell (member access, ConvertTo-Json, Format-*) and other .NET callers.
+        bool IDictionary.IsFixedSize => false;
+        bool IDictionary.IsReadOnly => false;
+        ICollection IDictionary.Keys => KeyArray();
+        ICollection IDictionary.Values => ValueArray();
+        bool ICollection.IsSynchronized => false;
+        object ICollection.SyncRoot => this;
+        object? IDictionary.this[object key] { get => Get(key); set => Set(key, value); }
+        void IDictionary.Add(object key, object? value)
+        {
+            if (ContainsKey(key)) throw new ArgumentException($"the key {PyRepr.Render(key, 80)} is already in the dict", nameof(key));
+            Set(key, value);
+        }
+        bool IDictionary.Contains(object key) => ContainsKey(key);
+        void IDictionary.Remove(object key) => Remove(key);
+        void ICollection.CopyTo(Array array, int index)
+        {
+            foreach (var e in _entries) array.SetValue(new DictionaryEntry(e.Key!, e.Value), index++);
+        }
+        IDictionaryEnumerator IDictionary.GetEnumerator() => new EntryEnumerator(_entries);
+
+        private sealed class EntryEnumerator : IDictionaryEnumerator
+        {
+            private readonly List<KeyValuePair<object?, object?>> _items;
+            private int _i = -1;
+            public EntryEnumerator(List<KeyValuePair<object?, object?>> items) => _items = items;
+            public DictionaryEntry Entry => new DictionaryEntry(_items[_i].Key!, _items[_i].Value);
+            public object Key => _items[_i].Key!;
+            public object? Value => _items[_i].Value;
+            public object Current => Entry;
+            public bool MoveNext() => ++_i < _items.Count;
+            public void Reset() => _i = -1;
+        }
         public override string ToString() => PyRepr.Render(this);
     }
 }

@@ -23,6 +23,9 @@ namespace LightningCkpt.Pickle
         public PyGlobal? Class => Callable as PyGlobal;
 
         public PyTuple Args { get; }
+
+        /// <summary>True when it was made by cls.__new__(cls, *args) (NEWOBJ, copyreg.__newobj__), not by calling it.</summary>
+        public bool ViaNewObject { get; set; }
         public PyDict? Kwargs { get; }
 
         /// <summary>The BUILD state: usually the instance __dict__ (a <see cref="PyDict"/>), or (dict, slots).</summary>

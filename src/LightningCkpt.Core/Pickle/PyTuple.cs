@@ -14,6 +14,9 @@ namespace LightningCkpt.Pickle
 
         public object? this[int index] => _items[index];
         public int Count => _items.Length;
+
+        /// <summary>Swaps one item for its stand-in (Import-Ckpt puts file-bound tensors in place of raw ones).</summary>
+        internal void Replace(int index, object? value) => _items[index] = value;
         public IEnumerator<object?> GetEnumerator() => ((IEnumerable<object?>)_items).GetEnumerator();
         IEnumerator IEnumerable.GetEnumerator() => _items.GetEnumerator();
         public override string ToString() => PyRepr.Render(this);

@@ -37,7 +37,14 @@ namespace LightningCkpt.Pickle
             _ => module,
         };
 
-        public virtual object? ResolveGlobal(string module, string name) => new PyGlobal(NormalizeModule(module), name);
+        public virtual object? ResolveGlobal(string module, string name) => Named(module, name);
+
+        /// <summary>A global by its normalized module, remembering the file's spelling.</summary>
+        protected static PyGlobal Named(string pickledModule, string name)
+        {
+            var module = NormalizeModule(pickledModule);
+            return new PyGlobal(module, name) { PickledModule = ReferenceEquals(module, pickledModule) ? null : pickledModule };
+        }
 
         public virtual object? PersistentLoad(object? pid) =>
             new PyObject(new PyGlobal("", "persistent_load"), new PyTuple(new[] { pid }));
@@ -107,10 +114,10 @@ namespace LightningCkpt.Pickle
                     case "builtins.set": return new PySet(false);
                     case "builtins.frozenset": return ToSet(args, true);
                     case "builtins.tuple": return args.Count == 1 && Items(args[0]) is { } ti ? new PyTuple(new List<object?>(ti).ToArray()) : PyTuple.Empty;
-                    case "builtins.object": return new PyObject(g, PyTuple.Empty);
+                    case "builtins.object": return new PyObject(g, PyTuple.Empty) { ViaNewObject = true };
                 }
             }
-            return new PyObject(cls, args, kwargs);
+            return new PyObject(cls, args, kwargs) { ViaNewObject = true };
         }
 
         public virtual object? Build(object? target, object? state)

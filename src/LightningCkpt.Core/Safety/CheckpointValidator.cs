@@ -125,7 +125,7 @@ namespace LightningCkpt.Safety
         {
             foreach (var g in c.Globals)
             {
-                switch (GlobalGrades.Grade(g, c.AttributeLookups))
+                switch (c.GradeOf(g))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,

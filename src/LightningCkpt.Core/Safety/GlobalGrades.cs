@@ -71,6 +71,38 @@ namespace LightningCkpt.Safety
 
         public static GlobalGrade Grade(PyGlobal g) => Grade(g.Module, g.Name);
 
+        /// <summary>
+        /// The grade of <paramref name="g"/> as this pickle uses it. functools.partial only binds arguments: building
+        /// one runs nothing, so Hydra/Lightning's <c>functools.partial(torch.optim.Adam, lr=…)</c> in hyper-parameters
+        /// is harmless. It is Dangerous when the pickle calls a partial object (which runs what it wraps) or a partial
+        /// wraps a dangerous callable or one the pickle built (not a plain global). Every other global: <see cref="Grade(string, string)"/>.
+        /// </summary>
+        public static GlobalGrade Grade(PyGlobal g, GlobalsRecorder? use)
+        {
+            if (use == null || !PartialGrading.IsPartial(g)) return Grade(g);
+            return PartialGrading.IsDangerous(use) ? GlobalGrade.Dangerous : GlobalGrade.Unknown;
+        }
+
+        private static class PartialGrading
+        {
+            public static bool IsPartial(PyGlobal g) => GlobalsRecorder.IsPartial(g);
+
+            public static bool IsDangerous(GlobalsRecorder use)
+            {
+                if (use.PartialInvoked) return true;
+                foreach (var p in use.Partials)
+                {
+                    // partial(func, *args) or, after BUILD, the state (func, args, kwds, dict)
+                    var wrapped = p.State is PyTuple st && st.Count > 0 ? st[0] : p.Args.Count > 0 ? p.Args[0] : null;
+                    if (p.Args.Count > 0 && !IsHarmless(p.Args[0])) return true;
+                    if (!IsHarmless(wrapped)) return true;
+                }
+                return false;
+            }
+
+            private static bool IsHarmless(object? callable) => callable is PyGlobal g && Grade(g) != GlobalGrade.Dangerous;
+        }
+
         public static GlobalGrade Grade(string module, string name)
         {
             var mod = module switch { "__builtin__" => "builtins", "copy_reg" => "copyreg", "torch.tensor" => "torch._tensor", _ => module };

@@ -59,16 +59,16 @@ namespace LightningCkpt.Torch
 
         public IReadOnlyList<StorageRef> Storages => _ordered;
 
-        public override object? ResolveGlobal(string module, string name)
+        public override object? ResolveGlobal(string pickledModule, string name)
         {
-            module = NormalizeModule(module);
+            var module = NormalizeModule(pickledModule);
             if (module.StartsWith("torch", StringComparison.Ordinal) && name.EndsWith("Storage", StringComparison.Ordinal))
             {
                 var dtype = name == "UntypedStorage" || name == "TypedStorage" ? null : DType.FromStorageName(name);
                 return new TorchStorageType(new PyGlobal(module, name), dtype);
             }
             if (module == "torch" && DType.FromName(name) is { } dt) return dt;
-            return new PyGlobal(module, name);
+            return Named(pickledModule, name);
         }
 
         public override object? PersistentLoad(object? pid)

@@ -25,7 +25,12 @@ namespace LightningCkpt.Writing
         public static void Write(Stream output, object? root, IReadOnlyList<OutTensor> tensors, string archiveName, ReaderPool readers)
         {
             var storages = PlanStorages(tensors);
-            byte[] pickle = PickleWriter.Dump(root);
+            WriteArchive(output, archiveName, PickleWriter.Dump(root), storages, readers);
+        }
+
+        /// <summary>Writes a finished pickle and its storage records (data/&lt;key&gt;) as a torch zip.</summary>
+        internal static void WriteArchive(Stream output, string archiveName, byte[] pickle, IReadOnlyList<ZipStorage> storages, ReaderPool readers)
+        {
             {
                 var zip = new ZipOut(output, archiveName);
                 zip.AddBytes("data.pkl", pickle);
@@ -34,7 +39,7 @@ namespace LightningCkpt.Writing
                 zip.AddBytes("byteorder", Encoding.ASCII.GetBytes("little"));
                 foreach (var st in storages)
                 {
-                    zip.Add("data/" + st.Key, st.Bytes, sink => WriteStorage(st, readers, sink));
+                    zip.Add("data/" + st.Key, st.Bytes, sink => WriteStorage(st, readers, sink), KnownCrc(st));
                 }
                 zip.AddBytes("version", Encoding.ASCII.GetBytes("3\n"));
                 zip.AddBytes(".data/serialization_id", Encoding.ASCII.GetBytes(zip.SerializationId()));
@@ -98,6 +103,19 @@ namespace LightningCkpt.Writing
             return list;
         }
 
+        /// <summary>
+        /// The CRC-32 of a storage copied byte for byte from a whole stored zip entry is that entry's own: reusing it
+        /// spares a pass over every byte (the copy is then as fast as the disk).
+        /// </summary>
+        private static uint? KnownCrc(ZipStorage st)
+        {
+            var entry = st.SourceStorage?.Entry;
+            if (st.Fresh != null || entry == null || !entry.IsStored || st.SourceStorage!.ViewRoot != null) return null;
+            if (entry.UncompressedSize != st.Bytes || st.SourceStorage.FileOffset < 0) return null;
+            if (st.SourceStorage.IsBigEndian && st.SwapWidth > 1) return null;
+            return entry.Crc32;
+        }
+
         private static unsafe void WriteStorage(ZipStorage st, ReaderPool readers, Action<byte[], int> sink)
         {
             if (st.Fresh != null)
@@ -146,7 +164,7 @@ namespace LightningCkpt.Writing
 
             public void AddBytes(string name, byte[] data) => Add(name, data.Length, sink => sink(data, data.Length));
 
-            public void Add(string name, long size, Action<Action<byte[], int>> body)
+            public void Add(string name, long size, Action<Action<byte[], int>> body, uint? knownCrc = null)
             {
                 var nameBytes = Encoding.UTF8.GetBytes(_prefix + name);
                 long offset = _pos;
@@ -179,6 +197,11 @@ namespace LightningCkpt.Writing
                 {
                     written += n;
                     if (written > size) throw new InvalidOperationException($"record {name} produced more than its {size} bytes");
+                    if (knownCrc != null)
+                    {
+                        Raw(buf, n);
+                        return;
+                    }
                     if (n < ParallelCrcBytes)
                     {
                         crc = Crc32.Update(crc, buf, 0, n);
@@ -192,6 +215,7 @@ namespace LightningCkpt.Writing
                     finally { crc = checksum.GetAwaiter().GetResult(); }
                 });
                 if (written != size) throw new InvalidOperationException($"record {name} produced {written} bytes instead of {size}");
+                if (knownCrc != null) crc = knownCrc.Value;
 
                 bool bigDesc = bigOfs || size >= 0xFFFFFFFFL;
                 var d = new byte[bigDesc ? 24 : 16];

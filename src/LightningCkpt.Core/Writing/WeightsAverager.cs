@@ -102,7 +102,7 @@ namespace LightningCkpt.Writing
                     }, pool);
                 else
                     TorchZipWriter.Write(stream, WeightSelection.StateDict(outs), outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
-            });
+            }, progress?.Cancellation ?? default);
         }
 
         private static void Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink)

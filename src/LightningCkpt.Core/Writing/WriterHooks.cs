@@ -10,22 +10,28 @@ namespace LightningCkpt.Writing
         [ThreadStatic] internal static long? FailAfterBytes;
     }
 
-    /// <summary>A write-only pass-through stream that counts bytes and honours <see cref="WriterHooks.FailAfterBytes"/>.</summary>
+    /// <summary>
+    /// A write-only pass-through stream that counts bytes, stops at cancellation (Ctrl+C) between writes and honours
+    /// <see cref="WriterHooks.FailAfterBytes"/>.
+    /// </summary>
     internal sealed class CountingStream : Stream
     {
         private readonly Stream _inner;
         private readonly long? _failAfter;
+        private readonly System.Threading.CancellationToken _cancel;
 
-        public CountingStream(Stream inner)
+        public CountingStream(Stream inner, System.Threading.CancellationToken cancel = default)
         {
             _inner = inner;
             _failAfter = WriterHooks.FailAfterBytes;
+            _cancel = cancel;
         }
 
         public long Written { get; private set; }
 
         public override void Write(byte[] buffer, int offset, int count)
         {
+            _cancel.ThrowIfCancellationRequested();
             if (_failAfter is long limit && Written + count > limit)
             {
                 int part = (int)Math.Max(0, limit - Written);

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Management.Automation;
+using LightningCkpt.Writing;
 
 namespace LightningCkpt.Commands
 {
@@ -182,6 +183,7 @@ namespace LightningCkpt.Commands
         public static ErrorRecord? Classify(Exception e, string path, bool writing) => e switch
         {
             CheckpointFormatException f => ErrorFor(f, path),
+            CheckpointWriteException w => ErrorFor(w),
             Writing.WeightsRequestException r => ErrorFor(r, path),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
@@ -191,6 +193,19 @@ namespace LightningCkpt.Commands
             IOException _ => new ErrorRecord(e, "FileReadError", ErrorCategory.ReadError, path),
             _ => null,
         };
+
+        /// <summary>The stable error id and category of a refused or failed write; the target object is the output path.</summary>
+        public static ErrorRecord ErrorFor(CheckpointWriteException e)
+        {
+            var (id, category) = e.Kind switch
+            {
+                CheckpointWriteErrorKind.OutputIsInput => ("OutFileIsInput", ErrorCategory.InvalidArgument),
+                CheckpointWriteErrorKind.OutputNotAFile => ("OutFileNotAFile", ErrorCategory.InvalidArgument),
+                CheckpointWriteErrorKind.OutputExists => ("OutFileExists", ErrorCategory.ResourceExists),
+                _ => ("FileWriteError", ErrorCategory.WriteError),
+            };
+            return new ErrorRecord(e, id, category, e.Target);
+        }
 
         /// <summary>The stable error id of a selection or merge the inputs cannot satisfy (nothing was written).</summary>
         public static ErrorRecord ErrorFor(Writing.WeightsRequestException e, string path)

@@ -61,16 +61,9 @@ namespace LightningCkpt.Commands
                     new PSArgumentException($"-Weight has {Weight.Length} values but {_inputs.Count} checkpoints were given; give one weight per checkpoint."),
                     "WeightCountMismatch", ErrorCategory.InvalidArgument, Weight));
             }
-            if (_inputs.Any(i => SelectCkptWeightsCommand.SamePath(i, _outFile)))
-            {
-                ThrowTerminatingError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is one of the input checkpoints; Merge-CkptWeights never overwrites a source."),
-                    "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
-            }
-            if (File.Exists(_outFile) && !Force)
-            {
-                ThrowTerminatingError(new ErrorRecord(new IOException($"The file '{_outFile}' already exists. Use -Force to overwrite it."),
-                    "OutFileExists", ErrorCategory.ResourceExists, _outFile));
-            }
+            // by identity, before reading anything: an input (or a link to one), a device or FIFO, an existing file without -Force
+            try { OutputGuard.Check(_outFile, _inputs, Force); }
+            catch (CheckpointWriteException e) { ThrowTerminatingError(PathResolution.Classify(e, _outFile, writing: true)!); }
 
             var checkpoints = new List<Checkpoint>(_inputs.Count);
             foreach (var file in _inputs)

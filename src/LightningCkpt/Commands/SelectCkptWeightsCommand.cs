@@ -128,18 +128,8 @@ namespace LightningCkpt.Commands
             }
             var input = _inputs[0];
             var outFile = _outFile;
-            if (SamePath(input, outFile))
-            {
-                WriteError(new ErrorRecord(new IOException($"-OutFile '{outFile}' is the input checkpoint; Select-CkptWeights never overwrites its source."),
-                    "OutFileIsInput", ErrorCategory.InvalidArgument, outFile));
-                return;
-            }
-            if (File.Exists(outFile) && !Force)
-            {
-                WriteError(new ErrorRecord(new IOException($"The file '{outFile}' already exists. Use -Force to overwrite it."),
-                    "OutFileExists", ErrorCategory.ResourceExists, outFile));
-                return;
-            }
+            // by identity, before reading anything: the input (or a link to it), a device or FIFO, an existing file without -Force
+            if (!PathResolution.TryFile(this, outFile, () => OutputGuard.Check(outFile, new[] { input }, Force), writing: true)) return;
             bool written = false;
             if (!TryProcessFile(input, () =>
             {
@@ -157,12 +147,6 @@ namespace LightningCkpt.Commands
                 return;
             // The provider's FileInfo carries PSPath, so it pipes on into Get-CkptInfo.
             if (written && PassThru) WriteObject(InvokeProvider.Item.Get(new[] { outFile }, false, true), true);
-        }
-
-        internal static bool SamePath(string a, string b)
-        {
-            var comparison = System.IO.Path.DirectorySeparatorChar == '\\' ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-            return string.Equals(System.IO.Path.GetFullPath(a), System.IO.Path.GetFullPath(b), comparison);
         }
     }
 }

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using LightningCkpt.Container;
+using LightningCkpt.Torch;
+
+namespace LightningCkpt.Writing
+{
+    /// <summary>
+    /// Writes an object graph (from <see cref="CkptGraph"/>, possibly edited, or any mix of checkpoint values and plain
+    /// .NET values) as a torch zip checkpoint, atomically. The pickle is made in memory first, so a graph that cannot
+    /// be written fails before any file is touched. Tensor bytes are copied from their source files unchanged; a
+    /// source file that changed since it was read is refused, and no source file is ever the output.
+    /// </summary>
+    public sealed class CheckpointExport
+    {
+        private readonly byte[] _pickle;
+        private readonly List<ZipStorage> _storages;
+        private readonly Dictionary<string, Checkpoint> _files;
+
+        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files)
+        {
+            _pickle = pickle;
+            _storages = storages;
+            _files = files;
+        }
+
+        /// <summary>The files whose tensor bytes the output copies (never valid outputs).</summary>
+        public IReadOnlyCollection<string> SourceFiles => _files.Keys;
+
+        /// <summary>Storage records the output will hold.</summary>
+        public int StorageCount => _storages.Count;
+
+        /// <summary>Pickles <paramref name="root"/>; <see cref="GraphWriteException"/> when a value has no Python spelling.</summary>
+        /// <param name="sources">Checkpoints whose raw <see cref="TensorRef"/>s the graph holds (a <see cref="CkptTensor"/> knows its own).</param>
+        /// <param name="normalize">Maps foreign wrappers (PowerShell's PSObject) to plain values before writing.</param>
+        public static CheckpointExport Prepare(object? root, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null)
+        {
+            var owners = new Dictionary<StorageRef, Checkpoint>();
+            foreach (var c in sources ?? Array.Empty<Checkpoint>())
+                foreach (var s in c.Storages) owners[s] = c;
+            var (pickle, storages) = GraphPickler.Dump(root, s => owners.TryGetValue(s, out var c) ? c : null, normalize);
+            var files = new Dictionary<string, Checkpoint>(StringComparer.Ordinal);
+            foreach (var st in storages) files[st.Source!.FilePath] = st.Source;
+            return new CheckpointExport(pickle, storages, files);
+        }
+
+        public static void Write(object? root, string outFile, bool overwrite, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null) =>
+            Prepare(root, sources, normalize).Write(outFile, overwrite);
+
+        /// <summary>Writes the prepared checkpoint to <paramref name="outFile"/> (temporary file, then rename).</summary>
+        public void Write(string outFile, bool overwrite)
+        {
+            if (IsSource(outFile))
+                throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
+            using var readers = new ReaderPool();
+            AtomicFile.Write(outFile, overwrite, _files.Keys, stream =>
+            {
+                foreach (var c in _files.Values) EnsureUnchanged(c);
+                TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages, readers);
+            });
+        }
+
+        /// <summary>True when <paramref name="path"/> is one of the source files, by identity (device and inode, so a hard
+        /// link or another spelling of the path counts) as well as by path.</summary>
+        public bool IsSource(string path)
+        {
+            var full = Path.GetFullPath(path);
+            var target = FileIdentity.Of(full);
+            foreach (var c in _files.Values)
+            {
+                if (string.Equals(Path.GetFullPath(c.FilePath), full, StringComparison.Ordinal)) return true;
+                if (target.Exists && target.IsSameFile(FileIdentity.Of(c.FilePath))) return true;
+            }
+            return false;
+        }
+
+        /// <summary>Tensors are bound to the file they were read from: its bytes may only be copied while it is that same file, unchanged.</summary>
+        private static void EnsureUnchanged(Checkpoint c)
+        {
+            try { c.Source.OpenForData().Dispose(); }
+            catch (CheckpointFormatException e)
+            {
+                throw new SourceChangedException(c.FilePath, $"'{c.FilePath}' changed after it was read ({e.Reason}); import it again before exporting its tensors");
+            }
+        }
+    }
+
+    /// <summary>A file whose tensors a graph holds was changed or removed after it was read.</summary>
+    public sealed class SourceChangedException : IOException
+    {
+        public SourceChangedException(string path, string message) : base(message) => FilePath = path;
+        public string FilePath { get; }
+    }
+}

@@ -1,0 +1,44 @@
+using System.Collections.Generic;
+using System.Management.Automation;
+using LightningCkpt.Pickle;
+
+namespace LightningCkpt.Commands
+{
+    /// <summary>
+    /// Import-Ckpt: the whole object graph of a checkpoint (or the subtree at -Key) as navigable, editable values:
+    /// dicts as ordered dictionaries keeping Python key types, lists, tuples, .NET scalars, byte[], $null, tensors as
+    /// file-bound CkptTensor, and every other object as an inert PyObject. One object per file, never enumerated,
+    /// so it pipes whole into Export-Ckpt.
+    /// </summary>
+    [Cmdlet(VerbsData.Import, "Ckpt", DefaultParameterSetName = PathSet)]
+    [OutputType(typeof(PyDict), typeof(PyList), typeof(PyObject), typeof(CkptTensor))]
+    public sealed class ImportCkptCommand : CkptCommandBase
+    {
+        /// <summary>A '/'-separated key path to a subtree: 'optimizer_states/0/param_groups', 'state_dict/model.net.0.weight'.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? Key { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            foreach (var file in ResolveInputFiles())
+            {
+                object? value = null;
+                bool found = true;
+                if (!TryProcessFile(file, () =>
+                {
+                    value = CkptGraph.Load(file);
+                    if (Key == null) return;
+                    try { value = CkptGraph.Select(value, Key); }
+                    catch (KeyNotFoundException e)
+                    {
+                        found = false;
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"{System.IO.Path.GetFileName(file)}: {e.Message}", e), "KeyNotFound", ErrorCategory.ObjectNotFound, Key));
+                    }
+                }) || !found)
+                    continue;
+                WriteObject(value, enumerateCollection: false);
+            }
+        }
+    }
+}

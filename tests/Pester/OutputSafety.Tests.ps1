@@ -1,0 +1,75 @@
+# Issue 12: inputs and outputs by identity, special files, temporary files — through the real cmdlets.
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    Import-LightningCkptModule
+    New-CkptTestData -Root $TestDrive
+    $script:V0 = Join-Path $TestDrive 'lightning_logs/version_0/checkpoints'
+    $script:Last = Join-Path $V0 'last.ckpt'
+    $script:SelectId = 'LightningCkpt.Commands.SelectCkptWeightsCommand'
+    $script:MergeId = 'LightningCkpt.Commands.MergeCkptWeightsCommand'
+}
+
+Describe 'Writers compare inputs and outputs by identity' {
+    BeforeEach {
+        $script:Work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $null = New-Item -ItemType Directory -Path $Work
+        $script:InFile = Join-Path $Work 'input.ckpt'
+        Copy-TestFile $Last $InFile
+        $script:Before = (Get-FileHash -LiteralPath $InFile).Hash
+    }
+
+    It 'refuses a symlink to the input with -Force (OutFileIsInput)' -Skip:$IsWindows {
+        $link = Join-Path $Work 'link.ckpt'
+        $null = New-Item -ItemType SymbolicLink -Path $link -Target $InFile
+        Select-CkptWeights -LiteralPath $InFile -OutFile $link -Force -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileIsInput,$SelectId"
+        (Get-FileHash -LiteralPath $InFile).Hash | Should -Be $Before
+        (Get-Item -LiteralPath $link).LinkType | Should -Be 'SymbolicLink'
+    }
+
+    It 'refuses the input reached through a symlinked folder' -Skip:$IsWindows {
+        $alias = Join-Path $TestDrive ('alias-' + [guid]::NewGuid().ToString('N'))
+        $null = New-Item -ItemType SymbolicLink -Path $alias -Target $Work
+        { Merge-CkptWeights -LiteralPath $InFile, $Last -OutFile (Join-Path $alias 'input.ckpt') -Force } | Should -Throw -ErrorId "OutFileIsInput,$MergeId"
+        (Get-FileHash -LiteralPath $InFile).Hash | Should -Be $Before
+    }
+
+    It 'refuses the input reached through /proc/self/root' -Skip:(-not (Test-Path /proc/self/root)) {
+        Select-CkptWeights -LiteralPath $InFile -OutFile ('/proc/self/root' + $InFile) -Force -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileIsInput,$SelectId"
+        (Get-FileHash -LiteralPath $InFile).Hash | Should -Be $Before
+    }
+
+    It 'never replaces /dev/null, even with -Force (OutFileNotAFile)' -Skip:(-not (Test-Path /dev/null)) {
+        Select-CkptWeights -LiteralPath $InFile -OutFile /dev/null -Force -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileNotAFile,$SelectId"
+        $ev[0].CategoryInfo.Category | Should -Be 'InvalidArgument'
+        (& stat -c %F /dev/null) | Should -Be 'character special file'
+    }
+
+    It 'refuses a FIFO target and reads a FIFO input as a clean error without blocking' -Skip:$IsWindows {
+        $fifo = Join-Path $Work 'pipe.ckpt'
+        & mkfifo $fifo
+        { Merge-CkptWeights -LiteralPath $InFile, $Last -OutFile $fifo -Force } | Should -Throw -ErrorId "OutFileNotAFile,$MergeId"
+        $sw = [System.Diagnostics.Stopwatch]::StartNew()
+        Get-CkptInfo -LiteralPath $fifo -ErrorVariable ev -ErrorAction SilentlyContinue
+        $sw.Elapsed.TotalSeconds | Should -BeLessThan 5
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'NotACheckpoint,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match 'FIFO'
+    }
+
+    It 'leaves no temporary file after a failed write, and removes stale ones of killed writers' {
+        $stale = Join-Path $Work '.out.ckpt.lckpt-0123456789ab.tmp'
+        Set-Content -LiteralPath $stale -Value 'left by a killed writer'
+        (Get-Item -LiteralPath $stale -Force).LastWriteTimeUtc = [datetime]::UtcNow.AddMinutes(-5)
+        Select-CkptWeights -LiteralPath $InFile -OutFile (Join-Path $Work 'out.ckpt')
+        Test-Path -LiteralPath $stale | Should -BeFalse
+        Get-ChildItem -LiteralPath $Work -Force -Filter '*.tmp' | Should -BeNullOrEmpty
+        # an input that fails to read while writing: nothing written, no temporary file
+        $bad = Join-Path $Work 'bad.ckpt'
+        [System.IO.File]::WriteAllBytes($bad, [byte[]](1..64))
+        Select-CkptWeights -LiteralPath $bad -OutFile (Join-Path $Work 'never.ckpt') -ErrorAction SilentlyContinue
+        Test-Path -LiteralPath (Join-Path $Work 'never.ckpt') | Should -BeFalse
+        Get-ChildItem -LiteralPath $Work -Force -Filter '*.tmp' | Should -BeNullOrEmpty
+    }
+}
