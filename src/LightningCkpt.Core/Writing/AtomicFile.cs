@@ -47,7 +47,7 @@ namespace LightningCkpt.Writing
             catch (Exception e)
             {
                 TempFiles.TryDelete(temp);
-                if (e is CheckpointWriteException || e is OperationCanceledException || e is CheckpointFormatException || e is WeightsRequestException) throw;
+                if (e is CheckpointWriteException || e is SourceChangedException || e is OperationCanceledException || e is CheckpointFormatException || e is WeightsRequestException) throw;
                 if (e is IOException || e is UnauthorizedAccessException)
                     throw new CheckpointWriteException(target, CheckpointWriteErrorKind.WriteFailed, e.Message, e);
                 if (e is InvalidOperationException || e is OverflowException)
