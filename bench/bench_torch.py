@@ -2,10 +2,14 @@
 """The torch side of the LightningCkpt benchmark (run by bench/LightningCkpt.Bench; torch 1.13 + numpy).
 
     bench_torch.py make DIR            writes DIR/bench_a.ckpt and its perturbed twin DIR/bench_b.ckpt (~1.3 GB each)
-    bench_torch.py load A              torch.load
-    bench_torch.py stats A             torch.load + min/max/mean/std of every state_dict tensor (as double)
-    bench_torch.py compare A B         torch.load both + per tensor max|a-b| and allclose, over every tensor
-Each timing mode prints one JSON line: {"seconds": s, "maxrss_bytes": n}.
+    bench_torch.py load A [N]          torch.load
+    bench_torch.py stats A [N]         torch.load + min/max/mean/std of every state_dict tensor (as double)
+    bench_torch.py compare A B [N]     torch.load both + per tensor max|a-b| and allclose, over every tensor
+    bench_torch.py half A OUT [N]      torch.load + the first half of the state_dict, "model." stripped + torch.save
+    bench_torch.py cast A OUT [N]      torch.load + every state_dict tensor .to(bfloat16) + torch.save
+    bench_torch.py merge A B OUT [N]   torch.load both + state_dict average (float64 accumulation, cast back) + torch.save
+Timed the way LightningCkpt is timed: one untimed warm-up run in the same process (imports, allocator, page cache),
+then the best of N runs (default 3). Each timing mode prints one JSON line: {"seconds": best, "maxrss_bytes": n}.
 """
 import json
 import os
@@ -93,29 +97,60 @@ def tensors(obj, path=""):
             yield from tensors(v, "%s.%d" % (path, i))
 
 
-def main():
-    mode = sys.argv[1]
-    if mode == "make":
-        make(sys.argv[2])
-        return
-    t0 = time.perf_counter()
+def run(mode, args):
     if mode == "load":
-        torch.load(sys.argv[2], map_location="cpu")
+        torch.load(args[0], map_location="cpu")
     elif mode == "stats":
-        ck = torch.load(sys.argv[2], map_location="cpu")
+        ck = torch.load(args[0], map_location="cpu")
         for v in ck["state_dict"].values():
             x = v.double()
             x.min(), x.max(), x.mean(), x.std()
     elif mode == "compare":
-        a = dict(tensors(torch.load(sys.argv[2], map_location="cpu")))
-        b = dict(tensors(torch.load(sys.argv[3], map_location="cpu")))
+        a = dict(tensors(torch.load(args[0], map_location="cpu")))
+        b = dict(tensors(torch.load(args[1], map_location="cpu")))
         for k, x in a.items():
             y = b.get(k)
             if y is None or y.shape != x.shape or y.dtype != x.dtype:
                 continue
             (x - y).abs().max(), torch.allclose(x, y)
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    elif mode == "half":
+        sd = torch.load(args[0], map_location="cpu")["state_dict"]
+        keys = list(sd.keys())[: (len(sd) + 1) // 2]
+        save(OrderedDict((k[len("model."):] if k.startswith("model.") else k, sd[k]) for k in keys), args[1])
+    elif mode == "cast":
+        sd = torch.load(args[0], map_location="cpu")["state_dict"]
+        save(OrderedDict((k, v.to(torch.bfloat16)) for k, v in sd.items()), args[1])
+    elif mode == "merge":
+        sa = torch.load(args[0], map_location="cpu")["state_dict"]
+        sb = torch.load(args[1], map_location="cpu")["state_dict"]
+        save(OrderedDict((k, ((sa[k].double() + sb[k].double()) / 2).to(sa[k].dtype)) for k in sa), args[2])
+    else:
+        raise SystemExit("unknown mode " + mode)
+
+
+def save(obj, path):
+    # flushed to disk like LightningCkpt's writer (which fsyncs before its atomic rename)
+    with open(path, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def main():
+    mode = sys.argv[1]
+    if mode == "make":
+        make(sys.argv[2])
+        return
+    nargs = {"load": 1, "stats": 1, "compare": 2, "half": 2, "cast": 2, "merge": 3}[mode]
+    args = sys.argv[2:2 + nargs]
+    repeat = int(sys.argv[2 + nargs]) if len(sys.argv) > 2 + nargs else 3
+    run(mode, args)  # warm-up, untimed
+    best = float("inf")
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        run(mode, args)
+        best = min(best, time.perf_counter() - t0)
+    print(json.dumps({"seconds": best, "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
 
 
 if __name__ == "__main__":

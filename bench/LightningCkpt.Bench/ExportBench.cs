@@ -10,11 +10,12 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// Import-Ckpt's core (the whole graph, tensors bound) against Get-CkptInfo's (open + summary), and Export-Ckpt
-    /// after a metadata edit against `cp` of the file and against torch's load + edit + save.
+    /// after a metadata edit against `cp` of the file and against torch's load + edit + save; both rows go into the table
+    /// (export's limit there is cp + sync of the copy, as our write fsyncs too).
     /// </summary>
     public static class ExportBench
     {
-        public static IReadOnlyList<BenchRow> Run(string checkpointPath, string workDir, int repeat)
+        public static void Run(string checkpointPath, string workDir, int repeat, Table table)
         {
             Directory.CreateDirectory(workDir);
             double info = double.MaxValue, import = double.MaxValue;
@@ -47,13 +48,10 @@ namespace LightningCkpt.Bench
             }
             long bytes = new FileInfo(outFile).Length;
             double? torch = TorchLoadSave(checkpointPath, Path.Combine(workDir, "torch_edit.ckpt"));
-            return new[]
-            {
-                new BenchRow("import whole graph (Import-Ckpt core)", import, null, null,
-                    $"open + summary (Get-CkptInfo core) {info:F4}s; import is {import / info:F2}× of it (goal ≤ 2×)"),
-                new BenchRow("export after metadata edit (import + set epoch/step + write)", export, torch, bytes,
-                    $"cp of the file {cp:F3}s, cp + sync of the copy {cpSync:F3}s: export is {export / cp:F2}× of cp, {export / cpSync:F2}× of cp + sync (goal ≤ 1.5×; our write fsyncs like the second); import + pickle {prepare:F3}s; torch = load + edit + save"),
-            };
+            table.Read("import whole graph (Import-Ckpt core)", import, null, null, null, null,
+                $"open + summary (Get-CkptInfo core) {info:F4}s; import is {import / info:F2}× of it (goal ≤ 2×)");
+            table.Write(new WriteRow("export after metadata edit (import + set epoch/step + write)", export, bytes, cpSync, torch, 0,
+                $"cp of the file {cp:F3}s: export is {export / cp:F2}× of cp (goal ≤ 1.5×; our write fsyncs like cp + sync); import + pickle {prepare:F3}s; torch = load + edit + save"));
         }
 
         private static double Cp(string source, string copy, bool sync)

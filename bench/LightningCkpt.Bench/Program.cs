@@ -5,7 +5,6 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text.Json;
-using System.Threading;
 using LightningCkpt;
 using LightningCkpt.Data;
 
@@ -14,17 +13,18 @@ namespace LightningCkpt.Bench
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
-    /// against torch for open+metadata, statistics and compare, next to a plain sequential read of the same file.
+    /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
+    /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
     /// </summary>
     public static class Program
     {
         private static string _python = "/usr/bin/python3";
         private static string _script = "";
+        private static int _repeat = 3;
 
         public static int Main(string[] args)
         {
             string work = "/tmp/ckbench";
-            int repeat = 3;
             bool onlyExport = false;
             bool sharded = false;
             for (int i = 0; i < args.Length; i++)
@@ -32,13 +32,13 @@ namespace LightningCkpt.Bench
                 if (args[i] == "--sharded") sharded = true;
                 else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
-                else if (args[i] == "--repeat") repeat = int.Parse(args[++i]);
+                else if (args[i] == "--repeat") _repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
                 else if (args[i] == "--only" && args[++i] == "export") onlyExport = true;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            _script = FindScript();
+            _script = FindScript("bench_torch.py");
             Directory.CreateDirectory(work);
-            if (sharded) return ShardedBench.Run(work, repeat);
+            if (sharded) return ShardedBench.Run(work, _repeat);
             string a = Path.Combine(work, "bench_a.ckpt"), b = Path.Combine(work, "bench_b.ckpt");
             if (!File.Exists(a) || !File.Exists(b))
             {
@@ -46,154 +46,101 @@ namespace LightningCkpt.Bench
                 RunPython("make", work);
             }
             else Console.WriteLine($"reusing {a} and {b}");
+            string loadBefore = Load();
 
-            // warm the page cache: every figure below is with both files cached
-            double seq = Time(() => SequentialRead(a), repeat, out _);
+            // warm the page cache: every figure below is with both files cached, ours and torch's alike
+            double seq = Measure.Time(() => SequentialRead(a), _repeat, out _);
             SequentialRead(b);
             long fileBytes = new FileInfo(a).Length;
             double seqRate = fileBytes / seq;
-            var rows = new List<(BenchRow row, string mem, string torchMem)>();
+            var table = new Table(seqRate);
+            table.Read("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, null, null, "the read limit");
             if (onlyExport)
             {
-                foreach (var r in ExportBench.Run(a, work, repeat)) rows.Add((r, "", ""));
-                Print(rows, seqRate, fileBytes);
+                ExportBench.Run(a, work, _repeat, table);
+                table.Print(fileBytes, loadBefore, Load(), _repeat);
                 return 0;
             }
-            rows.Add((new BenchRow("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, "physical limit"), Mem(null), ""));
 
-            // 1. open + metadata
-            CkptInfo? info = null;
-            double open = Time(() => info = CkptInfo.From(Checkpoint.Open(a)), repeat * 3, out var openMem);
+            // 1. open + metadata: in-process calls, first and warm, then torch.load warm
+            var meta = MetadataBench.Run(a);
             var tLoad = RunPython("load", a);
-            rows.Add((new BenchRow("open + metadata (Get-CkptInfo) vs torch.load", open, tLoad.seconds, null, $"{info!.TensorCount} weights, {info.AllTensorCount} tensors"), Mem(openMem), Mb(tLoad.rss)));
+            table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
+                $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
 
             // 2. statistics over all weights
             long weightBytes = 0;
-            double stats = Time(() =>
+            double stats = Measure.Time(() =>
             {
                 var c = Checkpoint.Open(a);
-                using var reader = new TensorDataReader(c);
-                weightBytes = 0;
-                foreach (var t in CkptTensor.List(c, false))
-                {
-                    TensorAnalysis.Analyze(t, reader, hash: false, statistics: true);
-                    weightBytes += t.Bytes;
-                }
-            }, repeat, out var statsMem);
+                var weights = CkptTensor.List(c, false);
+                TensorBatchAnalysis.AnalyzeAll(weights, hash: false, statistics: true); // what Get-CkptTensor -Statistics does
+                weightBytes = weights.Sum(t => t.Bytes);
+            }, _repeat, out var statsMem);
+            double seqWeights = Measure.Time(() => SequentialRead(a, weightBytes), _repeat, out _);
             var tStats = RunPython("stats", a);
-            rows.Add((new BenchRow("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, "torch: load + per-tensor min/max/mean/std"), Mem(statsMem), Mb(tStats.rss)));
+            table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, statsMem, tStats.rss, "torch: load + per-tensor min/max/mean/std in double", seqWeights);
 
             // 2b. statistics + SHA-256 in the same pass
-            double statsHash = Time(() =>
+            double statsHash = Measure.Time(() =>
             {
                 var c = Checkpoint.Open(a);
-                using var reader = new TensorDataReader(c);
-                foreach (var t in CkptTensor.List(c, false)) TensorAnalysis.Analyze(t, reader, hash: true, statistics: true);
-            }, repeat, out var statsHashMem);
-            rows.Add((new BenchRow("statistics + SHA-256 of all weights", statsHash, null, weightBytes, "hash runs beside the statistics"), Mem(statsHashMem), ""));
+                TensorBatchAnalysis.AnalyzeAll(CkptTensor.List(c, false), hash: true, statistics: true);
+            }, _repeat, out var statsHashMem);
+            table.Read("statistics + SHA-256 of all weights", statsHash, null, weightBytes, statsHashMem, null, "ours only (Get-CkptTensor -Hash -Statistics: tensors on all cores, largest first)", seqWeights);
 
             // 3. compare every tensor of the two files
             long compareBytes = 0;
             int changed = 0;
-            double compare = Time(() =>
+            double compare = Measure.Time(() =>
             {
                 var ca = Checkpoint.Open(a);
                 var cb = Checkpoint.Open(b);
                 compareBytes = CkptTensor.List(ca, true).Sum(t => t.Bytes) + CkptTensor.List(cb, true).Sum(t => t.Bytes);
                 changed = CheckpointComparer.Compare(ca, cb, new LightningCkpt.Data.CompareOptions { AllTensors = true }).Count(r => r.Kind == "Tensor");
-            }, repeat, out var compareMem);
+            }, _repeat, out var compareMem);
+            double seqCompare = Measure.Time(() => { SequentialRead(a, compareBytes / 2); SequentialRead(b, compareBytes / 2); }, _repeat, out _);
             var tCompare = RunPython("compare", a, b);
-            rows.Add((new BenchRow("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, $"{changed} tensors changed; torch: load both + max|a-b| + allclose"), Mem(compareMem), Mb(tCompare.rss)));
+            table.Read("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, compareMem, tCompare.rss,
+                $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);
 
-            foreach (var r in SelectWriteBench.Run(a, work)) rows.Add((r, "", ""));
-            foreach (var r in ExportBench.Run(a, work, repeat)) rows.Add((r, "", ""));
+            // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
+            foreach (var w in WriteBench.Run(a, b, work, _repeat, RunPython)) table.Write(w);
+            ExportBench.Run(a, work, _repeat, table);
 
-            Print(rows, seqRate, fileBytes);
+            string loadAfter = Load();
+            table.Print(fileBytes, loadBefore, loadAfter, _repeat);
+            MetadataBench.Print(meta, tLoad.seconds);
+            table.PrintGoals(meta, tLoad.seconds);
             return 0;
         }
 
-        private static void Print(List<(BenchRow row, string mem, string torchMem)> rows, double seqRate, long fileBytes)
+        /// <summary>The 1/5/15-minute load averages: the machine is shared, so every figure is quoted with them.</summary>
+        private static string Load()
         {
-            Console.WriteLine();
-            Console.WriteLine($"file: {fileBytes / 1e9:F2} GB; {Environment.ProcessorCount} cores; sequential read {seqRate / 1e9:F2} GB/s; best of the repeats for ours, one torch run");
-            Console.WriteLine();
-            Console.WriteLine("| task | ours (s) | torch (s) | torch/ours | GB/s | % of seq. read | ours: managed peak / anon RSS Δpeak | torch: maxrss | note |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|---|---:|---|");
-            foreach (var (r, mem, tmem) in rows)
-            {
-                string torch = r.TorchSeconds is double ts ? ts.ToString("F3", CultureInfo.InvariantCulture) : "";
-                string ratio = r.TorchSeconds is double t2 ? (t2 / r.OursSeconds).ToString(t2 / r.OursSeconds >= 100 ? "F0" : "F1", CultureInfo.InvariantCulture) + "×" : "";
-                string gbs = r.Bytes is double by ? (by / r.OursSeconds / 1e9).ToString("F2", CultureInfo.InvariantCulture) : "";
-                string pct = r.Bytes is double b2 ? (b2 / r.OursSeconds / seqRate * 100).ToString("F0", CultureInfo.InvariantCulture) + " %" : "";
-                Console.WriteLine($"| {r.Task} | {r.OursSeconds.ToString("F4", CultureInfo.InvariantCulture)} | {torch} | {ratio} | {gbs} | {pct} | {mem} | {tmem} | {r.Note} |");
-            }
+            try { return string.Join(" ", File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
+            catch (IOException) { return "?"; }
         }
 
-        internal sealed class Memory
-        {
-            public long ManagedPeak;
-            public long AnonPeakDelta;
-        }
-
-        internal static string Mem(Memory? m) => m == null ? "" : $"{Mb(m.ManagedPeak)} / {Mb(m.AnonPeakDelta)}";
-        internal static string Mb(long bytes) => bytes <= 0 ? "0 MB" : $"{bytes / 1048576.0:F1} MB";
-
-        /// <summary>Best wall time of <paramref name="repeat"/> runs; samples anonymous RSS and managed heap meanwhile.</summary>
-        internal static double Time(Action action, int repeat, out Memory memory)
-        {
-            memory = new Memory();
-            double best = double.MaxValue;
-            for (int i = 0; i < repeat; i++)
-            {
-                GC.Collect();
-                GC.WaitForPendingFinalizers();
-                GC.Collect();
-                long anon0 = RssAnon();
-                long managed0 = GC.GetTotalMemory(false);
-                long peakAnon = anon0, peakManaged = managed0;
-                using var stop = new CancellationTokenSource();
-                var sampler = new Thread(() =>
-                {
-                    while (!stop.IsCancellationRequested)
-                    {
-                        peakAnon = Math.Max(peakAnon, RssAnon());
-                        peakManaged = Math.Max(peakManaged, GC.GetTotalMemory(false));
-                        Thread.Sleep(5);
-                    }
-                }) { IsBackground = true };
-                sampler.Start();
-                var sw = Stopwatch.StartNew();
-                action();
-                sw.Stop();
-                stop.Cancel();
-                sampler.Join();
-                peakAnon = Math.Max(peakAnon, RssAnon());
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
-                memory.AnonPeakDelta = Math.Max(memory.AnonPeakDelta, peakAnon - anon0);
-                memory.ManagedPeak = Math.Max(memory.ManagedPeak, peakManaged);
-            }
-            return best;
-        }
-
-        private static long RssAnon()
-        {
-            foreach (var line in File.ReadLines("/proc/self/status"))
-                if (line.StartsWith("RssAnon:", StringComparison.Ordinal))
-                    return long.Parse(line.Substring(8).Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-            return 0;
-        }
-
-        private static long SequentialRead(string path)
+        internal static long SequentialRead(string path, long limit = long.MaxValue)
         {
             var buffer = new byte[4 << 20];
             long total = 0;
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan);
             int n;
-            while ((n = fs.Read(buffer, 0, buffer.Length)) > 0) total += n;
+            while (total < limit && (n = fs.Read(buffer, 0, (int)Math.Min(buffer.Length, limit - total))) > 0) total += n;
             return total;
         }
 
-        private static (double seconds, long rss) RunPython(string mode, params string[] args) => RunScript(_script, mode, args);
+        internal static (double seconds, long rss) RunPython(string mode, params string[] args) =>
+            RunScript(_script, mode, mode == "make" ? args : args.Append(_repeat.ToString(CultureInfo.InvariantCulture)).ToArray());
+
+        /// <summary>A script beside bench_torch.py.</summary>
+        internal static string Script(string name) => Path.Combine(Path.GetDirectoryName(_script)!, name);
+
+        // the measuring helpers ShardedBench uses
+        internal static double Time(Action action, int repeat, out Memory memory) => Measure.Time(action, repeat, out memory);
+        internal static string Mb(long bytes) => Measure.Mb(bytes);
 
         /// <summary>Runs a bench script in its own process; its last output line is {"seconds", "maxrss_bytes"}.</summary>
         internal static (double seconds, long rss) RunScript(string script, string mode, params string[] args)
@@ -212,14 +159,15 @@ namespace LightningCkpt.Bench
             return (doc.RootElement.GetProperty("seconds").GetDouble(), doc.RootElement.GetProperty("maxrss_bytes").GetInt64());
         }
 
-        /// <summary>A script beside bench_torch.py.</summary>
-        internal static string Script(string name) => Path.Combine(Path.GetDirectoryName(_script)!, name);
-
-        private static string FindScript()
+        internal static string FindScript(string name)
         {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir != null && !File.Exists(Path.Combine(dir.FullName, "bench", "bench_torch.py"))) dir = dir.Parent;
-            return dir != null ? Path.Combine(dir.FullName, "bench", "bench_torch.py") : throw new InvalidOperationException("cannot find bench/bench_torch.py above " + AppContext.BaseDirectory);
+            foreach (var start in new[] { AppContext.BaseDirectory, Directory.GetCurrentDirectory() })
+            {
+                var dir = new DirectoryInfo(start);
+                while (dir != null && !File.Exists(Path.Combine(dir.FullName, "bench", name))) dir = dir.Parent;
+                if (dir != null) return Path.Combine(dir.FullName, "bench", name);
+            }
+            throw new InvalidOperationException($"cannot find bench/{name} above " + AppContext.BaseDirectory);
         }
     }
 }

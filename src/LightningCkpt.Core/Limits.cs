@@ -62,7 +62,7 @@ namespace LightningCkpt
         /// <summary>
         /// The estimated object memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
         /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>. Scalars are charged their
-        /// boxed size (strings 2 bytes a character; integers -1…1023 nothing, they share boxes).
+        /// boxed size (strings 2 bytes a character; integers -1…4095 nothing, they share boxes).
         /// </summary>
         public static long MaxPickleCostFor(long fileBytes) => System.Math.Max(MinPickleCost, System.Math.Min(MaxPickleBytes, fileBytes) * PickleCostPerFileByte);
 

@@ -13,15 +13,21 @@ using Xunit;
 namespace LightningCkpt.Tests
 {
     /// <summary>
+    /// Tests that count the process's allocations (GC.GetTotalAllocatedBytes) must not run beside other test classes,
+    /// whose allocations would be counted too.
+    /// </summary>
+    [CollectionDefinition(Name, DisableParallelization = true)]
+    public sealed class AllocationMeasuringCollection
+    {
+        public const string Name = "allocation measuring";
+    }
+
+    /// <summary>
     /// The read path against files that change while or after they are read (truncated between chunks, rewritten by a
     /// concurrent writer, replaced), and against files whose naive cost is set by their shape (expanded views,
     /// overlapping strides, deflated storages), and cancellation inside one tensor.
     /// </summary>
-    /// <summary>Runs the read-path tests alone: one of them measures the process's allocations, which tests in parallel would add to.</summary>
-    [CollectionDefinition(nameof(ReadPathTests), DisableParallelization = true)]
-    public sealed class ReadPathCollection { }
-
-    [Collection(nameof(ReadPathTests))]
+    [Collection(AllocationMeasuringCollection.Name)]
     public class ReadPathTests : IDisposable
     {
         private readonly string _dir = Path.Combine(Path.GetTempPath(), "ckread-" + Guid.NewGuid().ToString("N"));

@@ -61,13 +61,13 @@ namespace LightningCkpt.Container
 
             public void Locate(StorageRef storage)
             {
-                var entry = _zip.Find("data/" + storage.Key)
+                var entry = _zip.Find("data/", storage.Key)
                     ?? throw new PickleDataException($"storage '{storage.Key}' has no entry '{_zip.RootPrefix}data/{storage.Key}' in the archive", CheckpointDefect.MissingStorage);
                 if (storage.DeclaredBytes > entry.UncompressedSize)
                     throw new PickleDataException($"storage '{storage.Key}' declares {storage.DeclaredBytes} bytes but its entry holds {entry.UncompressedSize}", CheckpointDefect.StorageSizeMismatch);
                 storage.Entry = entry;
                 storage.AvailableBytes = entry.UncompressedSize;
-                storage.FileOffset = entry.IsStored ? entry.DataOffset : -1;
+                // FileOffset follows the entry: its local header is read when the data is first needed
                 storage.IsBigEndian = _bigEndian;
             }
 

@@ -7,9 +7,11 @@ using System.Text;
 namespace LightningCkpt.Container
 {
     /// <summary>
-    /// Reads a zip's central directory (ZIP64 included) without trusting local headers for sizes, and computes
-    /// the absolute data offset of every entry so stored data can be mapped in place. Every size and offset is
-    /// checked against the file length before anything is allocated.
+    /// Reads a zip's central directory (ZIP64 included) without trusting local headers for sizes. The absolute data
+    /// offset of an entry needs its local header, which lies next to the data anywhere in the file: those are read
+    /// lazily, when an entry's data is first needed (<see cref="Locate"/>), so opening a checkpoint for its metadata
+    /// reads only the end of the file and the pickle. Every size and offset is checked against the file length
+    /// before anything is allocated.
     /// </summary>
     public sealed class ZipDirectory
     {
@@ -19,15 +21,26 @@ namespace LightningCkpt.Container
         private const uint CentralSignature = 0x02014b50;
         private const uint LocalSignature = 0x04034b50;
         private readonly Dictionary<string, ZipEntry> _byName;
+        private readonly long _length;
+        private readonly object _locating = new object();
+        private int _singleLocates;
 
-        private ZipDirectory(string path, List<ZipEntry> entries, long cdOffset, long cdSize)
+        /// <summary>Entries located one by one (a file opened each time) before <see cref="Locate"/> locates them all.</summary>
+        private const int SingleLocatesBeforeAll = 4;
+
+        private ZipDirectory(string path, long length, List<ZipEntry> entries, long cdOffset, long cdSize)
         {
+            _length = length;
             CentralDirectoryOffset = cdOffset;
             CentralDirectorySize = cdSize;
             FilePath = path;
             Entries = entries;
-            _byName = new Dictionary<string, ZipEntry>(StringComparer.Ordinal);
-            foreach (var e in entries) if (!_byName.ContainsKey(e.Name)) _byName.Add(e.Name, e);
+            _byName = new Dictionary<string, ZipEntry>(entries.Count, StringComparer.Ordinal);
+            foreach (var e in entries)
+            {
+                e.Directory = this;
+                if (!_byName.ContainsKey(e.Name)) _byName.Add(e.Name, e);
+            }
             RootPrefix = entries.Count > 0 && entries[0].Name.IndexOf('/') is int slash && slash >= 0 ? entries[0].Name.Substring(0, slash + 1) : "";
         }
 
@@ -45,6 +58,9 @@ namespace LightningCkpt.Container
 
         /// <summary>The entry at <c>RootPrefix + relativeName</c>, or null.</summary>
         public ZipEntry? Find(string relativeName) => _byName.TryGetValue(RootPrefix + relativeName, out var e) ? e : null;
+
+        /// <summary>The entry at <c>RootPrefix + folder + name</c>, or null (one concatenation per lookup).</summary>
+        public ZipEntry? Find(string folder, string name) => _byName.TryGetValue(string.Concat(RootPrefix, folder, name), out var e) ? e : null;
 
         public static ZipDirectory Read(Stream s, string path)
         {
@@ -79,40 +95,96 @@ namespace LightningCkpt.Container
                 entries.Add(entry);
                 p += 46 + nameLen + extraLen + commentLen;
             }
-            LocateData(s, length, path, entries);
-            return new ZipDirectory(path, entries, cdOffset, cdSize);
+            foreach (var e in entries) CheckCentralRecord(e, path);
+            var directory = new ZipDirectory(path, length, entries, cdOffset, cdSize);
+            // A zip embedded in another file (a DCP blob read through a SubStream) has offsets relative to that stream,
+            // which a later reopen of the file by path could not resolve: locate its entries now, through the stream.
+            if (!(s is FileStream)) directory.LocateAll(s);
+            return directory;
         }
 
-        private static void LocateData(Stream s, long length, string path, List<ZipEntry> entries)
+        /// <summary>What the central directory alone must get right (checked at open, for every entry).</summary>
+        private static void CheckCentralRecord(ZipEntry e, string path)
         {
-            var header = new byte[30];
-            foreach (var e in entries)
+            if (e.IsStored && e.CompressedSize != e.UncompressedSize)
+                throw Error(path, $"entry '{e.Name}'", $"stored entry has compressed size {e.CompressedSize} but size {e.UncompressedSize}");
+            if (!e.IsStored && !e.IsDeflated)
+                throw Error(path, $"entry '{e.Name}'", $"compression method {e.Method} is not supported (only stored and deflated)", kind: CheckpointErrorKind.Unsupported);
+            if (e.IsDeflated && e.UncompressedSize > Math.Max(1, e.CompressedSize) * Limits.MaxDeflateRatio)
+                throw Error(path, $"entry '{e.Name}'", $"claims {e.UncompressedSize} bytes from {e.CompressedSize} compressed, beyond deflate's limit", kind: CheckpointErrorKind.LimitExceeded);
+        }
+
+        /// <summary>
+        /// Reads and checks the local header of <paramref name="e"/> and returns its data offset. The first few
+        /// entries asked for are located alone (Get-CkptInfo reads one scalar tensor); after that every entry is
+        /// located in one pass over the file, since the caller is evidently reading many tensors.
+        /// </summary>
+        internal long Locate(ZipEntry e)
+        {
+            lock (_locating)
             {
-                s.Position = e.LocalHeaderOffset;
-                if (ReadFully(s, header, 30) != 30 || U32(header, 0) != LocalSignature)
-                    throw Error(path, $"entry '{e.Name}'", "no local header at the offset the central directory gives", e.LocalHeaderOffset);
-                long data = e.LocalHeaderOffset + 30 + U16(header, 26) + U16(header, 28);
-                if (data > length || e.CompressedSize > length - data)
-                    throw Error(path, $"entry '{e.Name}'", $"{e.CompressedSize} bytes of data at {data} run past the end of the {length}-byte file", defect: CheckpointDefect.Truncated);
-                if (e.IsStored && e.CompressedSize != e.UncompressedSize)
-                    throw Error(path, $"entry '{e.Name}'", $"stored entry has compressed size {e.CompressedSize} but size {e.UncompressedSize}");
-                if (!e.IsStored && !e.IsDeflated)
-                    throw Error(path, $"entry '{e.Name}'", $"compression method {e.Method} is not supported (only stored and deflated)", kind: CheckpointErrorKind.Unsupported);
-                if (e.IsDeflated && e.UncompressedSize > Math.Max(1, e.CompressedSize) * Limits.MaxDeflateRatio)
-                    throw Error(path, $"entry '{e.Name}'", $"claims {e.UncompressedSize} bytes from {e.CompressedSize} compressed, beyond deflate's limit", kind: CheckpointErrorKind.LimitExceeded);
-                e.DataOffset = data;
+                if (e.IsLocated) return e.DataOffset;
+                using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+                if (++_singleLocates <= SingleLocatesBeforeAll) LocateOne(fs, e);
+                else LocateAll(fs);
+                return e.DataOffset;
             }
+        }
+
+        /// <summary>Locates every entry now, through <paramref name="s"/> (the open checkpoint); bad local headers throw.</summary>
+        public void LocateAll(Stream s)
+        {
+            lock (_locating)
+            {
+                var header = new byte[30];
+                foreach (var e in Entries) if (!e.IsLocated) LocateOne(s, e, header);
+            }
+        }
+
+        /// <summary>Locates every entry now, opening the file once.</summary>
+        public void LocateAll()
+        {
+            lock (_locating)
+            {
+                if (AllLocated()) return;
+                using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+                LocateAll(fs);
+            }
+        }
+
+        private bool AllLocated()
+        {
+            foreach (var e in Entries) if (!e.IsLocated) return false;
+            return true;
+        }
+
+        /// <summary>Locates one entry through a stream that is already open.</summary>
+        internal void LocateOne(Stream s, ZipEntry e, byte[]? header = null)
+        {
+            if (e.IsLocated) return;
+            header ??= new byte[30];
+            s.Position = e.LocalHeaderOffset;
+            if (ReadFully(s, header, 30) != 30 || U32(header, 0) != LocalSignature)
+                throw Error(FilePath, $"entry '{e.Name}'", "no local header at the offset the central directory gives", e.LocalHeaderOffset);
+            long data = e.LocalHeaderOffset + 30 + U16(header, 26) + U16(header, 28);
+            if (data > _length || e.CompressedSize > _length - data)
+                throw Error(FilePath, $"entry '{e.Name}'", $"{e.CompressedSize} bytes of data at {data} run past the end of the {_length}-byte file", defect: CheckpointDefect.Truncated);
+            e.SetDataOffset(data);
         }
 
         private static (long offset, long size, long count) FindCentralDirectory(Stream s, long length, string path)
         {
             if (length < 22) throw Error(path, "zip directory", "file is too short to hold a zip end record", defect: CheckpointDefect.Truncated);
-            int tailLen = (int)Math.Min(length, 22 + 65535 + 20);
+            // The end record is the last 22 bytes unless the archive has a comment: look in a small tail first, and in
+            // the largest tail a comment allows only when that fails. Searching from the end, both find the same record.
+            int tailLen = (int)Math.Min(length, 1024);
             var tail = ReadExactly(s, length - tailLen, tailLen, path, "zip directory");
-            int eocd = -1;
-            for (int i = tailLen - 22; i >= 0; i--)
+            int eocd = FindEndRecord(tail);
+            if (eocd < 0 && tailLen < Math.Min(length, 22 + 65535 + 20))
             {
-                if (U32(tail, i) == EocdSignature && i + 22 + U16(tail, i + 20) <= tailLen) { eocd = i; break; }
+                tailLen = (int)Math.Min(length, 22 + 65535 + 20);
+                tail = ReadExactly(s, length - tailLen, tailLen, path, "zip directory");
+                eocd = FindEndRecord(tail);
             }
             if (eocd < 0) throw Error(path, "zip directory", "no end-of-central-directory record (the file may be truncated)", defect: CheckpointDefect.Truncated);
             long count = U16(tail, eocd + 10), size = U32(tail, eocd + 12), offset = U32(tail, eocd + 16);
@@ -133,6 +205,14 @@ namespace LightningCkpt.Container
                 }
             }
             return (offset, size, count);
+        }
+
+        /// <summary>The last end-of-central-directory record in <paramref name="tail"/> whose comment fits, or -1.</summary>
+        private static int FindEndRecord(byte[] tail)
+        {
+            for (int i = tail.Length - 22; i >= 0; i--)
+                if (U32(tail, i) == EocdSignature && i + 22 + U16(tail, i + 20) <= tail.Length) return i;
+            return -1;
         }
 
         private static void ParseZip64Extra(byte[] b, int start, int len, ref long usize, ref long csize, ref long lho)
@@ -156,6 +236,7 @@ namespace LightningCkpt.Container
         /// <summary>Reads a whole entry (stored or deflated) into memory, bounded by <paramref name="maxBytes"/>.</summary>
         public byte[] ReadAll(Stream s, ZipEntry e, long maxBytes)
         {
+            LocateOne(s, e); // an entry that lies outside the file is malformed, whatever it claims to hold
             if (e.UncompressedSize > maxBytes)
                 throw Error(FilePath, $"entry '{e.Name}'", $"{e.UncompressedSize} bytes exceed the {maxBytes}-byte limit for this entry", kind: CheckpointErrorKind.LimitExceeded);
             if (e.IsStored) return ReadExactly(s, e.DataOffset, (int)e.UncompressedSize, FilePath, $"entry '{e.Name}'");
@@ -170,8 +251,11 @@ namespace LightningCkpt.Container
         }
 
         /// <summary>A stream over a deflated entry's inflated bytes.</summary>
-        public Stream OpenDeflated(Stream s, ZipEntry e) =>
-            new GuardedInflateStream(new DeflateStream(new SubStream(s, e.DataOffset, e.CompressedSize), CompressionMode.Decompress, leaveOpen: false), FilePath, e.Name);
+        public Stream OpenDeflated(Stream s, ZipEntry e)
+        {
+            LocateOne(s, e);
+            return new GuardedInflateStream(new DeflateStream(new SubStream(s, e.DataOffset, e.CompressedSize), CompressionMode.Decompress, leaveOpen: false), FilePath, e.Name);
+        }
 
         internal static byte[] ReadExactly(Stream s, long offset, int count, string path, string part)
         {

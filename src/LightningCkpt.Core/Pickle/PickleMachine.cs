@@ -20,7 +20,7 @@ namespace LightningCkpt.Pickle
         private readonly GlobalsRecorder _globals;
         private readonly List<object?> _stack = new List<object?>();
         private readonly List<int> _marks = new List<int>();
-        private readonly PickleMemo _memo = new PickleMemo();
+        private PickleMemo _memo = new PickleMemo(0);
         private int _containers;
         private int _maxContainers = Limits.MaxContainers;
         private int _maxMemo = Limits.MaxMemoEntries;
@@ -67,12 +67,12 @@ namespace LightningCkpt.Pickle
             if (fileBytes < 0) fileBytes = src.Remaining;
             _stack.Clear();
             _marks.Clear();
-            _memo.Clear();
             _containers = 0;
             _cost = 0;
             _maxContainers = Limits.MaxContainersFor(fileBytes);
             _maxMemo = Limits.MaxMemoEntriesFor(fileBytes);
             _maxCost = Limits.MaxPickleCostFor(fileBytes);
+            _memo = new PickleMemo(_maxMemo);
             long opOffset = 0;
             PickleOpcode op = 0;
             try
@@ -136,9 +136,9 @@ namespace LightningCkpt.Pickle
                 case PickleOpcode.NewFalse: Push(false); break;
                 case PickleOpcode.Int: PushNew(ParseIntLine(src.ReadLine())); break;
                 case PickleOpcode.Long: PushNew(ParseLongLine(src.ReadLine())); break;
-                case PickleOpcode.BinInt: PushNew(BoxedInt(BitConverter.ToInt32(Le(src.ReadBytes(4)), 0))); break;
+                case PickleOpcode.BinInt: PushNew(BoxedInt((int)(uint)src.ReadLittleEndian(4))); break;
                 case PickleOpcode.BinInt1: PushNew(BoxedInt(ReadU8(src))); break;
-                case PickleOpcode.BinInt2: PushNew(BoxedInt(BitConverter.ToUInt16(Le(src.ReadBytes(2)), 0))); break;
+                case PickleOpcode.BinInt2: PushNew(BoxedInt((long)src.ReadLittleEndian(2))); break;
                 case PickleOpcode.Long1: PushNew(DecodeLong(src.ReadBytes(ReadU8(src)))); break;
                 case PickleOpcode.Long4:
                     {
@@ -153,9 +153,9 @@ namespace LightningCkpt.Pickle
                     break;
                 case PickleOpcode.BinFloat:
                     {
-                        var bytes = src.ReadBytes(8);
-                        if (BitConverter.IsLittleEndian) Array.Reverse(bytes); // big-endian on the wire
-                        PushNew(BitConverter.ToDouble(bytes, 0));
+                        ulong bits = 0; // big-endian on the wire
+                        for (int i = 0; i < 8; i++) bits = (bits << 8) | (uint)ReadU8(src);
+                        PushNew(BitConverter.Int64BitsToDouble((long)bits));
                         break;
                     }
 
@@ -168,10 +168,10 @@ namespace LightningCkpt.Pickle
                     }
                 case PickleOpcode.ShortBinString: PushNew(DecodeByteString(src.ReadBytes(ReadU8(src)))); break;
                 case PickleOpcode.Unicode: PushNew(DecodeRawUnicodeEscape(src.ReadLine())); break;
-                case PickleOpcode.BinUnicode: PushNew(Utf8(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)))); break;
-                case PickleOpcode.ShortBinUnicode: PushNew(Utf8(src.ReadBytes(ReadU8(src)))); break;
-                case PickleOpcode.BinUnicode8: PushNew(Utf8(src.ReadBytes(ReadInt64(src)))); break;
-                case PickleOpcode.BinBytes: PushNew(src.ReadBytes(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0))); break;
+                case PickleOpcode.BinUnicode: PushNew(Utf8(src, (long)src.ReadLittleEndian(4))); break;
+                case PickleOpcode.ShortBinUnicode: PushNew(Utf8(src, ReadU8(src))); break;
+                case PickleOpcode.BinUnicode8: PushNew(Utf8(src, ReadInt64(src))); break;
+                case PickleOpcode.BinBytes: PushNew(src.ReadBytes((long)src.ReadLittleEndian(4))); break;
                 case PickleOpcode.ShortBinBytes: PushNew(src.ReadBytes(ReadU8(src))); break;
                 case PickleOpcode.BinBytes8: PushNew(src.ReadBytes(ReadInt64(src))); break;
                 case PickleOpcode.ByteArray8: PushNew(Construction.MarkByteArray(src.ReadBytes(ReadInt64(src)))); break;
@@ -227,11 +227,11 @@ namespace LightningCkpt.Pickle
 
                 case PickleOpcode.Put: MemoPut(ParseIndex(src.ReadLine())); break;
                 case PickleOpcode.BinPut: MemoPut(ReadU8(src)); break;
-                case PickleOpcode.LongBinPut: MemoPut(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)); break;
+                case PickleOpcode.LongBinPut: MemoPut((long)src.ReadLittleEndian(4)); break;
                 case PickleOpcode.Memoize: MemoPut(_memo.Count); break;
                 case PickleOpcode.Get: MemoGet(ParseIndex(src.ReadLine())); break;
                 case PickleOpcode.BinGet: MemoGet(ReadU8(src)); break;
-                case PickleOpcode.LongBinGet: MemoGet(BitConverter.ToUInt32(Le(src.ReadBytes(4)), 0)); break;
+                case PickleOpcode.LongBinGet: MemoGet((long)src.ReadLittleEndian(4)); break;
 
                 case PickleOpcode.Global:
                     {
@@ -336,17 +336,19 @@ namespace LightningCkpt.Pickle
                 throw new PickleDataException($"the pickle builds more than {_maxCost / (1 << 20)} MiB of objects (Limits.MaxPickleCostFor: {Limits.PickleCostPerFileByte} bytes per pickle byte in the file, at least {Limits.MinPickleCost / (1 << 20)} MiB)", CheckpointErrorKind.LimitExceeded);
         }
 
+        // Sizes, strides, offsets and memo numbers are mostly small: their boxes are shared rather than allocated per push
+        // (a boxed long is immutable, and nothing compares ints by reference).
         private static readonly object[] SmallInts = MakeSmallInts();
 
         private static object[] MakeSmallInts()
         {
-            var r = new object[1025];
-            for (int i = 0; i < r.Length; i++) r[i] = (long)(i - 1);
-            return r;
+            var boxes = new object[1 + 4096];
+            for (int i = 0; i < boxes.Length; i++) boxes[i] = (long)(i - 1);
+            return boxes;
         }
 
-        /// <summary>A boxed integer; -1…1023 share one box each (they are most of a pickle's integers, and boxes are immutable).</summary>
-        private static object BoxedInt(long v) => v >= -1 && v < SmallInts.Length - 1 ? SmallInts[v + 1] : v;
+        /// <summary>A boxed integer; -1…4095 share one box each, so they cost the memory budget nothing.</summary>
+        private static object BoxedInt(long v) => (ulong)(v + 1) < (ulong)SmallInts.Length ? SmallInts[v + 1] : v;
 
         private PyTuple NewTuple(object?[] items)
         {
@@ -415,7 +417,7 @@ namespace LightningCkpt.Pickle
                 case byte[] b: Spend(24 + b.LongLength); break;
                 case BigInteger _: Spend(64); break;
                 case double _: Spend(24); break;
-                case long l when !(l >= -1 && l < SmallInts.Length - 1): Spend(24); break;
+                case long l when (ulong)(l + 1) >= (ulong)SmallInts.Length: Spend(24); break; // outside the shared boxes
             }
             Push(v);
         }
@@ -458,7 +460,7 @@ namespace LightningCkpt.Pickle
 
         private static long ReadInt64(PickleSource src)
         {
-            long n = BitConverter.ToInt64(Le(src.ReadBytes(8)), 0);
+            long n = (long)src.ReadLittleEndian(8);
             if (n < 0) throw new PickleDataException($"negative length {n}");
             return n;
         }
@@ -519,11 +521,22 @@ namespace LightningCkpt.Pickle
 
         private static readonly UTF8Encoding StrictUtf8 = new UTF8Encoding(false, true);
 
-        private static string Utf8(byte[] b)
+        private static string Utf8(byte[] b) => Utf8(b, 0, b.Length);
+
+        private static string Utf8(byte[] b, int offset, int count)
         {
-            try { return StrictUtf8.GetString(b); }
+            try { return StrictUtf8.GetString(b, offset, count); }
             catch (DecoderFallbackException) { throw new PickleDataException("a string is not valid UTF-8"); }
         }
+
+        /// <summary>A UTF-8 string of <paramref name="count"/> bytes, decoded in place from the source's buffer.</summary>
+        private static string Utf8(PickleSource src, long count)
+        {
+            if (src.TryReadInPlace(count, out var buffer, out int at)) return count == 0 ? "" : Utf8(buffer, at, (int)count);
+            return Utf8(src.ReadBytes(count));
+        }
+
+
 
         // torch.load decodes Python 2 str with encoding='utf-8'; fall back to latin-1 like encoding='latin1' would.
         private static string DecodeByteString(byte[] b)

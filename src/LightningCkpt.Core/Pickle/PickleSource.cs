@@ -9,7 +9,7 @@ namespace LightningCkpt.Pickle
     /// </summary>
     internal sealed class PickleSource
     {
-        private readonly Stream _stream;
+        private readonly Stream? _stream;
         private readonly long _end;
         private readonly byte[] _buffer;
         private long _bufferStart;
@@ -25,7 +25,13 @@ namespace LightningCkpt.Pickle
             _bufferStart = start;
         }
 
-        public PickleSource(byte[] data) : this(new MemoryStream(data, writable: false), 0, data.Length, data.Length) { }
+        /// <summary>A whole in-memory pickle: the array itself is the buffer, nothing is copied.</summary>
+        public PickleSource(byte[] data)
+        {
+            _end = data.Length;
+            _buffer = data;
+            _bufferLength = data.Length;
+        }
 
         /// <summary>Absolute position where this pickle region started.</summary>
         public long Start { get; }
@@ -58,6 +64,35 @@ namespace LightningCkpt.Pickle
             return result;
         }
 
+        /// <summary>
+        /// The next <paramref name="count"/> bytes as a span of the internal buffer (valid until the next read), without
+        /// copying; false when they straddle a buffer refill — the caller then uses <see cref="ReadBytes"/>.
+        /// </summary>
+        public bool TryReadInPlace(long count, out byte[] buffer, out int offset)
+        {
+            if (count < 0 || count > Remaining)
+                throw new PickleDataException($"a length of {count} bytes runs past the end of the pickle ({Remaining} bytes remain)", CheckpointDefect.Truncated);
+            buffer = _buffer;
+            offset = _bufferPos;
+            if (count > _bufferLength - _bufferPos) return false;
+            _bufferPos += (int)count;
+            return true;
+        }
+
+        /// <summary>A little-endian unsigned integer of <paramref name="width"/> (1–8) bytes, without allocating.</summary>
+        public ulong ReadLittleEndian(int width)
+        {
+            ulong v = 0;
+            if (TryReadInPlace(width, out var b, out int at))
+            {
+                for (int i = width - 1; i >= 0; i--) v = (v << 8) | b[at + i];
+                return v;
+            }
+            var bytes = ReadBytes(width);
+            for (int i = width - 1; i >= 0; i--) v = (v << 8) | bytes[i];
+            return v;
+        }
+
         public void Skip(long count)
         {
             if (count < 0 || count > Remaining) throw new PickleDataException($"cannot skip {count} bytes");
@@ -86,7 +121,7 @@ namespace LightningCkpt.Pickle
         private bool Fill()
         {
             long pos = Position;
-            if (pos >= _end) return false;
+            if (pos >= _end || _stream == null) return false;
             _bufferStart = pos;
             _bufferPos = 0;
             int want = (int)Math.Min(_buffer.Length, _end - pos);

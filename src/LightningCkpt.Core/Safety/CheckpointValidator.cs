@@ -143,6 +143,7 @@ namespace LightningCkpt.Safety
 
         private static void CheckZipRanges(ZipDirectory zip, long fileLength, List<CkptFinding> findings)
         {
+            zip.LocateAll(); // local headers are read lazily; a damaged one is a finding here
             var ranges = new List<(long Start, long End, string What)>(zip.Entries.Count + 1);
             foreach (var e in zip.Entries)
                 ranges.Add((e.LocalHeaderOffset, e.DataOffset + e.CompressedSize, $"entry '{e.Name}'"));

@@ -38,8 +38,18 @@ namespace LightningCkpt.Torch
         /// <summary>The zip entry holding the bytes (zip format).</summary>
         public ZipEntry? Entry { get; internal set; }
 
-        /// <summary>Absolute file offset of the first byte when the bytes lie uncompressed in the file; -1 otherwise.</summary>
-        public long FileOffset { get; internal set; } = -1;
+        /// <summary>
+        /// Absolute file offset of the first byte when the bytes lie uncompressed in the file; -1 otherwise. For a
+        /// stored zip entry the first read of this reads the entry's local header (which can throw
+        /// <see cref="CheckpointFormatException"/> when it is damaged).
+        /// </summary>
+        public long FileOffset
+        {
+            get => _fileOffset >= 0 || Entry == null || !Entry.IsStored ? _fileOffset : Entry.DataOffset;
+            internal set => _fileOffset = value;
+        }
+
+        private long _fileOffset = -1;
 
         /// <summary>Bytes really present for this storage in the file.</summary>
         public long AvailableBytes { get; internal set; }
@@ -57,7 +67,7 @@ namespace LightningCkpt.Torch
         public long ViewByteOffset { get; internal set; }
 
         /// <summary>True once the container has located the bytes.</summary>
-        public bool IsLocated => FileOffset >= 0 || Entry != null || InlineData != null;
+        public bool IsLocated => Entry != null || InlineData != null || FileOffset >= 0;
 
         public override string ToString() => $"storage '{Key}' ({DType.Name}, {DeclaredBytes} bytes)";
     }

@@ -17,15 +17,15 @@ namespace LightningCkpt.Writing
 
         public static unsafe void Encode(double v, DType d, byte[] dst, int at)
         {
-            switch (d.Name)
+            switch (d.ScalarTypeId) // float64, float32, float16, bfloat16, float8_e4m3fn, float8_e5m2, bool
             {
-                case "float64": { long bits = BitConverter.DoubleToInt64Bits(v); WriteLe(dst, at, (ulong)bits, 8); return; }
-                case "float32": { float f = (float)v; uint bits = *(uint*)&f; WriteLe(dst, at, bits, 4); return; }
-                case "float16": WriteLe(dst, at, ToHalf((float)v), 2); return;
-                case "bfloat16": WriteLe(dst, at, ToBFloat16((float)v), 2); return;
-                case "float8_e4m3fn": dst[at] = ToFloat8E4M3Fn((float)v); return;
-                case "float8_e5m2": dst[at] = (byte)RoundIeee((float)v, 2, 5, 15, true); return;
-                case "bool": dst[at] = v != 0 ? (byte)1 : (byte)0; return;
+                case 7: { long bits = BitConverter.DoubleToInt64Bits(v); WriteLe(dst, at, (ulong)bits, 8); return; }
+                case 6: { float f = (float)v; uint bits = *(uint*)&f; WriteLe(dst, at, bits, 4); return; }
+                case 5: WriteLe(dst, at, ToHalf((float)v), 2); return;
+                case 15: WriteLe(dst, at, ToBFloat16((float)v), 2); return;
+                case 24: dst[at] = ToFloat8E4M3Fn((float)v); return;
+                case 23: dst[at] = (byte)RoundIeee((float)v, 2, 5, 15, true); return;
+                case 11: dst[at] = v != 0 ? (byte)1 : (byte)0; return;
             }
             if (d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt)
             {
@@ -42,16 +42,35 @@ namespace LightningCkpt.Writing
             for (int i = 0; i < n; i++) dst[at + i] = (byte)(bits >> (8 * i));
         }
 
-        public static ushort ToHalf(float f)
+        /// <summary>
+        /// float32 → float16, round-to-nearest-even, on the bits: NaN keeps its sign as the quiet NaN 0x7E00,
+        /// |f| ≥ 65520 (halfway above the largest half) becomes infinity, half subnormals are rounded by one float
+        /// addition (0.5 has the ulp 2^-24 of a half subnormal, and float addition rounds to nearest even), normals by
+        /// adding half an ulp minus one plus the lowest kept bit.
+        /// </summary>
+        public static unsafe ushort ToHalf(float f)
         {
-            if (float.IsNaN(f)) return (ushort)(0x7E00 | (Sign(f) << 15));
-            return (ushort)RoundIeee(f, 10, 5, 15, true);
+            uint x = *(uint*)&f;
+            uint sign = (x >> 16) & 0x8000;
+            uint ax = x & 0x7FFFFFFF;
+            if (ax > 0x7F800000) return (ushort)(sign | 0x7E00);
+            if (ax >= 0x477FF000) return (ushort)(sign | 0x7C00);
+            if (ax < 0x38800000)
+            {
+                float a = *(float*)&ax + 0.5f;
+                return (ushort)(sign | (*(uint*)&a - 0x3F000000u));
+            }
+            uint odd = (ax >> 13) & 1;
+            ax += unchecked((uint)((15 - 127) << 23)) + 0xFFF + odd;
+            return (ushort)(sign | (ax >> 13));
         }
 
-        public static ushort ToBFloat16(float f)
+        /// <summary>float32 → bfloat16 as c10 rounds it: NaN is 0x7FC0, everything else rounds to nearest even on the bits.</summary>
+        public static unsafe ushort ToBFloat16(float f)
         {
-            if (float.IsNaN(f)) return 0x7FC0;
-            return (ushort)RoundIeee(f, 7, 8, 127, true);
+            uint x = *(uint*)&f;
+            if ((x & 0x7FFFFFFF) > 0x7F800000) return 0x7FC0;
+            return (ushort)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
         }
 
         private static byte ToFloat8E4M3Fn(float f)

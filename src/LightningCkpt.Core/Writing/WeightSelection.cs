@@ -211,6 +211,11 @@ namespace LightningCkpt.Writing
             return root;
         }
 
+        private static unsafe void CastChunk(byte[] src, DType from, int count, DType to, byte[] dst)
+        {
+            fixed (byte* s = src) fixed (byte* d = dst) ElementCast.Cast(s, from, count, to, d);
+        }
+
         internal static OutTensor CastProducer(string name, Checkpoint source, TensorRef t, DType to, ReaderPool pool) =>
             OutTensor.FromProducer(name, to, t.Shape, t.RequiresGrad, sink =>
             {
@@ -221,8 +226,7 @@ namespace LightningCkpt.Writing
                 {
                     int count = n / inSize;
                     if (outBuf.Length < count * outSize) outBuf = new byte[count * outSize];
-                    for (int i = 0; i < count; i++)
-                        ElementEncoder.Encode(ElementDecoder.ToDouble(b, i * inSize, t.DType), to, outBuf, i * outSize);
+                    CastChunk(b, t.DType, count, to, outBuf);
                     sink(outBuf, count * outSize);
                 });
             });

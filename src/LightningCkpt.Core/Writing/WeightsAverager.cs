@@ -115,28 +115,61 @@ namespace LightningCkpt.Writing
             bool windowed = parts.All(p => p.IsContiguous);
             long window = windowed ? Window : numel;
             if (!windowed && numel > int.MaxValue / 8) throw new NotSupportedException($"{t0} is too large to average as a non-contiguous view");
-            var acc = new double[window];
-            var outBuf = new byte[window * item];
+            var readers = new TensorDataReader[parts.Length];
+            for (int k = 0; k < parts.Length; k++) readers[k] = pool.Get(inputs[k]);
+            // each input decodes its slice on its own core; a reader is not shared across threads, so the same
+            // checkpoint given twice is read in turn
+            bool parallel = parts.Length > 1 && Environment.ProcessorCount > 1 && readers.Distinct().Count() == readers.Length;
+            // buffers sized to the tensor, not the window: most weights are small, and a window-sized set per tensor
+            // would be tens of MB of large-object allocations for each bias and norm
+            int size = (int)Math.Min(window, numel);
+            var values = new double[parts.Length][];
+            for (int k = 0; k < parts.Length; k++) values[k] = new double[size];
+            var acc = new double[size];
+            var outBuf = new byte[(long)size * item];
             for (long start = 0; start < numel; start += window)
             {
                 int len = (int)Math.Min(window, numel - start);
-                Array.Clear(acc, 0, len);
-                for (int k = 0; k < parts.Length; k++)
+                long from = start;
+                void Decode(int k)
                 {
                     var p = parts[k];
-                    var slice = windowed ? new TensorRef(dtype, new long[] { len }, new long[] { 1 }, p.StorageOffset + start, p.Storage) : p;
-                    int at = 0;
-                    double wk = w[k];
-                    pool.Get(inputs[k]).ReadRowMajor(slice, (b, cnt) =>
-                    {
-                        int m = cnt / item;
-                        for (int i = 0; i < m; i++) acc[at + i] += wk * ElementDecoder.ToDouble(b, i * item, dtype);
-                        at += m;
-                    });
+                    var slice = windowed ? new TensorRef(dtype, new long[] { len }, new long[] { 1 }, p.StorageOffset + from, p.Storage) : p;
+                    DecodeInto(readers[k], slice, values[k]);
                 }
-                for (int i = 0; i < len; i++) ElementEncoder.Encode(acc[i] / divide, dtype, outBuf, i * item);
+                if (parallel) System.Threading.Tasks.Parallel.For(0, parts.Length, Decode);
+                else for (int k = 0; k < parts.Length; k++) Decode(k);
+                // summed in input order, as before: 0 + w0·x0 + w1·x1 + … then divided
+                for (int i = 0; i < len; i++) acc[i] = 0;
+                for (int k = 0; k < parts.Length; k++)
+                {
+                    double wk = w[k];
+                    var x = values[k];
+                    for (int i = 0; i < len; i++) acc[i] += wk * x[i];
+                }
+                if (divide != 1) for (int i = 0; i < len; i++) acc[i] /= divide;
+                EncodeInto(acc, len, dtype, outBuf);
                 sink(outBuf, len * item);
             }
+        }
+
+        /// <summary>The slice's elements as doubles, converted a read chunk at a time.</summary>
+        private static unsafe void DecodeInto(TensorDataReader reader, TensorRef slice, double[] into)
+        {
+            var g = new ViewGeometry(slice.DType, new long[] { 1 }, new long[] { 1 }, 0, false);
+            int item = slice.DType.ItemSize;
+            int at = 0;
+            reader.ReadRowMajor(slice, (b, cnt) =>
+            {
+                int m = cnt / item;
+                fixed (byte* src = b) fixed (double* dst = into) ElementBlock.Convert(src, m, g, dst + at);
+                at += m;
+            });
+        }
+
+        private static unsafe void EncodeInto(double[] values, int n, DType dtype, byte[] into)
+        {
+            fixed (double* src = values) fixed (byte* dst = into) ElementCast.Encode(src, n, dtype, dst);
         }
     }
 }

@@ -102,8 +102,8 @@ namespace LightningCkpt.Commands
         {
             _operation!.Run(file, tensors.Sum(t => t.Bytes), progress =>
             {
-                using var reader = new TensorDataReader(progress);
-                foreach (var t in tensors) TensorAnalysis.Analyze(t, reader, Hash, Statistics);
+                // several tensors at once on all cores, largest first, each worker with its own reader
+                TensorBatchAnalysis.AnalyzeAll(tensors, Hash, Statistics, progress);
             });
         }
 

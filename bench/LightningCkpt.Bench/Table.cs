@@ -1,0 +1,79 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+
+namespace LightningCkpt.Bench
+{
+    /// <summary>The benchmark table: every ratio printed next to the limit it is measured against, from the same run.</summary>
+    public sealed class Table
+    {
+        private sealed record Line(string Task, double Ours, double? Torch, string Throughput, string Limit, string Mem, string TorchMem, string Note, double? LimitRatio, Memory? Memory);
+
+        private readonly List<Line> _lines = new List<Line>();
+        private readonly double _seqRate;
+
+        public Table(double seqRate) => _seqRate = seqRate;
+
+        private static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
+
+        /// <summary>A read path; <paramref name="seqSameBytes"/> is a sequential read of the same byte count measured beside it.</summary>
+        public void Read(string task, double ours, double? torch, double? bytes, Memory? mem, long? torchRss, string note, double? seqSameBytes = null)
+        {
+            string gbs = bytes is double by ? F(by / ours / 1e9, "F2") : "";
+            double? ratio = seqSameBytes is double s ? s / ours : bytes is double b2 ? b2 / ours / _seqRate : null;
+            string limit = ratio is double r ? $"{F(r * 100, "F0")} % of seq. read" + (seqSameBytes is double s2 ? $" ({F(s2, "F3")} s)" : "") : "";
+            _lines.Add(new Line(task, ours, torch, gbs, limit, mem?.ToString() ?? "", torchRss is long t ? Measure.Mb(t) : "", note, ratio, mem));
+        }
+
+        public void Write(WriteRow w)
+        {
+            double x = w.OursSeconds / w.CopySeconds;
+            _lines.Add(new Line(w.Task, w.OursSeconds, w.TorchSeconds, F(w.Bytes / w.OursSeconds / 1e9, "F2"),
+                $"{F(x, "F2")}× cp+fsync ({F(w.CopySeconds, "F3")} s)", "", w.TorchRss > 0 ? Measure.Mb(w.TorchRss) : "", $"{w.Note}; {F(w.Bytes / 1e6, "F0")} MB written", x, null));
+        }
+
+        public void Print(long fileBytes, string loadBefore, string loadAfter, int repeat)
+        {
+            Console.WriteLine();
+            Console.WriteLine($"file: {F(fileBytes / 1e9, "F2")} GB; {Environment.ProcessorCount} cores; load average {loadBefore} before, {loadAfter} after; " +
+                $"sequential read {F(_seqRate / 1e9, "F2")} GB/s; ours and torch both warm, best of {repeat}");
+            Console.WriteLine();
+            Console.WriteLine("| task | ours (s) | torch (s) | torch/ours | GB/s | against the limit (same run) | ours: managed peak / anon RSS Δpeak | torch: maxrss | note |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---|---|---:|---|");
+            foreach (var l in _lines)
+            {
+                string torch = l.Torch is double ts ? F(ts, "F3") : "";
+                string ratio = l.Torch is double t2 ? F(t2 / l.Ours, t2 / l.Ours >= 100 ? "F0" : "F1") + "×" : "";
+                Console.WriteLine($"| {l.Task} | {F(l.Ours, "F4")} | {torch} | {ratio} | {l.Throughput} | {l.Limit} | {l.Mem} | {l.TorchMem} | {l.Note} |");
+            }
+        }
+
+        /// <summary>The goals of issue 11, each with the figure of this run.</summary>
+        public void PrintGoals(MetadataBench.Result meta, double torchLoad)
+        {
+            var goals = new List<(string goal, string measured, bool met)>
+            {
+                ("Get-CkptInfo warm median ≤ 1.0 ms (calls 1000+)", F(meta.Late.Median, "F3") + " ms", meta.Late.Median <= 1.0),
+                ("Get-CkptInfo warm mean ≤ 1.5 ms (calls 1000+)", F(meta.Late.Mean, "F3") + " ms", meta.Late.Mean <= 1.5),
+                ("Get-CkptInfo ≥ 500× torch.load warm", F(torchLoad / (meta.Late.Median / 1000), "F0") + "×", torchLoad / (meta.Late.Median / 1000) >= 500),
+                ("no full GC while opening (gen 2 collections in 1200 opens)", meta.Gen2.ToString(CultureInfo.InvariantCulture), meta.Gen2 == 0),
+            };
+            foreach (var l in _lines)
+            {
+                if (l.Task.StartsWith("statistics of", StringComparison.Ordinal)) goals.Add(("statistics ≥ 75 % of a sequential read of the same bytes", l.Limit, l.LimitRatio >= 0.75));
+                if (l.Task.StartsWith("statistics + SHA", StringComparison.Ordinal)) goals.Add(("statistics + SHA-256 ≥ 2 GB/s", l.Throughput + " GB/s", double.Parse(l.Throughput, CultureInfo.InvariantCulture) >= 2));
+                if (l.Task.StartsWith("compare", StringComparison.Ordinal)) goals.Add(("Compare ≥ 100 % of a sequential read of the same bytes", l.Limit, l.LimitRatio >= 1.0));
+                if (l.Task.StartsWith("Select-CkptWeights -DType", StringComparison.Ordinal) || l.Task.StartsWith("Merge", StringComparison.Ordinal))
+                {
+                    goals.Add((l.Task + " ≤ 1.5× cp+fsync", l.Limit, l.LimitRatio <= 1.5));
+                    goals.Add((l.Task + " faster than torch", l.Torch is double t ? F(t / l.Ours, "F2") + "× torch" : "no torch figure", l.Torch is double t3 && t3 > l.Ours));
+                }
+                if (l.Memory != null) goals.Add(($"anonymous memory < 64 MB: {l.Task}", Measure.Mb(l.Memory.AnonPeakDelta), l.Memory.AnonPeakDelta < 64L << 20));
+            }
+            Console.WriteLine();
+            Console.WriteLine("| goal (issue 11) | this run | met |");
+            Console.WriteLine("|---|---|---|");
+            foreach (var (goal, measured, met) in goals) Console.WriteLine($"| {goal} | {measured} | {(met ? "yes" : "no")} |");
+        }
+    }
+}
