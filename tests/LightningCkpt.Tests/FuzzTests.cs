@@ -142,14 +142,19 @@ namespace LightningCkpt.Tests
                 int spin = rng.Next(10_000);
                 var desc = $"seed {seed} truncation case {k}: {src.Name}, {what}, then {(truncate ? $"truncated to {cut}" : $"rewritten in place with {replacement.Length} bytes")} after {spin} spins";
                 var reading = new ManualResetEventSlim();
-                var changer = Task.Run(() =>
+                var ready = new ManualResetEventSlim();
+                // a thread of its own, started before the read: queued on the pool behind Parallel.For's workers it
+                // ran only after the read had ended on a quiet machine, and no read ever saw a change
+                var changer = Task.Factory.StartNew(() =>
                 {
+                    ready.Set();
                     reading.Wait();
                     Thread.SpinWait(spin);
                     using var fs = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
                     if (truncate) fs.SetLength(cut);
                     else { fs.SetLength(0); fs.Write(replacement, 0, replacement.Length); }
-                });
+                }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+                ready.Wait();
                 reading.Set();
                 int outcome = RunCase(path, 0, desc, failures, e => { if (e.Defect == CheckpointDefect.ChangedWhileReading) Interlocked.Increment(ref changed); });
                 if (!changer.IsCompleted) Interlocked.Increment(ref overlapped);
