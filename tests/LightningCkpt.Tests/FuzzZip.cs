@@ -42,7 +42,7 @@ namespace LightningCkpt.Tests
                     using (var d = new DeflateStream(c, CompressionLevel.Optimal, leaveOpen: true)) d.Write(it.Data, 0, it.Data.Length);
                     payload = c.ToArray();
                 }
-                uint crc = Safety.Crc32.Compute(it.Data, it.Data.Length);
+                uint crc = Writing.Crc32.Update(0, it.Data, 0, it.Data.Length);
                 long usize = it.ClaimedSize ?? it.Data.Length;
                 var name = Encoding.UTF8.GetBytes(it.Name);
                 long lho = ms.Position;

@@ -219,7 +219,7 @@ namespace LightningCkpt.Safety
             using var fs = c.Source.OpenForData();
             foreach (var e in c.Zip!.Entries)
             {
-                uint crc = 0xFFFFFFFF;
+                uint crc = 0;
                 long total = 0;
                 try
                 {
@@ -231,7 +231,7 @@ namespace LightningCkpt.Safety
                         if (want <= 0) break;
                         int n = src.Read(buffer, 0, (int)want);
                         if (n <= 0) break;
-                        crc = Crc32.Update(crc, buffer, n);
+                        crc = Writing.Crc32.Update(crc, buffer, 0, n);
                         total += n;
                         progress.Advance(n);
                     }
@@ -249,7 +249,6 @@ namespace LightningCkpt.Safety
                         $"entry '{e.Name}' holds {(total > e.UncompressedSize ? "more than " : "")}{total} bytes but the directory records {e.UncompressedSize}", $"entry '{e.Name}'"));
                     continue;
                 }
-                crc ^= 0xFFFFFFFF;
                 if (crc != e.Crc32)
                     findings.Add(new CkptFinding("CrcMismatch", FindingSeverity.Error,
                         $"entry '{e.Name}' has CRC-32 {crc:x8} but the directory records {e.Crc32:x8}", $"entry '{e.Name}'"));
@@ -302,32 +301,5 @@ namespace LightningCkpt.Safety
                         $"{entry.Path} ({t.DType.Name}, {t.Numel} elements) holds {nan} NaN and {inf} Inf values", "tensor " + entry.Path));
             }
         }
-    }
-
-    /// <summary>CRC-32 (IEEE, reflected, as zip uses it).</summary>
-    internal static class Crc32
-    {
-        private static readonly uint[] Table = Build();
-
-        private static uint[] Build()
-        {
-            var t = new uint[256];
-            for (uint i = 0; i < 256; i++)
-            {
-                uint c = i;
-                for (int k = 0; k < 8; k++) c = (c & 1) != 0 ? 0xEDB88320 ^ (c >> 1) : c >> 1;
-                t[i] = c;
-            }
-            return t;
-        }
-
-        /// <summary>Continues a running CRC (start with 0xFFFFFFFF, finish by xor with 0xFFFFFFFF).</summary>
-        public static uint Update(uint crc, byte[] b, int count)
-        {
-            for (int i = 0; i < count; i++) crc = Table[(crc ^ b[i]) & 0xFF] ^ (crc >> 8);
-            return crc;
-        }
-
-        public static uint Compute(byte[] b, int count) => Update(0xFFFFFFFF, b, count) ^ 0xFFFFFFFF;
     }
 }
