@@ -54,7 +54,7 @@ namespace LightningCkpt.Bench
             Console.WriteLine($"open + metadata, {Calls} calls in one process (ms): first {r.FirstMs.ToString("F1", CultureInfo.InvariantCulture)}; " +
                 $"calls 2–200 median {F(r.Early.Median)} mean {F(r.Early.Mean)}; calls 1000+ median {F(r.Late.Median)} mean {F(r.Late.Mean)} min {F(r.Late.Min)}; " +
                 $"{r.AllocatedKbPerCall.ToString("F0", CultureInfo.InvariantCulture)} KB allocated per call, {r.Gen0} gen0 / {r.Gen2} gen2 collections; " +
-                $"torch.load warm {(torchLoadSeconds / (r.Late.Median / 1000)).ToString("F0", CultureInfo.InvariantCulture)}× the median");
+                (double.IsNaN(torchLoadSeconds) ? "torch not run" : $"torch.load warm {(torchLoadSeconds / (r.Late.Median / 1000)).ToString("F0", CultureInfo.InvariantCulture)}× the median"));
         }
     }
 }
