@@ -22,10 +22,13 @@ namespace LightningCkpt.Bench
         {
             var times = new double[Calls];
             int weights = 0, tensors = 0;
-            int gen2 = GC.CollectionCount(2), gen0 = GC.CollectionCount(0);
+            int gen2 = 0, gen0 = 0;
             long allocated = 0;
             Measure.Time(() =>
             {
+                // counted inside the timed action: Measure.Time's own GC.Collect() before it must not count as the opens'
+                gen2 = GC.CollectionCount(2);
+                gen0 = GC.CollectionCount(0);
                 long a0 = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < Calls; i++)
                 {
@@ -36,9 +39,11 @@ namespace LightningCkpt.Bench
                     tensors = info.AllTensorCount;
                 }
                 allocated = GC.GetAllocatedBytesForCurrentThread() - a0;
+                gen2 = GC.CollectionCount(2) - gen2;
+                gen0 = GC.CollectionCount(0) - gen0;
             }, 1, out var memory);
             return new Result(times[0], SpreadOf(times, 1, 200), SpreadOf(times, 1000, Calls), allocated / 1024.0 / Calls,
-                GC.CollectionCount(2) - gen2, GC.CollectionCount(0) - gen0, weights, tensors, memory);
+                gen2, gen0, weights, tensors, memory);
         }
 
         private static Spread SpreadOf(double[] t, int from, int to)
