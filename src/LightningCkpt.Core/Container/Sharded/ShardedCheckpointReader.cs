@@ -26,9 +26,26 @@ namespace LightningCkpt.Container.Sharded
 
         public static Checkpoint OpenIndexOrMarker(string path)
         {
-            if (Path.GetFileName(path) == DcpMetadataName) return OpenFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
-            return HfShardedIndex.Open(path);
+            var full = Path.GetFullPath(path);
+            var dir = Path.GetDirectoryName(full) ?? ".";
+            if (Path.GetFileName(full) == DcpMetadataName) return OpenFolder(dir);
+            // named by its folder, like every folder checkpoint, when the folder opens as this same index; by the
+            // index file when the folder would open as something else (another index, DCP, DeepSpeed)
+            bool folderIsThis = string.Equals(FolderIndex(dir), full, StringComparison.Ordinal);
+            return HfShardedIndex.Open(full, folderIsThis ? TrimSeparator(dir) : full);
         }
+
+        /// <summary>The index file a folder opens as, or null when the folder is DCP, Lightning sharded, DeepSpeed or holds no index.</summary>
+        private static string? FolderIndex(string dir)
+        {
+            if (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName)) || DeepSpeedCheckpoint.Recognises(dir)) return null;
+            var indexes = Directory.GetFiles(dir, "*.index.json");
+            if (indexes.Length == 0) return null;
+            return indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
+        }
+
+        private static string TrimSeparator(string dir) =>
+            dir.Length > Path.GetPathRoot(dir)!.Length ? dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) : dir;
 
         /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
         public static bool LooksLikeCheckpointFolder(string dir) =>
@@ -37,19 +54,13 @@ namespace LightningCkpt.Container.Sharded
 
         public static Checkpoint OpenFolder(string dir)
         {
-            dir = Path.GetFullPath(dir);
-            if (dir.Length > Path.GetPathRoot(dir)!.Length) dir = dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            dir = TrimSeparator(Path.GetFullPath(dir));
             if (File.Exists(Path.Combine(dir, DcpMetadataName)))
                 return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
             if (File.Exists(Path.Combine(dir, LightningMetaName)))
                 throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
             if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
-            var indexes = Directory.GetFiles(dir, "*.index.json");
-            if (indexes.Length > 0)
-            {
-                var preferred = indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
-                return HfShardedIndex.Open(preferred);
-            }
+            if (FolderIndex(dir) is { } index) return HfShardedIndex.Open(index, dir); // safetensors index first
             throw new CheckpointFormatException(dir, "folder",
                 "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest' or *_model_states.pt and no Hugging Face *.index.json")
             { Kind = CheckpointErrorKind.NotACheckpoint };
