@@ -57,6 +57,45 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
+        public void ZstdStreamChunksAreRefusedAsUnsupportedNamingTheTransform()
+        {
+            var e = OpenFails(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd"));
+            Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
+            Assert.Contains(".metadata", e.FilePath);
+            Assert.Contains("stream.zstd/1", e.Message);
+            Assert.Equal("Unsupported", ErrorFinding(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd")).Kind);
+        }
+
+        [Fact]
+        public void RankLocalDcpMetadataIsRefusedAsUnsupportedAndTheFolderIsStillACheckpoint()
+        {
+            // what the newest torch writes without collectives: __0.metadata, __1.metadata and no global .metadata
+            var d = Copy("lightning2x_sharded.ckpt");
+            File.Delete(Path.Combine(d, "meta.pt"));
+            File.Copy(Path.Combine(d, ".metadata"), Path.Combine(d, "__1.metadata"));
+            File.Move(Path.Combine(d, ".metadata"), Path.Combine(d, "__0.metadata"));
+            Assert.True(Checkpoint.IsCheckpointFolder(d));
+            foreach (var path in new[] { d, Path.Combine(d, "__1.metadata") })
+            {
+                var e = OpenFails(path);
+                Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
+                Assert.Contains("rank-local metadata (__0.metadata, __1.metadata", e.Message);
+                Assert.Contains(d, e.FilePath);
+            }
+            Assert.Equal("Unsupported", ErrorFinding(d).Kind);
+        }
+
+        [Fact]
+        public void DcpDataFilesWithoutTheirMetadataAreMissingStorage()
+        {
+            var d = Copy("dcp13_gloo2_sharded");
+            File.Delete(Path.Combine(d, ".metadata"));
+            var e = OpenFails(d);
+            Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
+            Assert.Contains("no .metadata", e.Message);
+        }
+
+        [Fact]
         public void AMissingDeepSpeedRankIsNamed()
         {
             var d = Copy("ds_zero2_bf16_dp2");

@@ -69,6 +69,21 @@ Describe 'Sharded checkpoints in the cmdlets' {
         $d | Should -BeNullOrEmpty
     }
 
+    It 'refuses rank-local DCP metadata with the UnsupportedCheckpoint id, and names it' {
+        $parent = Join-Path $TestDrive 'rl'
+        $null = New-Item -ItemType Directory -Path $parent -Force
+        $d = Join-Path $parent 'ranklocal'
+        Copy-Item -LiteralPath (Join-Path $Copy 'dcp13_gloo_sharded') -Destination $d -Recurse
+        Move-Item -LiteralPath (Join-Path $d '.metadata') -Destination (Join-Path $d '__0.metadata')
+        $r = Get-CkptInfo -LiteralPath $d -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedCheckpoint,*'
+        $ev[0].Exception.Message | Should -Match 'rank-local metadata \(__0\.metadata'
+        # wildcards match it as a checkpoint folder, so the user hears why it is not read
+        @(Get-CkptInfo -Path (Join-Path $parent '*') -ErrorVariable ev2 -ErrorAction SilentlyContinue).Count | Should -Be 0
+        $ev2[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedCheckpoint,*'
+    }
+
     It 'tests a sharded folder valid and names a missing rank' {
         (Test-Ckpt -LiteralPath (Join-Path $Copy 'lightning2x_sharded.ckpt') -Quiet) | Should -BeTrue
         $broken = Join-Path $TestDrive 'broken.ckpt'

@@ -17,18 +17,22 @@ namespace LightningCkpt.Container.Sharded
         public const string DcpMetadataName = ".metadata";
         public const string LightningMetaName = "meta.pt";
 
+        /// <summary>Per-rank DCP metadata (<c>__R.metadata</c>), which the newest torch writes when saving without collectives.</summary>
+        private static readonly System.Text.RegularExpressions.Regex RankMetadataName =
+            new System.Text.RegularExpressions.Regex(@"^__\d+\.metadata$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
         /// <summary>An index or metadata file that stands for its whole folder.</summary>
         public static bool IsIndexOrMarker(string path)
         {
             var name = Path.GetFileName(path);
-            return name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) || name == DcpMetadataName;
+            return name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) || name == DcpMetadataName || RankMetadataName.IsMatch(name);
         }
 
         public static Checkpoint OpenIndexOrMarker(string path)
         {
             var full = Path.GetFullPath(path);
             var dir = Path.GetDirectoryName(full) ?? ".";
-            if (Path.GetFileName(full) == DcpMetadataName) return OpenFolder(dir);
+            if (!full.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenFolder(dir); // .metadata, __R.metadata
             // named by its folder, like every folder checkpoint, when the folder opens as this same index; by the
             // index file when the folder would open as something else (another index, DCP, DeepSpeed)
             bool folderIsThis = string.Equals(FolderIndex(dir), full, StringComparison.Ordinal);
@@ -50,7 +54,10 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
         public static bool LooksLikeCheckpointFolder(string dir) =>
             Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
-                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0);
+                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0);
+
+        private static List<string> RankMetadataFiles(string dir) =>
+            Directory.GetFiles(dir, "__*.metadata").Select(Path.GetFileName).Where(n => RankMetadataName.IsMatch(n!)).OrderBy(n => n, StringComparer.Ordinal).ToList()!;
 
         public static Checkpoint OpenFolder(string dir)
         {
@@ -61,6 +68,13 @@ namespace LightningCkpt.Container.Sharded
                 throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
             if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
             if (FolderIndex(dir) is { } index) return HfShardedIndex.Open(index, dir); // safetensors index first
+            var rankMetadata = RankMetadataFiles(dir);
+            if (rankMetadata.Count > 0)
+                throw new CheckpointFormatException(Path.Combine(dir, rankMetadata[0]), "folder",
+                    $"a DCP checkpoint with rank-local metadata ({string.Join(", ", rankMetadata.Take(4))}{(rankMetadata.Count > 4 ? ", …" : "")}: torch saved it without collectives) and no global {DcpMetadataName}; this version reads only the global {DcpMetadataName}")
+                { Kind = CheckpointErrorKind.Unsupported };
+            if (Directory.GetFiles(dir, "*.distcp").Length > 0)
+                throw new CheckpointFormatException(dir, "folder", $"it holds DCP data files (*.distcp) but no {DcpMetadataName}, which names what they hold (not copied?)") { Defect = CheckpointDefect.MissingStorage };
             throw new CheckpointFormatException(dir, "folder",
                 "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest' or *_model_states.pt and no Hugging Face *.index.json")
             { Kind = CheckpointErrorKind.NotACheckpoint };
