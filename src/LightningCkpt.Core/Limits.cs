@@ -103,14 +103,24 @@ namespace LightningCkpt
         public const int MaxWalkDepth = 1_000;
 
         /// <summary>
-        /// Steps (values visited) a walker may spend on one object graph before it stops re-entering containers it has
-        /// already walked: shared sub-graphs are followed on every path in normal files, but a hostile "billion laughs"
-        /// graph (each list holding the previous one twice) would otherwise take exponential time.
+        /// Values a tensor walk may visit while repeating, at a later path, a shared container that holds tensors (a
+        /// pickle reaches one container from many places through its memo). Each container is walked once for its
+        /// own content, so the walk is linear in the distinct objects; later paths to a tensor-free container cost
+        /// nothing, and a later path to one with tensors repeats its tensor paths, whole or not at all, while the
+        /// repeated work stays within this backstop (an aliased state_dict of up to ~20k tensors is listed under both
+        /// names; a "billion laughs" graph, each list holding the previous one twice around a tensor, stops here
+        /// within milliseconds).
         /// </summary>
-        public const int MaxWalkSteps = 1_000_000;
+        public const int MaxRepeatedWalkSteps = 20_000;
 
         /// <summary>Most containers rendered into one hyper-parameter view (the rest shows as "...").</summary>
         public const int MaxRenderNodes = 100_000;
+
+        /// <summary>
+        /// Longest text of one hyper-parameter value (its shell rendering, a Compare-Ckpt metadata row), in characters;
+        /// longer text ends in "…". Equality of metadata values compares structure, never this text.
+        /// </summary>
+        public const int MaxValueTextLength = 65_536;
 
         /// <summary>Longest dotted path a walker builds; longer keys and deeper paths are cut with "…".</summary>
         public const int MaxPathLength = 1024;
