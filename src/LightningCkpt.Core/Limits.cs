@@ -12,6 +12,12 @@ namespace LightningCkpt
         /// <summary>Largest pickle we read into memory (data.pkl or one legacy pickle).</summary>
         public const long MaxPickleBytes = 1L << 30;
 
+        /// <summary>
+        /// A stored data.pkl larger than this is run from the file through a 64 KiB buffer instead of being read into
+        /// memory whole (torch's own pickles are a few KB per hundred tensors, so they are always read whole).
+        /// </summary>
+        public const long StreamedPickleBytes = 8L << 20;
+
         /// <summary>Largest safetensors header (the format's own MAX_HEADER_SIZE) and largest index JSON we parse.</summary>
         public const long MaxJsonHeaderBytes = 100_000_000;
 
@@ -50,6 +56,19 @@ namespace LightningCkpt
         /// <summary>The object-memory allowance of any pickle, however small (a 20 KB data.pkl may build 64 MiB).</summary>
         public const long MinPickleCost = 64L << 20;
 
+        /// <summary>
+        /// The object-memory allowance of any pickle, however large: objects per pickle byte are capped by
+        /// <see cref="PickleCostPerFileByte"/>, and objects per pickle by this. The real-world corpus builds at most a
+        /// few MiB (LimitsTests.RealworldPicklesStayFarInsideTheirMemoryBudget prints them); torch's own pickles hold
+        /// ~1 KB of objects per tensor, so this admits ~100k tensors with optimizer states. A 96 MB pickle of small
+        /// lists (4 ints each, ~100 estimated bytes per 16 file bytes) stops here with LimitExceeded instead of
+        /// building ~1.7 GB (tools/limits/measure_pickle_costs.py measures it). It counts objects: the characters of
+        /// strings and the bytes of byte strings are bounded by the file bytes they come from and count only toward
+        /// <see cref="MaxPickleCostFor"/> (a pickled numpy array of 500 MB still loads), and the pickle bytes
+        /// themselves are read whole, up to <see cref="MaxPickleBytes"/>.
+        /// </summary>
+        public const long MaxPickleCost = 96L << 20;
+
         /// <summary>Estimated bytes charged for each container (list, dict, tuple, set, object) a pickle builds.</summary>
         public const long CostPerContainer = 64;
 
@@ -60,9 +79,10 @@ namespace LightningCkpt
         public const long CostPerDictEntry = 40;
 
         /// <summary>
-        /// The estimated object memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
-        /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>. Scalars are charged their
-        /// boxed size (strings 2 bytes a character; integers -1…4095 nothing, they share boxes).
+        /// The estimated memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
+        /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>; its objects alone are also
+        /// capped by <see cref="MaxPickleCost"/>. Scalars are charged their boxed size (strings 2 bytes a character;
+        /// integers -1…4095 nothing, they share boxes); byte strings their length.
         /// </summary>
         public static long MaxPickleCostFor(long fileBytes) => System.Math.Max(MinPickleCost, System.Math.Min(MaxPickleBytes, fileBytes) * PickleCostPerFileByte);
 
