@@ -167,8 +167,9 @@ namespace LightningCkpt
 
         /// <summary>
         /// Largest storage window a non-contiguous view is gathered from in one read. A view whose whole span fits is
-        /// read once; a larger span is gathered range by range, each range's window at most this many bytes (ranges are
-        /// halved until their window fits, so a transposed view wider than this re-reads parts of its storage).
+        /// read once; for a wider one (a [N, 4] float32 stored transposed, N ≥ 4M) each range reads only the pieces it
+        /// needs, in storage order, neighbours within 16 KiB read together in windows of at most this many bytes, so
+        /// every needed storage byte is read about once (Data/BlockGather).
         /// </summary>
         public const int MaxGatherWindowBytes = 64 << 20;
 
