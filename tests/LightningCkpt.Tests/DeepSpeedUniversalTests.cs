@@ -78,9 +78,9 @@ namespace LightningCkpt.Tests
         public void MomentsAndStatisticsAreTheTruths(string name) => AssertMomentsAndStatistics(Fixture(name));
 
         [Theory]
-        [InlineData("dsu_zero2_bf16_dp2", "global_step33_universal", 2, 2)]
-        [InlineData("dsu_zero3_fp16_dp2", "global_step33", 3, 2)]
-        public void TheRootAndItsStepFolderOpenAsOneUniversalCheckpoint(string name, string step, int stage, int world)
+        [InlineData("dsu_zero2_bf16_dp2", "global_step33_universal", 2, 2, 12)]
+        [InlineData("dsu_zero3_fp16_dp2", "global_step33", 3, 2, 9)]
+        public void TheRootAndItsStepFolderOpenAsOneUniversalCheckpoint(string name, string step, int stage, int world, int parameterFiles)
         {
             var root = Fixture(name);
             var viaRoot = CkptInfo.Read(root);
@@ -90,6 +90,7 @@ namespace LightningCkpt.Tests
                 Assert.Equal(CheckpointFormat.DeepSpeedUniversal, info.Format);
                 Assert.Equal(stage, info.ZeroStage);
                 Assert.Equal(world, info.WorldSize);
+                Assert.Equal(parameterFiles, info.ShardCount); // fp32, exp_avg, exp_avg_sq (and step at stage 2) of three parameters
                 Assert.Equal(5 * 3 + 4 * 3 + 4 + 3 + 3 + 1 + 5 * 3, info.ParameterCount); // embed, lin.weight, lin.bias, frozen norm.weight, buffers, tied head
             }
             Assert.Equal(root, Checkpoint.Open(root).FilePath);

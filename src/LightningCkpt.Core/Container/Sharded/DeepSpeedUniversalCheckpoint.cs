@@ -101,6 +101,7 @@ namespace LightningCkpt.Container.Sharded
             var moments = new PyDict();
             var shapes = DeepSpeedCheckpoint.ParamShapes(ms.Get("param_shapes"), model0Path);
             var named = new HashSet<string>(StringComparer.Ordinal);
+            int before = parts.Count;
             foreach (var group in shapes)
                 foreach (var (name, shape) in group)
                 {
@@ -120,6 +121,7 @@ namespace LightningCkpt.Container.Sharded
                     if (File.Exists(stepFile)) state.Set("step", OpenOne(stepFile, "step").Root);
                     if (state.Count > 0) moments.Set(DeepSpeedCheckpoint.PublicName(name), state);
                 }
+            int parameterFiles = parts.Count - before;
             foreach (var d in Directory.GetDirectories(zero))
                 if (!named.Contains(Path.GetFileName(d))) notes.Add($"'{ZeroFolder}/{Path.GetFileName(d)}' is not in param_shapes and is not read");
 
@@ -140,7 +142,7 @@ namespace LightningCkpt.Container.Sharded
                 optimizer.Set("state", moments);
                 optimizer.Set("param_groups", optimizerState?.Get("param_groups") ?? new PyList());
             }
-            var info = new ShardingInfo(files, parts.Count) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
+            var info = new ShardingInfo(files, parameterFiles) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
             return DeepSpeedCheckpoint.Present(dir, CheckpointFormat.DeepSpeedUniversal, model0, module, weights, moduleIsComplete: stage <= 1, info, notes, parts, optimizer);
         }
 
