@@ -103,7 +103,7 @@ namespace LightningCkpt.Container.Sharded
                 var first = optim[0].osd;
                 stage = ZeroStage(first.Get("zero_stage"));
                 var pc = first.Get("partition_count");
-                world = pc switch { long l => (int)l, PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int)x!.Value).DefaultIfEmpty(optim.Count).Max(), _ => optim.Count };
+                world = PartitionCount(pc) ?? optim.Count;
                 for (long r = 0; r < world; r++)
                     if (!optimByRank.ContainsKey(r))
                         throw new CheckpointFormatException(tagDir, "folder", $"partition_count says {world} ranks but the optimizer file of rank {r} is missing") { Defect = CheckpointDefect.MissingStorage };
@@ -120,13 +120,8 @@ namespace LightningCkpt.Container.Sharded
                 if (stage <= 2 || !first.ContainsKey("fp32_flat_groups")) Stage12(optim, shapes, weights);
                 else
                 {
-                    // stage 3 needs every rank's model file for the frozen fragments
-                    var rankModels = new List<PyDict?> { ms };
-                    for (long r = 1; r < world; r++)
-                        rankModels.Add(modelByRank.TryGetValue(r, out var mf) ? OpenOne(mf, "model states").Root as PyDict
-                            : throw new CheckpointFormatException(tagDir, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
                     Stage3(optim, shapes, weights, world);
-                    Stage3Frozen(rankModels, weights, world, model0Path);
+                    Stage3Frozen(ms, modelByRank, f => OpenOne(f, "model states"), tagDir, weights, world, model0Path);
                 }
             }
             if (stage == 2) Stage2Frozen(ms, weights);
@@ -200,6 +195,14 @@ namespace LightningCkpt.Container.Sharded
                 AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
             };
         }
+
+        /// <summary>The ranks partition_count records: an int (stage 3) or the largest of a per-group list (stage 1/2); null when absent.</summary>
+        internal static int? PartitionCount(object? pc) => pc switch
+        {
+            long l => (int)l,
+            PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int?)(int)x!.Value).Max(),
+            _ => null,
+        };
 
         /// <summary>A parameter's name without the '_forward_module.' prefix of Lightning &lt; 2.1.</summary>
         internal static string PublicName(string n) => n.StartsWith(LegacyPrefix, StringComparison.Ordinal) ? n.Substring(LegacyPrefix.Length) : n;
@@ -359,8 +362,14 @@ namespace LightningCkpt.Container.Sharded
                 foreach (var e in frag) if (e.Key is string n && e.Value is TensorRef t && !weights.ContainsKey(n)) weights[n] = t;
         }
 
-        internal static void Stage3Frozen(List<PyDict?> rankModels, Dictionary<string, TensorRef> weights, int world, string path)
+        /// <summary>Stage 3 splits each frozen parameter across the ranks' model files (frozen_param_fragments), so every rank's file is opened.</summary>
+        internal static void Stage3Frozen(PyDict ms, IDictionary<long, string> modelByRank, Func<string, Checkpoint> open, string folder,
+            Dictionary<string, TensorRef> weights, int world, string path)
         {
+            var rankModels = new List<PyDict?> { ms };
+            for (long r = 1; r < world; r++)
+                rankModels.Add(modelByRank.TryGetValue(r, out var mf) ? open(mf).Root as PyDict
+                    : throw new CheckpointFormatException(folder, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
             if (rankModels[0]?.Get("frozen_param_shapes") is not PyDict shapes) return;
             foreach (var e in shapes)
             {

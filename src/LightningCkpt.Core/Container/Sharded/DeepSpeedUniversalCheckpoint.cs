@@ -79,6 +79,8 @@ namespace LightningCkpt.Container.Sharded
                 files.Add(p.FilePath);
                 return p;
             }
+            if (stage12File == null && !rankModelFiles.ContainsKey(0))
+                throw new CheckpointFormatException(stepDir, "folder", "zero_pp_rank_0_mp_rank_00_model_states.pt is missing: the model states of rank 0") { Defect = CheckpointDefect.MissingStorage };
             var model0 = OpenOne(model0Path, "model states");
             var ms = model0.Root as PyDict ?? throw new CheckpointFormatException(model0Path, "pickle", "the model states are not a dict");
             var module = ms.Get("module") as PyDict ?? throw new CheckpointFormatException(model0Path, "pickle", "the model states have no 'module' state dict");
@@ -93,9 +95,8 @@ namespace LightningCkpt.Container.Sharded
             else notes.Add($"no {ZeroFolder}/{OptimizerStateName}: the ZeRO stage is taken from ds_config");
             int stage = DeepSpeedCheckpoint.ZeroStage(optimizerState?.Get("zero_stage")) ?? DeepSpeedCheckpoint.StageFromConfig(ms.Get("ds_config"))
                 ?? (stage12File == null ? 3 : 2);
-            int world = stage == 3 ? rankModelFiles.Count
-                : optimizerState?.Get("partition_count") switch { long l => (int)l, PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int)x!.Value).DefaultIfEmpty(1).Max(), _ => (int?)null }
-                  ?? (int)(PyFields.Long(ms.Get("dp_world_size")) ?? 1);
+            int world = stage == 3 && rankModelFiles.Count > 0 ? (int)rankModelFiles.Keys.Max() + 1
+                : DeepSpeedCheckpoint.PartitionCount(optimizerState?.Get("partition_count")) ?? (int)(PyFields.Long(ms.Get("dp_world_size")) ?? 1);
 
             var weights = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
             var moments = new PyDict();
@@ -126,14 +127,7 @@ namespace LightningCkpt.Container.Sharded
                 if (!named.Contains(Path.GetFileName(d))) notes.Add($"'{ZeroFolder}/{Path.GetFileName(d)}' is not in param_shapes and is not read");
 
             if (stage == 2) DeepSpeedCheckpoint.Stage2Frozen(ms, weights);
-            if (stage == 3)
-            {
-                var rankModels = new List<PyDict?> { ms };
-                for (long r = 1; r < world; r++)
-                    rankModels.Add(rankModelFiles.TryGetValue(r, out var mf) ? OpenOne(mf, "model states").Root as PyDict
-                        : throw new CheckpointFormatException(stepDir, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
-                DeepSpeedCheckpoint.Stage3Frozen(rankModels, weights, world, model0Path);
-            }
+            if (stage == 3) DeepSpeedCheckpoint.Stage3Frozen(ms, rankModelFiles, f => OpenOne(f, "model states"), stepDir, weights, world, model0Path);
 
             PyDict? optimizer = null;
             if (moments.Count > 0)
