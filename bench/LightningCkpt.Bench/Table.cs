@@ -29,7 +29,7 @@ namespace LightningCkpt.Bench
         {
             double x = w.OursSeconds / w.CopySeconds;
             _lines.Add(new Line(w.Task, w.OursSeconds, w.TorchSeconds, F(w.Bytes / w.OursSeconds / 1e9, "F2"),
-                $"{F(x, "F2")}× cp+fsync ({F(w.CopySeconds, "F3")} s)", "", w.TorchRss > 0 ? Measure.Mb(w.TorchRss) : "", $"{w.Note}; {F(w.Bytes / 1e6, "F0")} MB written", x, null));
+                $"{F(x, "F2")}× cp+fsync ({F(w.CopySeconds, "F3")} s)", w.Memory?.ToString() ?? "", w.TorchRss > 0 ? Measure.Mb(w.TorchRss) : "", $"{w.Note}; {F(w.Bytes / 1e6, "F0")} MB written", x, w.Memory));
         }
 
         public void Print(long fileBytes, string loadBefore, string loadAfter, int repeat)

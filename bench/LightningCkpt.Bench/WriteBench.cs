@@ -9,7 +9,7 @@ using LightningCkpt.Writing;
 namespace LightningCkpt.Bench
 {
     /// <summary>One writing task: our best time, the output size, the copy-and-fsync limit of that size, torch's best time.</summary>
-    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, double? TorchSeconds, long TorchRss, string Note);
+    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, double? TorchSeconds, long TorchRss, string Note, Memory? Memory = null);
 
     /// <summary>Select-and-write (half the weights; all weights cast to bfloat16) and Merge, each beside a flushed copy of its output size.</summary>
     public static class WriteBench
@@ -62,16 +62,17 @@ namespace LightningCkpt.Bench
         {
             double best = double.MaxValue, copy = double.MaxValue;
             string note = "";
+            var mem = new Memory();
             // alternating, so the writeback of the previous file weighs on both sides alike
             for (int r = 0; r < repeat; r++)
             {
                 if (File.Exists(output)) File.Delete(output);
-                var sw = Stopwatch.StartNew();
-                note = ours();
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                best = Math.Min(best, Measure.Time(() => note = ours(), 1, out var m));
+                mem.ManagedPeak = Math.Max(mem.ManagedPeak, m.ManagedPeak);
+                mem.AnonPeakDelta = Math.Max(mem.AnonPeakDelta, m.AnonPeakDelta);
                 copy = Math.Min(copy, Measure.CopyFsync(source, work, new FileInfo(output).Length, 1));
             }
-            return new WriteRow(task, best, new FileInfo(output).Length, copy, double.IsNaN(torch.seconds) ? null : torch.seconds, torch.rss, note);
+            return new WriteRow(task, best, new FileInfo(output).Length, copy, double.IsNaN(torch.seconds) ? null : torch.seconds, torch.rss, note, mem);
         }
     }
 }
