@@ -65,6 +65,9 @@ namespace LightningCkpt.Writing
 
             using var pool = new ReaderPool(progress);
             var outs = new List<OutTensor>();
+            // one output buffer for every tensor (the writer runs the producers one after another): a 4 MB array
+            // per large tensor would be garbage piling up on the large-object heap between full collections
+            byte[] output = Array.Empty<byte>();
             foreach (var nt in first)
             {
                 var t0 = nt.Tensor;
@@ -88,7 +91,7 @@ namespace LightningCkpt.Writing
                 }
                 var parts = new TensorRef[n];
                 for (int k = 0; k < n; k++) parts[k] = maps[k][nt.Name];
-                outs.Add(OutTensor.FromProducer(nt.Name, t0.DType, t0.Shape, false, sink => Average(parts, inputs, w, divide, pool, sink)));
+                outs.Add(OutTensor.FromProducer(nt.Name, t0.DType, t0.Shape, false, sink => output = Average(parts, inputs, w, divide, pool, sink, output)));
             }
 
             var sources = inputs.Select(c => c.FilePath).ToArray();
@@ -113,13 +116,13 @@ namespace LightningCkpt.Writing
         /// own reader; inputs in parallel when they are different files) while this thread averages window i and
         /// hands it to the writer, which checksums and writes it.
         /// </summary>
-        private static unsafe void Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink)
+        private static unsafe byte[] Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink, byte[] outBuf)
         {
             var t0 = parts[0];
             var dtype = t0.DType;
             int item = dtype.ItemSize;
             long numel = t0.Numel;
-            if (numel == 0) return;
+            if (numel == 0) return outBuf;
             foreach (var p in parts) DistinctView.CheckMaterialisable(p, p.Storage?.File?.Path ?? "", "averaging every element");
             var readers = new TensorDataReader[parts.Length];
             for (int k = 0; k < parts.Length; k++) readers[k] = pool.Get(inputs[k]);
@@ -129,8 +132,8 @@ namespace LightningCkpt.Writing
             long window = Math.Min(windowBytes / item, numel);
             long windows = (numel + window - 1) / window;
             int Count(long i) => (int)Math.Min(window, numel - i * window);
-            // sized to the tensor, not the window: most weights are small
-            var outBuf = new byte[window * item];
+            // grown to the largest window met so far, not the full window: most weights are small
+            if (outBuf.Length < window * item) outBuf = new byte[window * item];
             var at = new byte*[parts.Length];
             ReadAhead.Run(windows, parts.Length,
                 (i, slot) =>
@@ -160,6 +163,7 @@ namespace LightningCkpt.Writing
                     sink(outBuf, m * item);
                 },
                 pool.Progress.Cancellation, windowBytes);
+            return outBuf;
         }
     }
 }
