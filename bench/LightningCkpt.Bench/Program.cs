@@ -11,7 +11,7 @@ using LightningCkpt.Data;
 namespace LightningCkpt.Bench
 {
     /// <summary>
-    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export]
+    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export|read]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
@@ -25,7 +25,7 @@ namespace LightningCkpt.Bench
         public static int Main(string[] args)
         {
             string work = "/tmp/ckbench";
-            bool onlyExport = false;
+            string only = "";
             bool sharded = false;
             for (int i = 0; i < args.Length; i++)
             {
@@ -33,7 +33,7 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--work") work = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") _repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                else if (args[i] == "--only" && args[++i] == "export") onlyExport = true;
+                else if (args[i] == "--only" && i + 1 < args.Length && (args[i + 1] == "export" || args[i + 1] == "read")) only = args[++i];
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             _script = FindScript("bench_torch.py");
@@ -55,18 +55,27 @@ namespace LightningCkpt.Bench
             double seqRate = fileBytes / seq;
             var table = new Table(seqRate);
             table.Read("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, null, null, "the read limit");
-            if (onlyExport)
+            if (only == "export")
             {
                 ExportBench.Run(a, work, _repeat, table);
                 table.Print(fileBytes, loadBefore, Load(), _repeat);
                 return 0;
             }
 
+            // --only read: the three data read rows (statistics, statistics + hash, compare), ours only, in a minute
+            bool readOnly = only == "read";
+
             // 1. open + metadata: in-process calls, first and warm, then torch.load warm
-            var meta = MetadataBench.Run(a);
-            var tLoad = RunPython("load", a);
-            table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
-                $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
+            MetadataBench.Result? meta = null;
+            double tLoadSeconds = 0;
+            if (!readOnly)
+            {
+                meta = MetadataBench.Run(a);
+                var tLoad = RunPython("load", a);
+                tLoadSeconds = tLoad.seconds;
+                table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
+                    $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
+            }
 
             // 2. statistics over all weights
             long weightBytes = 0;
@@ -78,7 +87,7 @@ namespace LightningCkpt.Bench
                 weightBytes = weights.Sum(t => t.Bytes);
             }, _repeat, out var statsMem);
             double seqWeights = Measure.Time(() => SequentialRead(a, weightBytes), _repeat, out _);
-            var tStats = RunPython("stats", a);
+            var tStats = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("stats", a);
             table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, statsMem, tStats.rss, "torch: load + per-tensor min/max/mean/std in double", seqWeights);
 
             // 2b. statistics + SHA-256 in the same pass
@@ -100,9 +109,16 @@ namespace LightningCkpt.Bench
                 changed = CheckpointComparer.Compare(ca, cb, new LightningCkpt.Data.CompareOptions { AllTensors = true }).Count(r => r.Kind == "Tensor");
             }, _repeat, out var compareMem);
             double seqCompare = Measure.Time(() => { SequentialRead(a, compareBytes / 2); SequentialRead(b, compareBytes / 2); }, _repeat, out _);
-            var tCompare = RunPython("compare", a, b);
+            var tCompare = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("compare", a, b);
             table.Read("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, compareMem, tCompare.rss,
                 $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);
+
+            if (readOnly)
+            {
+                table.Print(fileBytes, loadBefore, Load(), _repeat);
+                table.PrintGoals(null, 0);
+                return 0;
+            }
 
             // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
             foreach (var w in WriteBench.Run(a, b, work, _repeat, RunPython)) table.Write(w);
@@ -110,8 +126,8 @@ namespace LightningCkpt.Bench
 
             string loadAfter = Load();
             table.Print(fileBytes, loadBefore, loadAfter, _repeat);
-            MetadataBench.Print(meta, tLoad.seconds);
-            table.PrintGoals(meta, tLoad.seconds);
+            MetadataBench.Print(meta!, tLoadSeconds);
+            table.PrintGoals(meta, tLoadSeconds);
             return 0;
         }
 
