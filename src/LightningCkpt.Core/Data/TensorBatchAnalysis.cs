@@ -34,7 +34,9 @@ namespace LightningCkpt.Data
                 if (t.Tensor.HasData) Plan(t, hash, statistics, passes);
             // stable: the ranges of one tensor stay next to each other, so the workers read neighbouring bytes
             var order = passes.OrderByDescending(p => p.Bytes).ToArray();
-            ParallelPasses.Run(order.Length, workers, () => new Worker(progress), (w, i) => order[i].Run(w), "analysis");
+            // fewer passes than cores (one large tensor to hash): a core would sit idle, so it reads ahead instead
+            bool readAhead = order.Length < Environment.ProcessorCount;
+            ParallelPasses.Run(order.Length, workers, () => new Worker(progress, readAhead), (w, i) => order[i].Run(w), "analysis");
         }
 
         /// <summary>The passes one tensor needs, as <see cref="TensorAnalysis.Analyze"/> would make them in one go.</summary>
@@ -67,9 +69,16 @@ namespace LightningCkpt.Data
         /// <summary>What one worker owns: its reader and its read buffer.</summary>
         private sealed class Worker : IDisposable
         {
-            public Worker(ReadProgress progress) => Reader = new TensorDataReader(progress);
+            public Worker(ReadProgress progress, bool readAhead)
+            {
+                Reader = new TensorDataReader(progress);
+                ReadAhead = readAhead;
+            }
 
             public TensorDataReader Reader { get; }
+
+            /// <summary>Passes read ahead on a worker of their own (<see cref="TensorDataReader.ReadRowMajor(TensorRef, Action{byte[], int})"/>).</summary>
+            public bool ReadAhead { get; }
 
             public PieceBuffer Buffer { get; } = new PieceBuffer();
 
@@ -93,7 +102,8 @@ namespace LightningCkpt.Data
                 Bytes = tensor.Tensor.NBytes;
             }
 
-            public override void Run(Worker w) => _tensor.Sha256 = w.Reader.Sha256(_tensor.Tensor, w.Buffer);
+            public override void Run(Worker w) =>
+                _tensor.Sha256 = w.ReadAhead ? w.Reader.Sha256(_tensor.Tensor) : w.Reader.Sha256(_tensor.Tensor, w.Buffer);
         }
 
         /// <summary>Hash and statistics from one read of a view without repeated elements.</summary>
@@ -111,6 +121,11 @@ namespace LightningCkpt.Data
 
             public override void Run(Worker w)
             {
+                if (w.ReadAhead)
+                {
+                    TensorAnalysis.Analyze(_tensor, w.Reader, hash: true, statistics: true); // the same fused pass, read ahead
+                    return;
+                }
                 var t = _tensor.Tensor;
                 DistinctView.CheckMaterialisable(t, t.Storage?.File?.Path ?? "", "reading every element");
                 using var sha = SHA256.Create();
