@@ -113,8 +113,7 @@ namespace LightningCkpt.Data
             }
             catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); }
             var shared = options.Progress ?? new ReadProgress();
-            var order = passes.OrderByDescending(p => p.Bytes).ToArray();
-            try { ParallelPasses.Run(order.Length, 0, () => new PairComparison.Worker(shared), (w, i) => order[i].Run(w), "compare"); }
+            try { ParallelPasses.Run(passes, 0, _ => new PairComparison.Worker(shared), "compare"); }
             catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); } // a read failure or a stop comes before a planning one
             for (int i = 0; i < names.Count; i++)
             {

@@ -34,11 +34,7 @@ namespace LightningCkpt.Data
             protected void Complete() => _done = true;
         }
 
-        internal abstract class Pass
-        {
-            public long Bytes { get; protected set; }
-            public abstract void Run(Worker w);
-        }
+        internal abstract class Pass : ParallelPasses.Pass<Worker> { }
 
         /// <summary>A worker's readers (one per side: an inflating reader keeps its place in one entry) and buffers.</summary>
         internal sealed class Worker : IDisposable

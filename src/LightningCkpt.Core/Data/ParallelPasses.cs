@@ -1,4 +1,6 @@
 using System;
+using System.Collections.Generic;
+using System.Linq;
 using System.Runtime.ExceptionServices;
 using System.Threading;
 
@@ -13,7 +15,27 @@ namespace LightningCkpt.Data
     /// </summary>
     internal static class ParallelPasses
     {
-        public static void Run<TWorker>(int count, int workers, Func<TWorker> newWorker, Action<TWorker, int> run, string name)
+        /// <summary>One sequential pass: <see cref="Bytes"/> orders the passes, largest first.</summary>
+        public abstract class Pass<TWorker>
+        {
+            public long Bytes { get; protected set; }
+            public abstract void Run(TWorker worker);
+        }
+
+        /// <summary>
+        /// Runs <paramref name="passes"/> largest first (a stable order: the ranges of one tensor stay next to each
+        /// other, so the workers read neighbouring bytes); <paramref name="newWorker"/> gets whether there are fewer
+        /// passes than cores, when a pass may read ahead on a core that would sit idle.
+        /// </summary>
+        public static void Run<TWorker>(IEnumerable<Pass<TWorker>> passes, int workers, Func<bool, TWorker> newWorker, string name)
+            where TWorker : IDisposable
+        {
+            var order = passes.OrderByDescending(p => p.Bytes).ToArray();
+            bool spareCores = order.Length < Environment.ProcessorCount;
+            Run(order.Length, workers, () => newWorker(spareCores), (w, i) => order[i].Run(w), name);
+        }
+
+        private static void Run<TWorker>(int count, int workers, Func<TWorker> newWorker, Action<TWorker, int> run, string name)
             where TWorker : IDisposable
         {
             if (count == 0) return;

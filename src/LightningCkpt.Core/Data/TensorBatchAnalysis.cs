@@ -32,11 +32,8 @@ namespace LightningCkpt.Data
             var passes = new List<Pass>();
             foreach (var t in tensors)
                 if (t.Tensor.HasData) Plan(t, hash, statistics, passes);
-            // stable: the ranges of one tensor stay next to each other, so the workers read neighbouring bytes
-            var order = passes.OrderByDescending(p => p.Bytes).ToArray();
             // fewer passes than cores (one large tensor to hash): a core would sit idle, so it reads ahead instead
-            bool readAhead = order.Length < Environment.ProcessorCount;
-            ParallelPasses.Run(order.Length, workers, () => new Worker(progress, readAhead), (w, i) => order[i].Run(w), "analysis");
+            ParallelPasses.Run(passes, workers, spareCores => new Worker(progress, spareCores), "analysis");
         }
 
         /// <summary>The passes one tensor needs, as <see cref="TensorAnalysis.Analyze"/> would make them in one go.</summary>
@@ -85,11 +82,7 @@ namespace LightningCkpt.Data
             public void Dispose() => Reader.Dispose();
         }
 
-        private abstract class Pass
-        {
-            public long Bytes { get; protected set; }
-            public abstract void Run(Worker w);
-        }
+        private abstract class Pass : ParallelPasses.Pass<Worker> { }
 
         /// <summary>SHA-256 of the row-major bytes, hashed straight from the read buffer.</summary>
         private sealed class HashPass : Pass
