@@ -67,6 +67,40 @@ namespace LightningCkpt.Tests
             return Math.Abs(expected - a) <= rel * Math.Max(1, Math.Abs(expected)) + 1e-300;
         }
 
+        /// <summary>
+        /// Where our statistics of <paramref name="t"/> (already analysed) differ from torch's (data_case.py's stats):
+        /// min/max/nan/inf/zero fraction exactly, sums within rounding relative to the largest value.
+        /// </summary>
+        public static System.Collections.Generic.List<string> StatisticsMismatches(string name, JsonElement e, CkptTensor t)
+        {
+            var errors = new System.Collections.Generic.List<string>();
+            double scale = 0;
+            if (e.TryGetProperty("min", out var mn))
+                foreach (var x in new[] { Num(mn), Num(e.GetProperty("max")) })
+                    if (!double.IsInfinity(x) && !double.IsNaN(x)) scale = Math.Max(scale, Math.Abs(x));
+            void Check(string what, double expected, double? actual, double rel = 1e-9)
+            {
+                // sums of values far larger than their result cancel: allow rounding relative to the largest value
+                if (!Close(expected, actual, rel) && !(rel > 0 && Close(expected, actual, rel * Math.Max(1, scale) / Math.Max(1e-300, Math.Abs(expected))))) errors.Add($"{name} ({t.DType}, [{string.Join(",", t.Shape)}]) {what}: torch {expected:R}, ours {actual:R}");
+            }
+            Check("nan", e.GetProperty("nan").GetInt64(), t.NaNCount);
+            Check("inf", e.GetProperty("inf").GetInt64(), t.InfCount);
+            if (e.GetProperty("numel").GetInt64() == 0)
+            {
+                if (t.Min != null || t.Mean != null || t.Std != null || t.ZeroFraction != null) errors.Add($"{name}: empty tensor has statistics");
+                return errors;
+            }
+            // min/max are exact, except complex magnitudes: torch's hypot and ours may differ by one ulp (float32 for complex64)
+            double exact = t.Tensor.DType.IsComplex ? 2e-7 : 0;
+            Check("min", Num(e.GetProperty("min")), t.Min, exact);
+            Check("max", Num(e.GetProperty("max")), t.Max, exact);
+            Check("mean", Num(e.GetProperty("mean")), t.Mean, Math.Max(exact, 1e-9));
+            Check("std", Num(e.GetProperty("std")), t.Std, Math.Max(exact, 1e-8));
+            Check("l2", Num(e.GetProperty("l2")), t.L2Norm, Math.Max(exact, 1e-9));
+            Check("zero_fraction", e.GetProperty("zero_fraction").GetDouble(), t.ZeroFraction, 0);
+            return errors;
+        }
+
         public void Dispose()
         {
             Truth.Dispose();

@@ -32,6 +32,40 @@ namespace LightningCkpt.Tests
         [MemberData(nameof(CommittedFixtures))]
         public void CommittedFixtureReadsAsItsTruth(string name) => AssertMatchesTruth(Path.Combine(Dir, name));
 
+        [Theory]
+        [InlineData("hf_safetensors", "model.safetensors.index.json")]
+        [InlineData("hf_bin", "pytorch_model.bin.index.json")]
+        [InlineData("dcp13_gloo2_sharded", ".metadata")]
+        [InlineData("lightning13_sharded.ckpt", ".metadata")]
+        [InlineData("ds_zero3_bf16_dp2", null)]
+        public void AFolderCheckpointIsNamedByItsFolderAlsoThroughItsIndexOrMetadataFile(string folder, string? marker)
+        {
+            var dir = Path.Combine(Dir, folder);
+            Assert.Equal(dir, Checkpoint.Open(dir).FilePath);
+            Assert.Equal(dir, Checkpoint.Open(dir + Path.DirectorySeparatorChar).FilePath);
+            if (marker != null) Assert.Equal(dir, Checkpoint.Open(Path.Combine(dir, marker)).FilePath);
+        }
+
+        [Fact]
+        public void AnIndexTheFolderDoesNotOpenAsIsNamedByItself()
+        {
+            // both HF indexes in one folder: the folder opens as the safetensors one, so the .bin index keeps its own name
+            var dir = Path.Combine(Path.GetTempPath(), "lightningckpt-twoindexes-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                foreach (var src in new[] { "hf_safetensors", "hf_bin" })
+                    foreach (var f in Directory.GetFiles(Path.Combine(Dir, src))) File.Copy(f, Path.Combine(dir, Path.GetFileName(f)));
+                var bin = Path.Combine(dir, "pytorch_model.bin.index.json");
+                Assert.Equal(bin, Checkpoint.Open(bin).FilePath);
+                Assert.Equal(dir, Checkpoint.Open(Path.Combine(dir, "model.safetensors.index.json")).FilePath);
+                var folder = Checkpoint.Open(dir);
+                Assert.Equal(dir, folder.FilePath);
+                Assert.EndsWith("model.safetensors.index.json", folder.Files[0]);
+            }
+            finally { Directory.Delete(dir, recursive: true); }
+        }
+
         /// <summary>Opens <paramref name="path"/> and checks names (in order), dtypes, shapes and the bytes' SHA-256 against the truth.</summary>
         internal static Checkpoint AssertMatchesTruth(string path)
         {

@@ -24,12 +24,15 @@ namespace LightningCkpt.Tests
 
         private static string Source(string name) => Path.Combine(ShardedCheckpointTests.Dir, name);
 
-        private string Consolidate(string name, string ext, SelectOptions? options = null)
+        private string Consolidate(string name, string ext, SelectOptions? options = null) =>
+            ConsolidateTo(Source(name), Path.Combine(_dir, name + ext), options);
+
+        /// <summary>Select-CkptWeights -OutFile: the weights of the checkpoint at <paramref name="source"/> written to <paramref name="outFile"/> (format by extension).</summary>
+        internal static string ConsolidateTo(string source, string outFile, SelectOptions? options = null)
         {
-            var c = Checkpoint.Open(Source(name));
+            var c = Checkpoint.Open(source);
             options ??= new SelectOptions();
             var sel = WeightSelection.Select(c, options);
-            var outFile = Path.Combine(_dir, name + ext);
             WeightSelection.Write(c, sel, options, outFile, WeightSelection.FormatFor(outFile), overwrite: false);
             return outFile;
         }
@@ -61,12 +64,18 @@ namespace LightningCkpt.Tests
             {
                 var (name, ext) = cases[k];
                 using var truth = JsonDocument.Parse(File.ReadAllText(Source(name) + ".truth.json"));
-                var want = truth.RootElement.GetProperty("tensors").EnumerateArray().Select(Row).ToList();
-                var got = results[k].GetProperty("tensors").EnumerateArray().Select(Row).ToList();
-                // safetensors has no order of its own (writers sort by dtype and name): compare as sets there
-                if (ext == ".safetensors") { want.Sort(StringComparer.Ordinal); got.Sort(StringComparer.Ordinal); }
-                Assert.True(want.SequenceEqual(got), $"{name}{ext}:\n  want {string.Join("\n       ", want)}\n  got  {string.Join("\n       ", got)}");
+                AssertSameTensors(truth.RootElement, results[k], ext, name + ext);
             }
+        }
+
+        /// <summary>torch's reading of a consolidated file has the truth's tensors: names, dtypes, shapes, SHA-256.</summary>
+        internal static void AssertSameTensors(JsonElement truth, JsonElement oracle, string ext, string what)
+        {
+            var want = truth.GetProperty("tensors").EnumerateArray().Select(Row).ToList();
+            var got = oracle.GetProperty("tensors").EnumerateArray().Select(Row).ToList();
+            // safetensors has no order of its own (writers sort by dtype and name): compare as sets there
+            if (ext == ".safetensors") { want.Sort(StringComparer.Ordinal); got.Sort(StringComparer.Ordinal); }
+            Assert.True(want.SequenceEqual(got), $"{what}:\n  want {string.Join("\n       ", want)}\n  got  {string.Join("\n       ", got)}");
         }
 
         private static string Row(JsonElement e) =>
@@ -99,8 +108,71 @@ namespace LightningCkpt.Tests
             for (int i = 0; i < a.Length; i++) Assert.Equal((double)(Half)a[i], b[i]);
         }
 
+        [SkippableTheory]
+        [InlineData("ds_zero2_bf16_dp2", null)]
+        [InlineData("ds_zero3_bf16_dp2", null)]
+        [InlineData("ds_zero3_bf16_dp2", "float16")]
+        [InlineData("dcp2x_tied", null)]
+        [InlineData("dcp2x_tied", "bfloat16")]
+        public void TiedWeightsAreOneStorageInATorchFileAndTwoCopiesInSafetensors(string name, string? dtype)
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            var options = new SelectOptions { CastTo = dtype == null ? null : DType.FromName(dtype) };
+            var pt = Consolidate(name, "." + (dtype ?? "same") + ".pt", options);
+            var st = Consolidate(name, "." + (dtype ?? "same") + ".safetensors", options);
+            var o = Oracle(pt, st);
+            // torch.load finds head.weight and embed.weight on one storage, as zero_to_fp32's torch.save leaves them
+            var tied = o[0].GetProperty("tied").EnumerateArray().Select(g => g.EnumerateArray().Select(x => x.GetString()).OrderBy(x => x, StringComparer.Ordinal).ToArray()).ToList();
+            Assert.Equal(new[] { new[] { "embed.weight", "head.weight" } }, tied);
+            Assert.Empty(o[1].GetProperty("tied").EnumerateArray());
+            var source = Checkpoint.Open(Source(name));
+            Assert.Equal(source.View.Weights.Count - 1, Checkpoint.Open(pt).Storages.Count);
+            // and the values are right in both files: each name's bytes are the source's, cast as asked
+            using var reader = new TensorDataReader(source);
+            foreach (var file in o)
+            {
+                var rows = file.GetProperty("tensors").EnumerateArray().ToDictionary(x => x.GetProperty("name").GetString()!, x => x.GetProperty("sha256").GetString());
+                Assert.Equal(source.View.Weights.Count, rows.Count);
+                Assert.Equal(rows["embed.weight"], rows["head.weight"]);
+                if (dtype == null)
+                    foreach (var w in source.View.Weights) Assert.Equal(reader.Sha256(w.Tensor), rows[w.Name]);
+            }
+            if (dtype != null)
+            {
+                var back = Checkpoint.Open(pt);
+                var cast = DType.FromName(dtype)!;
+                var a = CkptTensor.List(source, false).Single(x => x.Name == "embed.weight").ToArray();
+                var b = CkptTensor.List(back, false).Single(x => x.Name == "head.weight").ToArray();
+                Assert.Equal(a.Select(v => RoundTo(v, cast)), b);
+            }
+        }
+
+        private static double RoundTo(double v, DType d) => d == DType.Float16 ? (double)(Half)v : (double)BitConverter.Int32BitsToSingle(Bf16(v));
+
+        private static int Bf16(double v)
+        {
+            int bits = BitConverter.SingleToInt32Bits((float)v);
+            return (bits + 0x7FFF + ((bits >> 16) & 1)) & unchecked((int)0xFFFF0000); // round to nearest even
+        }
+
+        [SkippableFact]
+        public void TiedWeightsOfAnOrdinaryFileStayOneStorageWhenCast()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            // model.state_dict() of a tied model: two detached tensors over one storage, plus a slice of it (not the same tensor)
+            var src = Path.Combine(_dir, "tied_source.pt");
+            int code = PythonOracle.Run("-c \"import torch; w = torch.randn(4, 3); torch.save({'embed.weight': w.detach(), 'head.weight': w.detach(), 'part': w[1:], 'b': torch.randn(3)}, '" + src + "')\"", out var log);
+            Assert.True(code == 0, log);
+            var outs = new[] { null, DType.Float16 }.Select(d => ConsolidateTo(src, Path.Combine(_dir, "tied_" + (d?.Name ?? "same") + ".pt"), new SelectOptions { CastTo = d })).ToArray();
+            var o = Oracle(outs);
+            Assert.Equal("[[\"embed.weight\",\"head.weight\",\"part\"]]", o[0].GetProperty("tied").GetRawText().Replace(" ", ""));
+            Assert.Equal("[[\"embed.weight\",\"head.weight\"]]", o[1].GetProperty("tied").GetRawText().Replace(" ", ""));
+            Assert.Equal(3, Checkpoint.Open(outs[1]).Storages.Count); // the cast tied pair, the cast slice, b
+        }
+
         [Theory]
         [InlineData("dcp13_gloo_sharded")]
+        [InlineData("dcp13_gloo2_sharded")]
         [InlineData("ds_zero3_bf16_dp2")]
         [InlineData("ds_zero2_bf16_dp2")]
         [InlineData("lightning2x_sharded.ckpt")]

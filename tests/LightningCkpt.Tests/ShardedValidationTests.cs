@@ -57,37 +57,49 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void AMissingDeepSpeedRankIsNamed()
+        public void ZstdStreamChunksAreRefusedAsUnsupportedNamingTheTransform()
         {
-            var d = Copy("ds_zero2_bf16_dp2");
-            File.Delete(Path.Combine(d, "checkpoint", "bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt"));
-            var e = OpenFails(d);
-            Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
-            Assert.Contains("rank 1", e.Reason);
-            Assert.Equal("MissingStorage", ErrorFinding(d).Kind);
+            var e = OpenFails(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd"));
+            Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
+            Assert.Contains(".metadata", e.FilePath);
+            Assert.Contains("stream.zstd/1", e.Message);
+            Assert.Equal("Unsupported", ErrorFinding(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd")).Kind);
         }
 
         [Fact]
-        public void AMissingZero3RankModelFileIsNamed()
+        public void RankLocalDcpMetadataIsRefusedAsUnsupportedAndTheFolderIsStillACheckpoint()
         {
-            var d = Copy("ds_zero3_bf16_dp2");
-            File.Delete(Path.Combine(d, "checkpoint", "zero_pp_rank_1_mp_rank_00_model_states.pt"));
-            var e = OpenFails(d);
-            Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
-            Assert.Contains("rank 1", e.Reason);
-        }
-
-        [Fact]
-        public void AMissingDistcpFileIsNamed()
-        {
+            // what the newest torch writes without collectives: __0.metadata, __1.metadata and no global .metadata
             var d = Copy("lightning2x_sharded.ckpt");
-            File.Delete(Path.Combine(d, "__1_0.distcp"));
+            File.Delete(Path.Combine(d, "meta.pt"));
+            File.Copy(Path.Combine(d, ".metadata"), Path.Combine(d, "__1.metadata"));
+            File.Move(Path.Combine(d, ".metadata"), Path.Combine(d, "__0.metadata"));
+            Assert.True(Checkpoint.IsCheckpointFolder(d));
+            foreach (var path in new[] { d, Path.Combine(d, "__1.metadata") })
+            {
+                var e = OpenFails(path);
+                Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
+                Assert.Contains("rank-local metadata (__0.metadata, __1.metadata", e.Message);
+                Assert.Contains(d, e.FilePath);
+            }
+            Assert.Equal("Unsupported", ErrorFinding(d).Kind);
+        }
+
+        [Theory]
+        [InlineData("ds_zero2_bf16_dp2", "checkpoint/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt", "rank 1", null)]
+        [InlineData("ds_zero3_bf16_dp2", "checkpoint/zero_pp_rank_1_mp_rank_00_model_states.pt", "rank 1", null)]
+        [InlineData("lightning2x_sharded.ckpt", "__1_0.distcp", "__1_0.distcp", ".metadata")]
+        [InlineData("dcp13_gloo2_sharded", ".metadata", "no .metadata", null)]
+        public void AMissingRankShardOrMetadataFileIsNamed(string fixture, string missing, string words, string? findingAt)
+        {
+            var d = Copy(fixture);
+            File.Delete(Path.Combine(d, missing));
             var e = OpenFails(d);
             Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
-            Assert.Contains("__1_0.distcp", e.Reason);
+            Assert.Contains(words, e.Reason);
             var f = ErrorFinding(d);
             Assert.Equal("MissingStorage", f.Kind);
-            Assert.Contains(".metadata", f.Location);
+            if (findingAt != null) Assert.Contains(findingAt, f.Location);
         }
 
         [Fact]

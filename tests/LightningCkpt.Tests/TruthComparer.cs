@@ -103,7 +103,7 @@ namespace LightningCkpt.Tests
                 foreach (var prop in hp.EnumerateObject()) AssertPlainValue(prop.Value, info.HyperParameters![prop.Name], prop.Name);
         }
 
-        private static void AssertPlainValue(JsonElement expected, object? actual, string where)
+        internal static void AssertPlainValue(JsonElement expected, object? actual, string where)
         {
             switch (expected.ValueKind)
             {

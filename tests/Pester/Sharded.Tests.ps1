@@ -29,6 +29,19 @@ Describe 'Sharded checkpoints in the cmdlets' {
         @($ev).Count | Should -Be 0
     }
 
+    It 'names every folder checkpoint by its folder in the table, also when its index or metadata file is given' {
+        $hf = Join-Path $Copy 'hf_safetensors'
+        $paths = $hf, (Join-Path $hf 'model.safetensors.index.json'), (Join-Path $Copy 'dcp13_gloo_sharded'),
+            (Join-Path $Copy 'dcp13_gloo_sharded/.metadata'), (Join-Path $Copy 'lightning2x_sharded.ckpt'), (Join-Path $Copy 'ds_zero3_bf16_dp2')
+        $r = Get-CkptInfo -LiteralPath $paths
+        $r.Name | Should -Be @('hf_safetensors', 'hf_safetensors', 'dcp13_gloo_sharded', 'dcp13_gloo_sharded', 'lightning2x_sharded.ckpt', 'ds_zero3_bf16_dp2')
+        foreach ($i in $r) { $i.Path | Should -Be (Join-Path $Copy $i.Name) }
+        $text = $r | Out-String -Width 80
+        $text | Should -Not -Match 'index\.json|\.metadata'
+        ($text -split "`n" | Where-Object { $_ -match 'hf_safetensors\s*$' }).Count | Should -Be 2
+        ($text -split "`n" | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80
+    }
+
     It 'shows the DeepSpeed stage, ranks and the Lightning state from the client state' {
         $i = Get-CkptInfo -LiteralPath (Join-Path $Copy 'ds_zero3_bf16_dp2')
         $i.ZeroStage | Should -Be 3
@@ -54,6 +67,21 @@ Describe 'Sharded checkpoints in the cmdlets' {
         (Get-CkptInfo -LiteralPath $out).Format | Should -Be 'Safetensors'
         $d = Compare-Ckpt -ReferencePath $src -DifferencePath $out | Where-Object { $_.Kind -eq 'Tensor' -and $_.Status -ne 'Equal' }
         $d | Should -BeNullOrEmpty
+    }
+
+    It 'refuses rank-local DCP metadata with the UnsupportedCheckpoint id, and names it' {
+        $parent = Join-Path $TestDrive 'rl'
+        $null = New-Item -ItemType Directory -Path $parent -Force
+        $d = Join-Path $parent 'ranklocal'
+        Copy-Item -LiteralPath (Join-Path $Copy 'dcp13_gloo_sharded') -Destination $d -Recurse
+        Move-Item -LiteralPath (Join-Path $d '.metadata') -Destination (Join-Path $d '__0.metadata')
+        $r = Get-CkptInfo -LiteralPath $d -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedCheckpoint,*'
+        $ev[0].Exception.Message | Should -Match 'rank-local metadata \(__0\.metadata'
+        # wildcards match it as a checkpoint folder, so the user hears why it is not read
+        @(Get-CkptInfo -Path (Join-Path $parent '*') -ErrorVariable ev2 -ErrorAction SilentlyContinue).Count | Should -Be 0
+        $ev2[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedCheckpoint,*'
     }
 
     It 'tests a sharded folder valid and names a missing rank' {

@@ -32,6 +32,13 @@ namespace LightningCkpt.Writing
         /// <summary>Emits exactly <see cref="NBytes"/> row-major little-endian bytes, in chunks.</summary>
         public Action<Action<byte[], int>>? Producer { get; private set; }
 
+        /// <summary>
+        /// The tensor this name is tied to (written earlier under its own name): a torch file pickles that one tensor
+        /// under both names, so the bytes are stored once; safetensors writes this name's own copy from the same
+        /// producer or source.
+        /// </summary>
+        public OutTensor? SameAs { get; private set; }
+
         // assigned by the torch zip writer
         internal ZipStorage? Storage;
         internal long StorageOffset;
@@ -42,6 +49,10 @@ namespace LightningCkpt.Writing
 
         public static OutTensor FromProducer(string name, DType dtype, long[] shape, bool requiresGrad, Action<Action<byte[], int>> producer) =>
             new OutTensor(name, dtype, shape, requiresGrad) { Producer = producer };
+
+        /// <summary><paramref name="name"/> for the same tensor as <paramref name="first"/>.</summary>
+        public static OutTensor TiedTo(string name, OutTensor first) =>
+            new OutTensor(name, first.DType, first.Shape, first.RequiresGrad) { Source = first.Source, SourceTensor = first.SourceTensor, Producer = first.Producer, SameAs = first };
 
         public static long[] ContiguousStride(long[] shape)
         {

@@ -55,6 +55,7 @@ namespace LightningCkpt.Writing
             foreach (var t in tensors)
             {
                 if (t.Storage != null) continue; // the same OutTensor twice
+                if (t.SameAs != null) continue;  // a tied name: pickled as the tensor it is tied to
                 if (t.Producer != null)
                 {
                     var fresh = new ZipStorage { Fresh = t, Bytes = t.NBytes, TypedAs = t.DType.StorageName != null ? t.DType : null };

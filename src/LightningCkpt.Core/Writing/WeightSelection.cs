@@ -128,15 +128,25 @@ namespace LightningCkpt.Writing
 
             using var pool = new ReaderPool(options.Progress);
             var outs = new List<OutTensor>();
+            var tied = new TiedTensors();
             foreach (var s in tensors)
             {
                 var t = s.Tensor;
-                if (!ReferenceEquals(OutputDType(t, cast), t.DType))
-                    outs.Add(CastProducer(s.Name, source, t, cast!, pool));
-                else if (NeedsOwnStorage(source, t))
-                    outs.Add(OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink)));
-                else
-                    outs.Add(OutTensor.FromSource(s.Name, source, t));
+                bool cast1 = !ReferenceEquals(OutputDType(t, cast), t.DType);
+                if (!cast1 && !NeedsOwnStorage(source, t))
+                {
+                    outs.Add(OutTensor.FromSource(s.Name, source, t)); // the zip writer shares source storages itself
+                    continue;
+                }
+                if (tied.Find(t, OutputDType(t, cast)) is { } first)
+                {
+                    outs.Add(OutTensor.TiedTo(s.Name, first));
+                    continue;
+                }
+                var o = cast1 ? CastProducer(s.Name, source, t, cast!, pool)
+                    : OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink));
+                tied.Add(t, o);
+                outs.Add(o);
             }
 
             var view = source.View;
@@ -185,7 +195,7 @@ namespace LightningCkpt.Writing
         internal static PyDict StateDict(IEnumerable<OutTensor> outs)
         {
             var sd = new PyDict { PythonType = new PyGlobal("collections", "OrderedDict") };
-            foreach (var o in outs) sd.Set(o.Name, o);
+            foreach (var o in outs) sd.Set(o.Name, o.SameAs ?? o); // a tied name is the same pickled tensor (memo hit)
             return sd;
         }
 

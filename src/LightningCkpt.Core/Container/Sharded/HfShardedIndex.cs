@@ -14,7 +14,9 @@ namespace LightningCkpt.Container.Sharded
     /// </summary>
     internal static class HfShardedIndex
     {
-        public static Checkpoint Open(string indexFile)
+        /// <param name="indexFile">The index JSON.</param>
+        /// <param name="checkpointPath">What the checkpoint is called (its FilePath): the folder, or the index when the folder would open as something else.</param>
+        public static Checkpoint Open(string indexFile, string checkpointPath)
         {
             var full = Path.GetFullPath(indexFile);
             var dir = Path.GetDirectoryName(full) ?? ".";
@@ -84,7 +86,7 @@ namespace LightningCkpt.Container.Sharded
                 protocol = Math.Max(protocol, part.Protocol);
             }
             var info = new ShardingInfo(files, shardOrder.Count) { Notes = notes };
-            return new Checkpoint(full, indexSource, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
+            return new Checkpoint(checkpointPath, indexSource, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
             {
                 AttributeLookups = ShardedCheckpointReader.MergeLookups(shardOrder.Select(s => shards[s].AttributeLookups)),
             };

@@ -17,39 +17,64 @@ namespace LightningCkpt.Container.Sharded
         public const string DcpMetadataName = ".metadata";
         public const string LightningMetaName = "meta.pt";
 
+        /// <summary>Per-rank DCP metadata (<c>__R.metadata</c>), which the newest torch writes when saving without collectives.</summary>
+        private static readonly System.Text.RegularExpressions.Regex RankMetadataName =
+            new System.Text.RegularExpressions.Regex(@"^__\d+\.metadata$", System.Text.RegularExpressions.RegexOptions.CultureInvariant);
+
         /// <summary>An index or metadata file that stands for its whole folder.</summary>
         public static bool IsIndexOrMarker(string path)
         {
             var name = Path.GetFileName(path);
-            return name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) || name == DcpMetadataName;
+            return name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase) || name == DcpMetadataName || RankMetadataName.IsMatch(name);
         }
 
         public static Checkpoint OpenIndexOrMarker(string path)
         {
-            if (Path.GetFileName(path) == DcpMetadataName) return OpenFolder(Path.GetDirectoryName(Path.GetFullPath(path)) ?? ".");
-            return HfShardedIndex.Open(path);
+            var full = Path.GetFullPath(path);
+            var dir = Path.GetDirectoryName(full) ?? ".";
+            if (!full.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenFolder(dir); // .metadata, __R.metadata
+            // named by its folder, like every folder checkpoint, when the folder opens as this same index; by the
+            // index file when the folder would open as something else (another index, DCP, DeepSpeed)
+            bool folderIsThis = string.Equals(FolderIndex(dir), full, StringComparison.Ordinal);
+            return HfShardedIndex.Open(full, folderIsThis ? TrimSeparator(dir) : full);
         }
+
+        /// <summary>The index file a folder opens as, or null when the folder is DCP, Lightning sharded, DeepSpeed or holds no index.</summary>
+        private static string? FolderIndex(string dir)
+        {
+            if (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName)) || DeepSpeedCheckpoint.Recognises(dir)) return null;
+            var indexes = Directory.GetFiles(dir, "*.index.json");
+            if (indexes.Length == 0) return null;
+            return indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
+        }
+
+        private static string TrimSeparator(string dir) =>
+            dir.Length > Path.GetPathRoot(dir)!.Length ? dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar) : dir;
 
         /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
         public static bool LooksLikeCheckpointFolder(string dir) =>
             Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
-                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0);
+                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0);
+
+        private static List<string> RankMetadataFiles(string dir) =>
+            Directory.GetFiles(dir, "__*.metadata").Select(Path.GetFileName).Where(n => RankMetadataName.IsMatch(n!)).OrderBy(n => n, StringComparer.Ordinal).ToList()!;
 
         public static Checkpoint OpenFolder(string dir)
         {
-            dir = Path.GetFullPath(dir);
-            if (dir.Length > Path.GetPathRoot(dir)!.Length) dir = dir.TrimEnd(Path.DirectorySeparatorChar, Path.AltDirectorySeparatorChar);
+            dir = TrimSeparator(Path.GetFullPath(dir));
             if (File.Exists(Path.Combine(dir, DcpMetadataName)))
                 return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
             if (File.Exists(Path.Combine(dir, LightningMetaName)))
                 throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
             if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
-            var indexes = Directory.GetFiles(dir, "*.index.json");
-            if (indexes.Length > 0)
-            {
-                var preferred = indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
-                return HfShardedIndex.Open(preferred);
-            }
+            if (FolderIndex(dir) is { } index) return HfShardedIndex.Open(index, dir); // safetensors index first
+            var rankMetadata = RankMetadataFiles(dir);
+            if (rankMetadata.Count > 0)
+                throw new CheckpointFormatException(Path.Combine(dir, rankMetadata[0]), "folder",
+                    $"a DCP checkpoint with rank-local metadata ({string.Join(", ", rankMetadata.Take(4))}{(rankMetadata.Count > 4 ? ", …" : "")}: torch saved it without collectives) and no global {DcpMetadataName}; this version reads only the global {DcpMetadataName}")
+                { Kind = CheckpointErrorKind.Unsupported };
+            if (Directory.GetFiles(dir, "*.distcp").Length > 0)
+                throw new CheckpointFormatException(dir, "folder", $"it holds DCP data files (*.distcp) but no {DcpMetadataName}, which names what they hold (not copied?)") { Defect = CheckpointDefect.MissingStorage };
             throw new CheckpointFormatException(dir, "folder",
                 "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest' or *_model_states.pt and no Hugging Face *.index.json")
             { Kind = CheckpointErrorKind.NotACheckpoint };
