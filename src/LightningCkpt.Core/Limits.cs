@@ -12,6 +12,12 @@ namespace LightningCkpt
         /// <summary>Largest pickle we read into memory (data.pkl or one legacy pickle).</summary>
         public const long MaxPickleBytes = 1L << 30;
 
+        /// <summary>
+        /// A stored data.pkl larger than this is run from the file through a 64 KiB buffer instead of being read into
+        /// memory whole (torch's own pickles are a few KB per hundred tensors, so they are always read whole).
+        /// </summary>
+        public const long StreamedPickleBytes = 8L << 20;
+
         /// <summary>Largest safetensors header (the format's own MAX_HEADER_SIZE) and largest index JSON we parse.</summary>
         public const long MaxJsonHeaderBytes = 100_000_000;
 
@@ -50,6 +56,19 @@ namespace LightningCkpt
         /// <summary>The object-memory allowance of any pickle, however small (a 20 KB data.pkl may build 64 MiB).</summary>
         public const long MinPickleCost = 64L << 20;
 
+        /// <summary>
+        /// The object-memory allowance of any pickle, however large: objects per pickle byte are capped by
+        /// <see cref="PickleCostPerFileByte"/>, and objects per pickle by this. The real-world corpus builds at most a
+        /// few MiB (LimitsTests.RealworldPicklesStayFarInsideTheirMemoryBudget prints them); torch's own pickles hold
+        /// ~1 KB of objects per tensor, so this admits ~100k tensors with optimizer states. A 96 MB pickle of small
+        /// lists (4 ints each, ~100 estimated bytes per 16 file bytes) stops here with LimitExceeded instead of
+        /// building ~1.7 GB (tools/limits/measure_pickle_costs.py measures it). It counts objects: the characters of
+        /// strings and the bytes of byte strings are bounded by the file bytes they come from and count only toward
+        /// <see cref="MaxPickleCostFor"/> (a pickled numpy array of 500 MB still loads), and the pickle bytes
+        /// themselves are read whole, up to <see cref="MaxPickleBytes"/>.
+        /// </summary>
+        public const long MaxPickleCost = 96L << 20;
+
         /// <summary>Estimated bytes charged for each container (list, dict, tuple, set, object) a pickle builds.</summary>
         public const long CostPerContainer = 64;
 
@@ -60,9 +79,10 @@ namespace LightningCkpt
         public const long CostPerDictEntry = 40;
 
         /// <summary>
-        /// The estimated object memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
-        /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>. Scalars are charged their
-        /// boxed size (strings 2 bytes a character; integers -1…4095 nothing, they share boxes).
+        /// The estimated memory allowed for a pickle that occupies <paramref name="fileBytes"/> bytes of the file:
+        /// <see cref="PickleCostPerFileByte"/> per byte, at least <see cref="MinPickleCost"/>; its objects alone are also
+        /// capped by <see cref="MaxPickleCost"/>. Scalars are charged their boxed size (strings 2 bytes a character;
+        /// integers -1…4095 nothing, they share boxes); byte strings their length.
         /// </summary>
         public static long MaxPickleCostFor(long fileBytes) => System.Math.Max(MinPickleCost, System.Math.Min(MaxPickleBytes, fileBytes) * PickleCostPerFileByte);
 
@@ -103,14 +123,24 @@ namespace LightningCkpt
         public const int MaxWalkDepth = 1_000;
 
         /// <summary>
-        /// Steps (values visited) a walker may spend on one object graph before it stops re-entering containers it has
-        /// already walked: shared sub-graphs are followed on every path in normal files, but a hostile "billion laughs"
-        /// graph (each list holding the previous one twice) would otherwise take exponential time.
+        /// Values a tensor walk may visit while repeating, at a later path, a shared container that holds tensors (a
+        /// pickle reaches one container from many places through its memo). Each container is walked once for its
+        /// own content, so the walk is linear in the distinct objects; later paths to a tensor-free container cost
+        /// nothing, and a later path to one with tensors repeats its tensor paths, whole or not at all, while the
+        /// repeated work stays within this backstop (an aliased state_dict of up to ~20k tensors is listed under both
+        /// names; a "billion laughs" graph, each list holding the previous one twice around a tensor, stops here
+        /// within milliseconds).
         /// </summary>
-        public const int MaxWalkSteps = 1_000_000;
+        public const int MaxRepeatedWalkSteps = 20_000;
 
         /// <summary>Most containers rendered into one hyper-parameter view (the rest shows as "...").</summary>
         public const int MaxRenderNodes = 100_000;
+
+        /// <summary>
+        /// Longest text of one hyper-parameter value (its shell rendering, a Compare-Ckpt metadata row), in characters;
+        /// longer text ends in "…". Equality of metadata values compares structure, never this text.
+        /// </summary>
+        public const int MaxValueTextLength = 65_536;
 
         /// <summary>Longest dotted path a walker builds; longer keys and deeper paths are cut with "…".</summary>
         public const int MaxPathLength = 1024;
@@ -137,8 +167,9 @@ namespace LightningCkpt
 
         /// <summary>
         /// Largest storage window a non-contiguous view is gathered from in one read. A view whose whole span fits is
-        /// read once; a larger span is gathered range by range, each range's window at most this many bytes (ranges are
-        /// halved until their window fits, so a transposed view wider than this re-reads parts of its storage).
+        /// read once; for a wider one (a [N, 4] float32 stored transposed, N ≥ 4M) each range reads only the pieces it
+        /// needs, in storage order, neighbours within 16 KiB read together in windows of at most this many bytes, so
+        /// every needed storage byte is read about once (Data/BlockGather).
         /// </summary>
         public const int MaxGatherWindowBytes = 64 << 20;
 

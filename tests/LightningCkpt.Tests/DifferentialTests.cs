@@ -36,7 +36,8 @@ namespace LightningCkpt.Tests
                 {
                     using var doc = JsonDocument.Parse(File.ReadAllText(truthFile));
                     var file = Path.Combine(dir, doc.RootElement.GetProperty("file").GetString()!);
-                    try { TruthComparer.AssertMatches(file, doc.RootElement); }
+                    // and again with strided views gathered through 16-byte windows, piece by piece (BlockGather)
+                    try { TruthComparer.AssertMatches(file, doc.RootElement); TruthComparer.AssertMatches(file, doc.RootElement, gatherWindowBytes: 16); }
                     catch (Exception e)
                     {
                         throw new Xunit.Sdk.XunitException($"seed {seed}, {Path.GetFileName(file)}: {e.Message}");

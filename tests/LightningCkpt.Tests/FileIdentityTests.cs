@@ -98,6 +98,26 @@ namespace LightningCkpt.Tests
             Assert.True(after.IsUnchangedIn(FileIdentity.Of(p)));
         }
 
+        /// <summary>
+        /// A same-length rewrite whose last-write time is put back (cp -p, touch -r, os.utime) keeps length and mtime;
+        /// on Linux the status-change time still tells it apart.
+        /// </summary>
+        [SkippableFact]
+        public void ARewriteWithItsLastWriteTimePutBackIsStillARewrite()
+        {
+            Skip.IfNot(RuntimeInformation.IsOSPlatform(OSPlatform.Linux), "statx ctime");
+            var p = Write("last.ckpt", "epoch 1");
+            var before = FileIdentity.Of(p);
+            using (var fs = new FileStream(p, FileMode.Open, FileAccess.Write)) fs.Write(new byte[] { (byte)'E' }, 0, 1);
+            File.SetLastWriteTimeUtc(p, before.LastWriteTimeUtc);
+            var after = FileIdentity.Of(p);
+            Assert.Equal(before.Length, after.Length);
+            Assert.Equal(before.LastWriteTicksUtc, after.LastWriteTicksUtc);
+            Assert.NotEqual(0, after.ChangeTimeNs);
+            Assert.False(before.IsUnchangedIn(after));
+            Assert.True(after.IsUnchangedIn(FileIdentity.Of(p)));
+        }
+
         [Fact]
         public void AReplacedFileIsAnotherFile()
         {

@@ -20,6 +20,15 @@ namespace LightningCkpt.Tests
             TruthComparer.AssertMatches(Path.Combine(RepoPaths.FixtureFiles, file), doc.RootElement);
         }
 
+        /// <summary>The same truth with every strided view wider than 16 bytes gathered piece by piece (BlockGather).</summary>
+        [Theory]
+        [MemberData(nameof(Fixtures))]
+        public void ReadsLikeTorchThroughATinyGatherWindow(string file)
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllText(Path.Combine(RepoPaths.FixtureTruth, file + ".json")));
+            TruthComparer.AssertMatches(Path.Combine(RepoPaths.FixtureFiles, file), doc.RootElement, gatherWindowBytes: 16);
+        }
+
         [Fact]
         public void ThereAreFixturesToCheck() => Assert.True(Fixtures().Count() >= 40);
     }

@@ -65,6 +65,8 @@ namespace LightningCkpt.Tests
             yield return ("deflate: 16 KB entry running 16 MB of NONE/POP", () => DeflatedPickle(Concat(new byte[] { 0x80, 2 }, Repeat(new[] { (byte)'N', (byte)'0' }, 8 << 20), new[] { (byte)'N', (byte)'.' })), CheckpointErrorKind.LimitExceeded);
             yield return ("deflate: a real-looking 3:1 pickle loads", () => DeflatedPickle(Concat(new byte[] { 0x80, 2, (byte)']' }, TextList(20_000), new[] { (byte)'.' })), null);
             yield return ("96 MB-style small lists, 8 MB stored", () => Wrap(SmallLists(8 << 20)), null);
+            // ~150 MiB of estimated objects from 24 MB: past Limits.MaxPickleCost, whatever the per-byte allowance
+            yield return ("small lists, 24 MB stored: past the object ceiling", () => Wrap(SmallLists(24 << 20)), CheckpointErrorKind.LimitExceeded);
         }
 
         public static IEnumerable<object[]> HostileNames() => Hostile().Select(h => new object[] { h.Name });
@@ -109,6 +111,25 @@ namespace LightningCkpt.Tests
             finally { File.Delete(path); }
         }
 
+        /// <summary>A stored data.pkl above Limits.StreamedPickleBytes runs from the file, not from a copy: same values.</summary>
+        [Fact]
+        public void LargeStoredPickleRunsFromTheFileWithTheSameValues()
+        {
+            int size = (int)Limits.StreamedPickleBytes + (1 << 20);
+            var path = Temp(Wrap(SmallLists(size)), "streamed pickle");
+            try
+            {
+                var c = Checkpoint.Open(path);
+                var root = Assert.IsType<LightningCkpt.Pickle.PyList>(c.Root);
+                int batches = (size - 1 + 16001) / 16002; // one EMPTY_LIST, then batches of 1000 memoized 4-item lists
+                Assert.Equal(batches * 1000, root.Count);
+                var last = Assert.IsType<LightningCkpt.Pickle.PyList>(root[root.Count - 1]);
+                Assert.Equal(new object?[] { 7L, 7L, 7L, 7L }, last.ToArray());
+                Assert.NotSame(root[0], root[1]);
+            }
+            finally { File.Delete(path); }
+        }
+
         [Fact]
         public void LimitsAreConsistent()
         {
@@ -120,14 +141,16 @@ namespace LightningCkpt.Tests
         }
 
         /// <summary>
-        /// The memory budget (<see cref="Limits.PickleCostPerFileByte"/>) leaves real checkpoints a wide margin: every
-        /// zip in the real-world corpus builds at most a quarter of what its pickle's size allows, before the floor.
+        /// The memory budget (<see cref="Limits.PickleCostPerFileByte"/>, <see cref="Limits.MaxPickleCost"/>) leaves real
+        /// checkpoints a wide margin: every zip in the real-world corpus builds at most a quarter of what its pickle's
+        /// size allows, before the floor, and at most a sixteenth of the per-pickle ceiling.
         /// </summary>
         [SkippableFact]
         public void RealworldPicklesStayFarInsideTheirMemoryBudget()
         {
             Skip.IfNot(Directory.Exists(RepoPaths.RealworldFiles), $"{RepoPaths.RealworldFiles} is absent");
             double worst = 0;
+            long largest = 0;
             int checkedFiles = 0;
             foreach (var path in Directory.GetFiles(RepoPaths.RealworldFiles).OrderBy(f => f))
             {
@@ -141,13 +164,16 @@ namespace LightningCkpt.Tests
                 var machine = new LightningCkpt.Pickle.PickleMachine(new LightningCkpt.Torch.TorchHost(new NoStorages()), path, "data.pkl");
                 machine.Load(bytes, pkl.CompressedSize);
                 double perByte = (double)machine.EstimatedCost / pkl.CompressedSize;
-                _out.WriteLine($"{perByte,6:F2} estimated bytes per pickle byte  {Path.GetFileName(path)}");
+                _out.WriteLine($"{perByte,6:F2} estimated bytes per pickle byte, {machine.EstimatedCost / 1e6,7:F2} MB  {Path.GetFileName(path)}");
                 worst = Math.Max(worst, perByte);
+                largest = Math.Max(largest, machine.EstimatedCost);
                 checkedFiles++;
             }
             Skip.If(checkedFiles == 0, "no zip checkpoints in the corpus");
             _out.WriteLine($"worst {worst:F2} of {Limits.PickleCostPerFileByte} allowed, over {checkedFiles} files");
             Assert.True(worst * 4 <= Limits.PickleCostPerFileByte, $"a real checkpoint builds {worst:F2} bytes per pickle byte");
+            _out.WriteLine($"largest {largest / 1e6:F2} MB of {Limits.MaxPickleCost / 1e6:F0} MB allowed per pickle");
+            Assert.True(largest * 16 <= Limits.MaxPickleCost, $"a real checkpoint builds {largest} estimated bytes");
         }
 
         private sealed class NoStorages : LightningCkpt.Torch.IStorageLocator

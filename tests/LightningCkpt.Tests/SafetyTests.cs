@@ -95,6 +95,56 @@ namespace LightningCkpt.Tests
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>
+        /// 60 levels of lists and dicts, each holding the next twice (2^60 paths), in the hyper-parameters and around a
+        /// tensor: every walker answers (each shared container is walked once), under a hang detector, not a timer.
+        /// </summary>
+        [Fact]
+        public async System.Threading.Tasks.Task SharedSubGraphsCostTheirDistinctObjectsInEveryWalker()
+        {
+            var run = System.Threading.Tasks.Task.Run(() =>
+            {
+                var path = Path.Combine(MaliciousDir, "shared_dag60_everywhere.ckpt");
+                var c = Checkpoint.Open(path);
+                // both distinct tensors are found; the 2^60 repeated paths to the shared one stop at the stated backstop
+                Assert.Equal("state_dict.layer.weight", c.AllTensors[0].Path);
+                Assert.Equal("extra" + string.Concat(Enumerable.Repeat(".0", 60)) + ".0", c.AllTensors[1].Path);
+                Assert.Equal(2, c.AllTensors.Select(t => t.Tensor).Distinct().Count());
+                Assert.InRange(c.AllTensors.Count, 1000, Limits.MaxRepeatedWalkSteps);
+                // whole sub-graphs repeat: every listed path to the shared tensor is one of its 2^60, all distinct
+                Assert.Equal(c.AllTensors.Count, c.AllTensors.Select(t => t.Path).Distinct().Count());
+
+                var hp = CkptInfo.From(c).HyperParameters!;
+                var text = hp.ToString();
+                Assert.StartsWith("lr=0.1; net=[[[[", text);
+                Assert.Equal(Limits.MaxValueTextLength + 1, text.Length); // capped, ending in "…"
+                Assert.EndsWith("…", text);
+                CkptTensor.List(c, true);
+                Assert.True(CheckpointValidator.Test(path, new ValidateOptions { VerifyCrc = true, CheckValues = true }).IsSafe);
+
+                var rows = LightningCkpt.Data.CheckpointComparer.Compare(c, Checkpoint.Open(path), new LightningCkpt.Data.CompareOptions { IncludeEqual = true }).ToList();
+                var net = rows.Single(r => r.Name == "hyper_parameters.net");
+                Assert.Equal(DiffStatus.Equal, net.Status);
+                Assert.Equal(DiffStatus.Equal, rows.Single(r => r.Name == "hyper_parameters.tree").Status);
+                Assert.True(net.ReferenceValue!.Length <= Limits.MaxValueTextLength + 1);
+
+                Assert.True(LightningCkpt.Pickle.PyRepr.Render(c.Root).Length <= 4097);
+                var dir = Path.Combine(Path.GetTempPath(), "lightningckpt-dag-" + Guid.NewGuid().ToString("N"));
+                Directory.CreateDirectory(dir);
+                try
+                {
+                    var outFile = Path.Combine(dir, "export.ckpt");
+                    LightningCkpt.Writing.CheckpointExport.Write(CkptGraph.Load(path), outFile, overwrite: false);
+                    Assert.True(new FileInfo(outFile).Length < 4 * c.FileLength + 4096);
+                    Assert.Equal(c.AllTensors.Count, Checkpoint.Open(outFile).AllTensors.Count);
+                }
+                finally { Directory.Delete(dir, true); }
+            });
+            var first = await System.Threading.Tasks.Task.WhenAny(run, System.Threading.Tasks.Task.Delay(TimeSpan.FromSeconds(60)));
+            Assert.True(first == run, "a walk over the shared graph did not finish within 60 s");
+            await run;
+        }
+
         [Fact]
         public void PartialIsGradedByWhatItWrapsAndWhetherThePickleCallsIt()
         {

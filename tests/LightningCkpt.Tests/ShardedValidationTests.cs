@@ -23,10 +23,13 @@ namespace LightningCkpt.Tests
         public ShardedValidationTests() => Directory.CreateDirectory(_dir);
         public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-        private string Copy(string fixture)
+        private string Copy(string fixture) => CopyFixture(fixture, _dir);
+
+        /// <summary>A writable copy of a committed sharded fixture (folder and sub-folders) inside <paramref name="dir"/>.</summary>
+        internal static string CopyFixture(string fixture, string dir)
         {
             var src = Path.Combine(ShardedCheckpointTests.Dir, fixture);
-            var dst = Path.Combine(_dir, fixture);
+            var dst = Path.Combine(dir, fixture);
             foreach (var d in Directory.GetDirectories(src, "*", SearchOption.AllDirectories)) Directory.CreateDirectory(d.Replace(src, dst));
             Directory.CreateDirectory(dst);
             foreach (var f in Directory.GetFiles(src, "*", SearchOption.AllDirectories)) File.Copy(f, f.Replace(src, dst));

@@ -12,7 +12,8 @@ namespace LightningCkpt.Tests
     /// <summary>Compares what we read from a file with the truth JSON torch produced for it, field by field.</summary>
     internal static class TruthComparer
     {
-        public static void AssertMatches(string filePath, JsonElement truth)
+        /// <param name="gatherWindowBytes">when set, strided views are read through windows this small (BlockGather)</param>
+        public static void AssertMatches(string filePath, JsonElement truth, int? gatherWindowBytes = null)
         {
             var error = truth.GetProperty("error");
             if (error.ValueKind != JsonValueKind.Null)
@@ -28,7 +29,7 @@ namespace LightningCkpt.Tests
                 Assert.Equal(truth.GetProperty("protocol").GetInt32(), c.Protocol);
             AssertTopLevel(c, truth);
             Assert.Equal(truth.GetProperty("globals").EnumerateArray().Select(g => g.GetString()!).ToArray(), c.Globals.Select(g => g.FullName).ToArray());
-            AssertTensors(c, truth.GetProperty("tensors"));
+            AssertTensors(c, truth.GetProperty("tensors"), gatherWindowBytes);
             if (truth.TryGetProperty("lightning", out var l) && l.ValueKind == JsonValueKind.Object) AssertLightning(c, l);
         }
 
@@ -48,13 +49,14 @@ namespace LightningCkpt.Tests
                 Assert.Equal(truth.GetProperty("top_level_keys").EnumerateArray().Select(k => k.GetString()!).ToArray(), c.View.TopLevelKeys.ToArray());
         }
 
-        private static void AssertTensors(Checkpoint c, JsonElement expected)
+        private static void AssertTensors(Checkpoint c, JsonElement expected, int? gatherWindowBytes)
         {
             var actual = c.AllTensors;
             var exp = expected.EnumerateArray().ToList();
             Assert.Equal(exp.Select(e => e.GetProperty("path").GetString()).ToArray(), actual.Select(a => a.Path).ToArray());
             var groups = new Dictionary<StorageRef, int>();
             using var reader = new TensorDataReader(c);
+            if (gatherWindowBytes != null) reader.GatherWindowBytes = gatherWindowBytes.Value;
             for (int i = 0; i < exp.Count; i++)
             {
                 var e = exp[i];

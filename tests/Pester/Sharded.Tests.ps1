@@ -69,6 +69,28 @@ Describe 'Sharded checkpoints in the cmdlets' {
         $d | Should -BeNullOrEmpty
     }
 
+    It 'shows a DeepSpeed universal checkpoint at 80 columns and consolidates it with Select-CkptWeights' {
+        $d = Join-Path $TestDrive 'universal/dsu_zero2_bf16_dp2'
+        $null = New-Item -ItemType Directory -Path (Split-Path $d) -Force
+        Copy-Item -LiteralPath (Join-Path $Sharded 'dsu_zero2_bf16_dp2') -Destination $d -Recurse
+        $i = Get-CkptInfo -LiteralPath $d
+        $table = $i | Out-String -Width 80
+        $table | Should -Match 'dsu_zero2_bf16_dp2\s*$'
+        $list = $i | Format-List Format, ZeroStage, WorldSize, ParameterCount, Epoch | Out-String -Width 80
+        $list | Should -Match 'Format\s*: DeepSpeedUniversal'
+        $list | Should -Match 'ZeroStage\s*: 2'
+        foreach ($text in $table, $list) { ($text -split "`n" | ForEach-Object { $_.TrimEnd().Length } | Measure-Object -Maximum).Maximum | Should -BeLessOrEqual 80 }
+        $out = Join-Path $TestDrive 'universal.pt'
+        Select-CkptWeights -LiteralPath $d -OutFile $out
+        $o = Get-CkptInfo -LiteralPath $out
+        $o.ParameterCount | Should -Be $i.ParameterCount
+        $truth = Get-Content -LiteralPath (Join-Path $Sharded 'dsu_zero2_bf16_dp2.truth.json') -Raw | ConvertFrom-Json
+        $t = Get-CkptTensor -LiteralPath $out -Hash
+        $t.Name | Should -Be $truth.tensors.name
+        foreach ($e in $truth.tensors) { ($t | Where-Object Name -eq $e.name).Sha256 | Should -BeExactly $e.sha256 }
+        (Get-CkptTensor -LiteralPath $d -All -Name '*exp_avg_sq').Count | Should -Be 3
+    }
+
     It 'refuses rank-local DCP metadata with the UnsupportedCheckpoint id, and names it' {
         $parent = Join-Path $TestDrive 'rl'
         $null = New-Item -ItemType Directory -Path $parent -Force

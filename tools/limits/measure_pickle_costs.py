@@ -4,7 +4,8 @@
   /usr/bin/python3 tools/limits/measure_pickle_costs.py [--module PATH] [--keep DIR] [--only TEXT]
 
 Writes each case as a torch-style zip into a temporary folder, runs Get-CkptInfo on it in a fresh pwsh under
-/usr/bin/time -v and prints wall time, peak resident memory (pwsh's own ~100 MB included) and the outcome. Build
+/usr/bin/time -v and prints the whole pwsh's wall time, the Get-CkptInfo call's own time, peak resident memory (pwsh's own included), that peak minus the first
+row's (a tiny checkpoint: pwsh + module, the reader's share is the difference) and the outcome. Build
 the module first: pwsh ./build.ps1 -Task Build -Configuration Release. Nothing here unpickles anything.
 """
 import argparse
@@ -21,6 +22,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(os.path.dirname(HERE))
 DEFAULT_MODULE = os.path.join(REPO, "out", "LightningCkpt")
 PWSH = "/tmp/pwshtool/pwsh"
+BASELINE = "tiny checkpoint (baseline: pwsh + module)"
 
 
 def write_zip(path, pkl, deflate):
@@ -56,6 +58,8 @@ def deflated_bomb(compressed_target):
 
 
 def cases():
+    # the shell's own cost (pwsh, the module, one tiny read): the reader's share of each row is its peak minus this
+    yield BASELINE, b"\x80\x02}q\x00.", False
     yield "96 MB pickle of small lists (1 item)", small_lists(96 << 20, 1), False
     yield "96 MB pickle of small lists (4 items)", small_lists(96 << 20, 4), False
     yield "1 MB deflated data.pkl (NONE/POP, ~1 GB inflated)", deflated_bomb(1 << 20), True
@@ -69,22 +73,28 @@ def main():
     a = ap.parse_args()
     folder = a.keep or tempfile.mkdtemp(prefix="lightningckpt-costs-")
     os.makedirs(folder, exist_ok=True)
-    print(f"{'case':52} {'file':>9} {'time':>7} {'peak RSS':>9}  outcome")
+    print(f"{'case':52} {'file':>9} {'pwsh':>7} {'call':>6} {'peak RSS':>9} {'- base':>8}  outcome")
+    base_rss, base_wall = 0, 0.0
     for i, (name, pkl, deflate) in enumerate(cases()):
-        if a.only and a.only not in name:
+        if a.only and a.only not in name and name != BASELINE:
             continue
         path = os.path.join(folder, f"case{i}.pt")
         write_zip(path, pkl, deflate)
         del pkl
         size = os.path.getsize(path)
         t0 = time.time()
-        script = f"Import-Module '{a.module}'; $null = Get-CkptInfo -LiteralPath '{path}' -ErrorVariable ev -ErrorAction SilentlyContinue; if ($ev) {{ 'error: ' + $ev[0].Exception.Message; exit 1 }}"
+        script = (f"Import-Module '{a.module}'; $sw = [Diagnostics.Stopwatch]::StartNew(); "
+                  f"$null = Get-CkptInfo -LiteralPath '{path}' -ErrorVariable ev -ErrorAction SilentlyContinue; "
+                  f"'call: ' + $sw.Elapsed.TotalSeconds; if ($ev) {{ 'error: ' + $ev[0].Exception.Message; exit 1 }}")
         r = subprocess.run(["/usr/bin/time", "-v", PWSH, "-NoProfile", "-NonInteractive", "-Command", script], capture_output=True, text=True)
         wall = time.time() - t0
         rss = int(re.search(r"Maximum resident set size \(kbytes\): (\d+)", r.stderr).group(1)) * 1024
         lines = [l for l in (r.stdout + r.stderr).splitlines() if l.startswith("error:")]
+        call = next((float(l[6:]) for l in r.stdout.splitlines() if l.startswith("call: ")), float("nan"))
         outcome = "ok" if r.returncode == 0 else (lines[0][:110] if lines else f"exit {r.returncode}")
-        print(f"{name:52} {size / 1e6:8.1f}M {wall:6.1f}s {rss / 1e6:8.0f}M  {outcome}", flush=True)
+        if name == BASELINE:
+            base_rss, base_wall = rss, wall
+        print(f"{name:52} {size / 1e6:8.1f}M {wall:6.1f}s {call:5.2f}s {rss / 1e6:8.0f}M {(rss - base_rss) / 1e6:7.0f}M  {outcome[:90]}", flush=True)
         if not a.keep:
             os.remove(path)
     if not a.keep:

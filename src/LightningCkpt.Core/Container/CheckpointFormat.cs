@@ -19,5 +19,7 @@ namespace LightningCkpt.Container
         LightningSharded,
         /// <summary>A DeepSpeed ZeRO checkpoint folder: latest, *_model_states.pt and *_optim_states.pt per rank.</summary>
         DeepSpeed,
+        /// <summary>A DeepSpeed universal checkpoint (ds_to_universal): latest_universal, zero/&lt;param&gt;/fp32.pt … and the model states.</summary>
+        DeepSpeedUniversal,
     }
 }

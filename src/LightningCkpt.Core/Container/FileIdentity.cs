@@ -22,12 +22,14 @@ namespace LightningCkpt.Container
     /// Which file a path or handle is (device + inode on Unix, volume serial + file index on Windows) and the state
     /// it was in (length, last write). Two paths name the same file when their identities match, whatever the path
     /// text says (symlinked folders, /proc/self/cwd, hard links); a file whose identity changed between two looks was
-    /// replaced or rewritten.
+    /// replaced or rewritten. On Linux the status-change time (ctime) is part of the state too: a rewrite whose
+    /// last-write time was put back afterwards (cp -p or touch -r over the file, os.utime) still changes it.
     /// </summary>
     public readonly struct FileIdentity : IEquatable<FileIdentity>
     {
-        private FileIdentity(FileKind kind, ulong device, ulong inode, bool hasFileId, long length, long lastWriteTicksUtc, string fullPath)
+        private FileIdentity(FileKind kind, ulong device, ulong inode, bool hasFileId, long length, long lastWriteTicksUtc, string fullPath, long changeTimeNs = 0)
         {
+            ChangeTimeNs = changeTimeNs;
             Kind = kind;
             Device = device;
             Inode = inode;
@@ -55,6 +57,9 @@ namespace LightningCkpt.Container
 
         public DateTime LastWriteTimeUtc => new DateTime(LastWriteTicksUtc, DateTimeKind.Utc);
 
+        /// <summary>Linux: the inode's status-change time (statx ctime) in nanoseconds since 1970; 0 where not known.</summary>
+        public long ChangeTimeNs { get; }
+
         /// <summary>The absolute path the identity was taken from (the fallback key when there is no file id).</summary>
         public string FullPath { get; }
 
@@ -68,9 +73,9 @@ namespace LightningCkpt.Container
             return string.Equals(FullPath, other.FullPath, Platform.IsWindows ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal);
         }
 
-        /// <summary>True when <paramref name="later"/> is the same file with the same length and last write time.</summary>
+        /// <summary>True when <paramref name="later"/> is the same file with the same length, last write and status-change time.</summary>
         public bool IsUnchangedIn(FileIdentity later) =>
-            IsSameFile(later) && Length == later.Length && LastWriteTicksUtc == later.LastWriteTicksUtc;
+            IsSameFile(later) && Length == later.Length && LastWriteTicksUtc == later.LastWriteTicksUtc && ChangeTimeNs == later.ChangeTimeNs;
 
         public bool Equals(FileIdentity other) => IsUnchangedIn(other);
         public override bool Equals(object? obj) => obj is FileIdentity o && Equals(o);
@@ -175,6 +180,8 @@ namespace LightningCkpt.Container
                 int mode = BitConverter.ToUInt16(b, 28);
                 ulong ino = BitConverter.ToUInt64(b, 32);
                 long size = BitConverter.ToInt64(b, 40);
+                long ctimeSec = BitConverter.ToInt64(b, 96);
+                uint ctimeNsec = BitConverter.ToUInt32(b, 104);
                 long mtimeSec = BitConverter.ToInt64(b, 112);
                 uint mtimeNsec = BitConverter.ToUInt32(b, 120);
                 ulong devMajor = BitConverter.ToUInt32(b, 136), devMinor = BitConverter.ToUInt32(b, 140);
@@ -189,7 +196,8 @@ namespace LightningCkpt.Container
                     _ => FileKind.Other,
                 };
                 long ticks = UnixEpochTicks + mtimeSec * TimeSpan.TicksPerSecond + mtimeNsec / 100;
-                return new FileIdentity(kind, (devMajor << 32) | devMinor, ino, true, kind == FileKind.Regular ? size : 0, ticks, full);
+                return new FileIdentity(kind, (devMajor << 32) | devMinor, ino, true, kind == FileKind.Regular ? size : 0, ticks, full,
+                    ctimeSec * 1_000_000_000 + ctimeNsec);
             }
 
             private static readonly long UnixEpochTicks = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;

@@ -40,9 +40,16 @@ namespace LightningCkpt.Container
                         $"the deflated pickle claims {pkl.UncompressedSize} bytes from {pkl.CompressedSize}: more than {Limits.MaxPickleInflation} times its compressed size (Limits.MaxPickleInflation)")
                     { Kind = CheckpointErrorKind.LimitExceeded };
             }
-            var bytes = zip.ReadAll(s, pkl, maxPickle);
-            var root = machine.Load(bytes, pkl.IsDeflated ? pkl.CompressedSize : bytes.Length);
-            return new LoadedPickle(root, host.Storages, machine.Globals, machine.Protocol, bytes.Length) { Zip = zip, IsBigEndian = bigEndian };
+            object? root;
+            if (pkl.IsStored && pkl.UncompressedSize > Limits.StreamedPickleBytes && pkl.UncompressedSize <= maxPickle)
+            {
+                // a large stored pickle is run from the file through a small buffer rather than read whole, so what
+                // it costs is the graph it builds (capped by Limits.MaxPickleCost), not also a copy of its bytes
+                zip.LocateOne(s, pkl);
+                root = machine.Load(s, pkl.DataOffset, pkl.DataOffset + pkl.UncompressedSize, out _);
+            }
+            else root = machine.Load(zip.ReadAll(s, pkl, maxPickle), pkl.IsDeflated ? pkl.CompressedSize : pkl.UncompressedSize);
+            return new LoadedPickle(root, host.Storages, machine.Globals, machine.Protocol, pkl.UncompressedSize) { Zip = zip, IsBigEndian = bigEndian };
         }
 
         private static CheckpointFormatException NotCheckpoint(string path, string reason) =>

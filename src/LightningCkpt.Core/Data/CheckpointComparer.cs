@@ -394,9 +394,14 @@ namespace LightningCkpt.Data
             var ha = Flatten(va.HyperParameters);
             var hb = Flatten(vb.HyperParameters);
             foreach (var kv in ha)
-                yield return Meta("hyper_parameters." + kv.Key, kv.Value, hb.TryGetValue(kv.Key, out var v) ? v : null, reference, difference, !hb.ContainsKey(kv.Key) ? DiffStatus.Removed : (DiffStatus?)null);
+            {
+                // equal by structure, not by the (capped) text: linear on shared sub-lists, exact beyond the cap
+                bool kept = hb.TryGetValue(kv.Key, out var v);
+                var status = !kept ? DiffStatus.Removed : RenderedValue.Equal(kv.Value, v) ? DiffStatus.Equal : DiffStatus.Changed;
+                yield return Meta("hyper_parameters." + kv.Key, Text(kv.Value), kept ? Text(v) : null, reference, difference, status);
+            }
             foreach (var kv in hb)
-                if (!ha.ContainsKey(kv.Key)) yield return Meta("hyper_parameters." + kv.Key, null, kv.Value, reference, difference, DiffStatus.Added);
+                if (!ha.ContainsKey(kv.Key)) yield return Meta("hyper_parameters." + kv.Key, null, Text(kv.Value), reference, difference, DiffStatus.Added);
         }
 
         private static CkptDiff Meta(string name, string? a, string? b, Checkpoint ra, Checkpoint rb, DiffStatus? status = null)
@@ -405,51 +410,16 @@ namespace LightningCkpt.Data
             return new CkptDiff { Kind = "Metadata", Name = name, Status = st, ReferenceValue = a, DifferenceValue = b, ReferencePath = ra.FilePath, DifferencePath = rb.FilePath };
         }
 
-        private static Dictionary<string, string?> Flatten(object? hparams)
+        private static Dictionary<string, object?> Flatten(object? hparams)
         {
-            var result = new Dictionary<string, string?>(StringComparer.Ordinal);
+            var result = new Dictionary<string, object?>(StringComparer.Ordinal);
             var rendered = HyperParameterRenderer.Render(hparams);
             if (rendered == null) return result;
-            foreach (DictionaryEntry e in (IDictionary)rendered) result[System.Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? ""] = Text(e.Value);
+            foreach (DictionaryEntry e in (IDictionary)rendered) result[System.Convert.ToString(e.Key, CultureInfo.InvariantCulture) ?? ""] = e.Value;
             return result;
         }
 
-        internal static string? Text(object? v)
-        {
-            switch (v)
-            {
-                case null: return null;
-                case string s: return s;
-                case bool b: return b ? "True" : "False";
-                case double d: return d.ToString("R", CultureInfo.InvariantCulture);
-                case float f: return ((double)f).ToString("R", CultureInfo.InvariantCulture);
-                case IFormattable f: return f.ToString(null, CultureInfo.InvariantCulture);
-                case IDictionary dict:
-                {
-                    var sb = new StringBuilder("{");
-                    bool first = true;
-                    foreach (DictionaryEntry e in dict)
-                    {
-                        if (!first) sb.Append(", ");
-                        first = false;
-                        sb.Append(Text(e.Key)).Append(": ").Append(Text(e.Value) ?? "None");
-                    }
-                    return sb.Append('}').ToString();
-                }
-                case IEnumerable seq:
-                {
-                    var sb = new StringBuilder("[");
-                    bool first = true;
-                    foreach (var x in seq)
-                    {
-                        if (!first) sb.Append(", ");
-                        first = false;
-                        sb.Append(Text(x) ?? "None");
-                    }
-                    return sb.Append(']').ToString();
-                }
-                default: return v.ToString();
-            }
-        }
+        /// <summary>A metadata value as a row shows it, capped on shared sub-graphs (<see cref="RenderedValue.LiteralText"/>).</summary>
+        internal static string? Text(object? v) => RenderedValue.LiteralText(v);
     }
 }

@@ -27,6 +27,7 @@ namespace LightningCkpt.Data
         private byte[]? _window;
         private StorageRef? _windowStorage;
         private long _windowStart = -1, _windowEnd = -1;
+        private BlockGather? _blocks;
 
         public TensorDataReader(ReadProgress? progress = null) => Progress = progress ?? new ReadProgress();
 
@@ -43,7 +44,7 @@ namespace LightningCkpt.Data
         /// The primitive every data path uses: elements [<paramref name="startElement"/>, +<paramref name="count"/>)
         /// of the view in row-major order, little-endian, packed into <paramref name="dst"/> from index 0 (count ×
         /// item size bytes; packed sub-byte dtypes: whole bytes of a contiguous view). Strided views are gathered
-        /// from a window of the storage of at most <see cref="Limits.MaxGatherWindowBytes"/>.
+        /// from windows of the storage of at most <see cref="Limits.MaxGatherWindowBytes"/> each.
         /// </summary>
         public void ReadElements(TensorRef t, long startElement, int count, byte[] dst)
         {
@@ -70,25 +71,26 @@ namespace LightningCkpt.Data
             if (s.IsBigEndian) SwapToLittleEndian(t.DType, dst, count * item);
         }
 
-        /// <summary>Gathers a strided range through a storage window, halving the range until its window fits.</summary>
+        /// <summary>
+        /// Gathers a strided range: from one read of the view's whole span when it fits the gather window, otherwise
+        /// by <see cref="BlockGather"/>, which reads only the pieces the range needs, neighbours together.
+        /// </summary>
         private void Gather(TensorRef t, long start, int count, byte[] dst, int at)
         {
             int item = t.DType.ItemSize;
             long viewLo = t.StorageOffset, viewHi = t.ComputeSpanEnd();
-            long lo, hi;
-            if ((viewHi - viewLo) * item <= Limits.MaxGatherWindowBytes) { lo = viewLo; hi = viewHi; }
-            else
+            if ((viewHi - viewLo) * item > GatherWindowBytes)
             {
-                Span(t, start, count, out lo, out hi);
-                if ((hi - lo) * item > Limits.MaxGatherWindowBytes && count > 1)
+                var s = t.Storage!;
+                (_blocks ??= new BlockGather()).Gather(t, start, count, dst, at, GatherWindowBytes, (long lo, long hi, out long baseByte) =>
                 {
-                    int half = count / 2;
-                    Gather(t, start, half, dst, at);
-                    Gather(t, start + half, count - half, dst, at + half * item);
-                    return;
-                }
+                    var w = Window(s, lo, hi);
+                    baseByte = _windowStart;
+                    return w;
+                });
+                return;
             }
-            var window = Window(t.Storage!, lo * item, hi * item);
+            var window = Window(t.Storage!, viewLo * item, viewHi * item);
             var cursor = new ViewCursor(t.Shape, t.Stride, t.StorageOffset, start, count);
             long windowBase = _windowStart;
             int n;
@@ -102,19 +104,8 @@ namespace LightningCkpt.Data
             }
         }
 
-        /// <summary>Smallest and one-past-largest storage element a row-major range of the view touches.</summary>
-        private static void Span(TensorRef t, long start, int count, out long lo, out long hi)
-        {
-            lo = long.MaxValue;
-            hi = long.MinValue;
-            var cursor = new ViewCursor(t.Shape, t.Stride, t.StorageOffset, start, count);
-            int n;
-            while ((n = cursor.NextRun(int.MaxValue, out long off)) > 0)
-            {
-                if (off < lo) lo = off;
-                if (off + n > hi) hi = off + n;
-            }
-        }
+        /// <summary>Largest storage window one gather reads (<see cref="Limits.MaxGatherWindowBytes"/>; smaller in tests).</summary>
+        internal int GatherWindowBytes { get; set; } = Limits.MaxGatherWindowBytes;
 
         /// <summary>Storage bytes [start, end) in the reader's window buffer, reusing the window when it already holds them.</summary>
         private byte[] Window(StorageRef s, long start, long end)

@@ -40,9 +40,8 @@ namespace LightningCkpt.Lightning
                 case NumpyArray a: return a.ToString();
                 case NumpyDType dt: return dt.ToString();
             }
-            // a hostile graph sharing sub-objects (each list holding the previous one twice) grows exponentially when
-            // rendered as a tree: stop rendering containers once the step budget is spent
-            // a shared container renders once and its rendering is reused, so shared sub-graphs stay linear
+            // a shared container renders once and its rendering is reused, so shared sub-graphs stay linear; at most
+            // MaxRenderNodes distinct containers are rendered
             if (active.TryGet(v!, out var rendered)) return rendered;
             if (depth >= MaxDepth || ++_steps > Limits.MaxRenderNodes || !active.Enter(v!)) return "...";
             object? r = v switch
@@ -99,21 +98,7 @@ namespace LightningCkpt.Lightning
     [Serializable]
     public sealed class HyperParameterDictionary : OrderedDictionary
     {
-        public override string ToString()
-        {
-            var parts = new List<string>();
-            foreach (System.Collections.DictionaryEntry e in this)
-                parts.Add($"{e.Key}={Short(e.Value)}");
-            return string.Join("; ", parts);
-        }
-
-        private static string Short(object? v) => v switch
-        {
-            null => "None",
-            double d => PyRepr.FormatDouble(d),
-            bool b => b ? "True" : "False",
-            object?[] a => "[" + string.Join(", ", Array.ConvertAll(a, Short)) + "]",
-            _ => v.ToString() ?? "",
-        };
+        /// <summary>"k=v; …", capped (<see cref="RenderedValue.ParameterText"/>): shared sub-lists print once per path, within the cap.</summary>
+        public override string ToString() => RenderedValue.ParameterText(this);
     }
 }

@@ -24,25 +24,19 @@ namespace LightningCkpt.Lightning
     /// Walks an unpickled object graph in pickle order and finds every tensor with its dotted path: dict keys
     /// and list indices joined with '.', inert objects through their constructor arguments (__args__.i),
     /// fields, opaque state (__state__) and items. Cycles and excessive depth are cut, never followed.
+    /// <para>A pickle can reach one container from many places (memo GET), so n lists can have 2^n paths. Each
+    /// container is walked once for its own content and remembered with whether it held a tensor: a later path to a
+    /// tensor-free container costs nothing, and a later path to one that holds tensors repeats its tensor paths (as
+    /// torch and the fixture truth report them) only while the repeated work stays within
+    /// <see cref="Limits.MaxRepeatedWalkSteps"/>. The walk is linear in the distinct objects plus that stated backstop.</para>
     /// </summary>
     public static class ObjectWalker
     {
         public static List<TensorEntry> FindTensors(object? root, string rootPath = "")
         {
             var found = new List<TensorEntry>();
-            var active = new HashSet<object>(ReferenceComparer.Instance);
-            _state = new WalkState();
-            try { Walk(root, rootPath, found, active, 0); }
-            finally { _state = null; }
+            new Walker(found).Walk(root, rootPath, 0);
             return found;
-        }
-
-        [ThreadStatic] private static WalkState? _state;
-
-        private sealed class WalkState
-        {
-            public long Steps;
-            public readonly HashSet<object> Walked = new HashSet<object>(ReferenceComparer.Instance);
         }
 
         /// <summary>
@@ -57,52 +51,76 @@ namespace LightningCkpt.Lightning
             return joined.Length > Limits.MaxPathLength ? joined.Substring(0, Limits.MaxPathLength) + "…" : joined;
         }
 
-        private static void Walk(object? v, string path, List<TensorEntry> found, HashSet<object> active, int depth)
+        private sealed class Walker
         {
-            var state = _state!;
-            state.Steps++;
-            switch (v)
+            private readonly List<TensorEntry> _found;
+            private readonly HashSet<object> _active = new HashSet<object>(ReferenceComparer.Instance);
+            /// <summary>
+            /// Containers walked once: the values their walk visited, or -1 when it found no tensor (and was not cut by a
+            /// cycle or the depth limit), so a later path has nothing to repeat.
+            /// </summary>
+            private readonly Dictionary<object, long> _walked = new Dictionary<object, long>(ReferenceComparer.Instance);
+            private int _cuts;
+            private int _repeating;
+            private long _steps;
+            private long _repeatedSteps;
+
+            public Walker(List<TensorEntry> found) => _found = found;
+
+            public void Walk(object? v, string path, int depth)
             {
-                case null: case string: case long: case double: case bool: case byte[]: case PyGlobal: case PyPath: return;
-                case TensorRef t: found.Add(new TensorEntry(path, t)); return;
+                _steps++;
+                if (_repeating > 0) _repeatedSteps++;
+                switch (v)
+                {
+                    case null: case string: case long: case double: case bool: case byte[]: case PyGlobal: case PyPath: return;
+                    case TensorRef t: _found.Add(new TensorEntry(path, t)); return;
+                }
+                if (depth >= Limits.MaxWalkDepth || _active.Contains(v!)) { _cuts++; return; }
+                bool again = _walked.TryGetValue(v!, out var cost);
+                // a later path repeats a container whole or not at all, so an alias is never listed half
+                if (again && (cost < 0 || _repeatedSteps + cost > Limits.MaxRepeatedWalkSteps)) return;
+                int foundBefore = _found.Count, cutsBefore = _cuts;
+                long stepsBefore = _steps;
+                _active.Add(v!);
+                if (again) _repeating++;
+                try { WalkContent(v!, path, depth); }
+                finally
+                {
+                    if (again) _repeating--;
+                    _active.Remove(v!);
+                }
+                if (!again) _walked[v!] = _found.Count > foundBefore || _cuts != cutsBefore ? _steps - stepsBefore : -1;
             }
-            if (depth >= Limits.MaxWalkDepth) return;
-            // past the step budget, containers already walked once are not walked again (shared-graph blow-up)
-            if (state.Steps > Limits.MaxWalkSteps && state.Walked.Contains(v!)) return;
-            if (!active.Add(v!)) return;
-            try
+
+            private void WalkContent(object v, string path, int depth)
             {
                 switch (v)
                 {
                     case PyDict d:
-                        foreach (var e in d) Walk(e.Value, Join(path, PyRepr.KeySegment(e.Key)), found, active, depth + 1);
+                        foreach (var e in d) Walk(e.Value, Join(path, PyRepr.KeySegment(e.Key)), depth + 1);
                         break;
                     case PyTuple t:
-                        for (int i = 0; i < t.Count; i++) Walk(t[i], Join(path, i.ToString()), found, active, depth + 1);
+                        for (int i = 0; i < t.Count; i++) Walk(t[i], Join(path, i.ToString()), depth + 1);
                         break;
                     case PyList l:
-                        for (int i = 0; i < l.Count; i++) Walk(l[i], Join(path, i.ToString()), found, active, depth + 1);
+                        for (int i = 0; i < l.Count; i++) Walk(l[i], Join(path, i.ToString()), depth + 1);
                         break;
                     case PySet s:
-                        for (int i = 0; i < s.Count; i++) Walk(s[i], Join(path, i.ToString()), found, active, depth + 1);
+                        for (int i = 0; i < s.Count; i++) Walk(s[i], Join(path, i.ToString()), depth + 1);
                         break;
                     case PyObject o:
-                        for (int i = 0; i < o.Args.Count; i++) Walk(o.Args[i], Join(path, "__args__." + i), found, active, depth + 1);
+                        for (int i = 0; i < o.Args.Count; i++) Walk(o.Args[i], Join(path, "__args__." + i), depth + 1);
                         if (o.Kwargs != null)
-                            foreach (var e in o.Kwargs) Walk(e.Value, Join(path, "__kwargs__." + PyRepr.KeySegment(e.Key)), found, active, depth + 1);
-                        if (o.HasOpaqueState) Walk(o.State, Join(path, "__state__"), found, active, depth + 1);
-                        else foreach (var f in o.Fields) Walk(f.Value, Join(path, PyRepr.KeySegment(f.Key)), found, active, depth + 1);
+                            foreach (var e in o.Kwargs) Walk(e.Value, Join(path, "__kwargs__." + PyRepr.KeySegment(e.Key)), depth + 1);
+                        if (o.HasOpaqueState) Walk(o.State, Join(path, "__state__"), depth + 1);
+                        else foreach (var f in o.Fields) Walk(f.Value, Join(path, PyRepr.KeySegment(f.Key)), depth + 1);
                         if (o.DictItems != null)
-                            foreach (var e in o.DictItems) Walk(e.Value, Join(path, PyRepr.KeySegment(e.Key)), found, active, depth + 1);
+                            foreach (var e in o.DictItems) Walk(e.Value, Join(path, PyRepr.KeySegment(e.Key)), depth + 1);
                         if (o.ListItems != null)
-                            for (int i = 0; i < o.ListItems.Count; i++) Walk(o.ListItems[i], Join(path, i.ToString()), found, active, depth + 1);
+                            for (int i = 0; i < o.ListItems.Count; i++) Walk(o.ListItems[i], Join(path, i.ToString()), depth + 1);
                         break;
                 }
-            }
-            finally
-            {
-                active.Remove(v!);
-                state.Walked.Add(v!);
             }
         }
     }

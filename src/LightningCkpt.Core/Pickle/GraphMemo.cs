@@ -6,8 +6,8 @@ namespace LightningCkpt.Pickle
     /// What every walk over an unpickled graph shares: a pickle can reach one container from many places (memo GET),
     /// so a graph of n lists can have 2^n paths (each list holding the previous one twice). A walk that converts or
     /// renders each container once, by identity, and reuses the result stays linear in the file; the active set cuts
-    /// cycles. Used by the metadata writer (PlainData) and the hyper-parameter renderer; the tensor walker keeps its
-    /// own per-path walk with a step budget because it reports every path.
+    /// cycles. Used by the metadata writer (PlainData), the hyper-parameter renderer and PyRepr; the tensor walker
+    /// (ObjectWalker) keeps the same once-per-container rule with its own record, since it also reports later paths.
     /// </summary>
     internal sealed class GraphMemo<TResult>
     {

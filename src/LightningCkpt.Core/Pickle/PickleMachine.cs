@@ -25,6 +25,7 @@ namespace LightningCkpt.Pickle
         private int _maxContainers = Limits.MaxContainers;
         private int _maxMemo = Limits.MaxMemoEntries;
         private long _cost;
+        private long _textCost;
         private long _maxCost = Limits.MaxPickleCostFor(0);
 
         public PickleMachine(IPickleHost host, string filePath, string part, GlobalsRecorder? globals = null)
@@ -69,6 +70,7 @@ namespace LightningCkpt.Pickle
             _marks.Clear();
             _containers = 0;
             _cost = 0;
+            _textCost = 0;
             _maxContainers = Limits.MaxContainersFor(fileBytes);
             _maxMemo = Limits.MaxMemoEntriesFor(fileBytes);
             _maxCost = Limits.MaxPickleCostFor(fileBytes);
@@ -329,9 +331,13 @@ namespace LightningCkpt.Pickle
         }
 
         /// <summary>Adds to the estimated memory of the graph; past <see cref="Limits.MaxPickleCostFor"/> the load stops.</summary>
-        private void Spend(long bytes)
+        private void Spend(long bytes, long textBytes = 0)
         {
-            _cost += bytes;
+            _cost += bytes + textBytes;
+            _textCost += textBytes;
+            // the per-pickle ceiling is on objects: text and byte strings are bounded by the file bytes they come from
+            if (_cost - _textCost > Limits.MaxPickleCost)
+                throw new PickleDataException($"the pickle builds more than {Limits.MaxPickleCost / (1 << 20)} MiB of objects (Limits.MaxPickleCost)", CheckpointErrorKind.LimitExceeded);
             if (_cost > _maxCost)
                 throw new PickleDataException($"the pickle builds more than {_maxCost / (1 << 20)} MiB of objects (Limits.MaxPickleCostFor: {Limits.PickleCostPerFileByte} bytes per pickle byte in the file, at least {Limits.MinPickleCost / (1 << 20)} MiB)", CheckpointErrorKind.LimitExceeded);
         }
@@ -413,8 +419,8 @@ namespace LightningCkpt.Pickle
         {
             switch (v)
             {
-                case string s: Spend(24 + 2L * s.Length); break;
-                case byte[] b: Spend(24 + b.LongLength); break;
+                case string s: Spend(24, 2L * s.Length); break;
+                case byte[] b: Spend(24, b.LongLength); break;
                 case BigInteger _: Spend(64); break;
                 case double _: Spend(24); break;
                 case long l when (ulong)(l + 1) >= (ulong)SmallInts.Length: Spend(24); break; // outside the shared boxes

@@ -8,14 +8,15 @@ namespace LightningCkpt.Pickle
 {
     /// <summary>
     /// A short, Python-like text rendering of any unpickled value; cycle-safe and length-capped so hostile
-    /// graphs cannot blow up the output.
+    /// graphs cannot blow up the output. A container reached again (memo sharing) reuses the text it rendered to
+    /// the first time (<see cref="GraphMemo{TResult}"/>), so shared sub-graphs cost their text, not a walk per path.
     /// </summary>
     public static class PyRepr
     {
         public static string Render(object? value, int maxLength = 4096)
         {
             var sb = new StringBuilder();
-            var active = new HashSet<object>(ReferenceComparer.Instance);
+            var active = new Walk();
             Write(sb, value, active, maxLength, 0);
             if (sb.Length > maxLength) { sb.Length = maxLength; sb.Append('…'); }
             return sb.ToString();
@@ -42,7 +43,7 @@ namespace LightningCkpt.Pickle
             return r;
         }
 
-        private static void Write(StringBuilder sb, object? v, HashSet<object> active, int max, int depth)
+        private static void Write(StringBuilder sb, object? v, Walk active, int max, int depth)
         {
             if (sb.Length > max) return;
             if (depth > 64) { sb.Append("…"); return; }
@@ -50,7 +51,10 @@ namespace LightningCkpt.Pickle
             {
                 case null: sb.Append("None"); return;
                 case bool b: sb.Append(b ? "True" : "False"); return;
-                case string s: sb.Append('\'').Append(s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\''); return;
+                case string s:
+                    // only what can still show is escaped: a 100 MB string costs no 100 MB copies
+                    if (s.Length > max - sb.Length + 1) s = s.Substring(0, Math.Max(0, max - sb.Length + 1));
+                    sb.Append('\'').Append(s.Replace("\\", "\\\\").Replace("'", "\\'").Replace("\n", "\\n")).Append('\''); return;
                 case long l: sb.Append(l.ToString(CultureInfo.InvariantCulture)); return;
                 case int i: sb.Append(i.ToString(CultureInfo.InvariantCulture)); return;
                 case BigInteger bi: sb.Append(bi.ToString(CultureInfo.InvariantCulture)); return;
@@ -70,7 +74,13 @@ namespace LightningCkpt.Pickle
                 case PyPath p: sb.Append(p.Path); return;
             }
 
-            if (!active.Add(v!)) { sb.Append("..."); return; }
+            if (active.Memo.TryGet(v!, out var text) && text != null)
+            {
+                sb.Append(text, 0, Math.Min(text.Length, max + 1 - Math.Min(max + 1, sb.Length)));
+                return;
+            }
+            if (!active.Memo.Enter(v!)) { active.Cuts++; sb.Append("..."); return; }
+            int start = sb.Length, cuts = active.Cuts;
             try
             {
                 switch (v)
@@ -128,10 +138,22 @@ namespace LightningCkpt.Pickle
                         return;
                 }
             }
-            finally { active.Remove(v!); }
+            finally
+            {
+                // text cut by a cycle (or by the length cap) is not reused: elsewhere it would read differently
+                bool whole = active.Cuts == cuts && sb.Length <= max;
+                active.Memo.Leave(v!, whole ? sb.ToString(start, sb.Length - start) : null);
+            }
         }
 
-        private static void WriteItems(StringBuilder sb, IList<object?> items, HashSet<object> active, int max, int depth)
+        /// <summary>One rendering's memo of finished containers and count of cycle cuts.</summary>
+        private sealed class Walk
+        {
+            public readonly GraphMemo<string?> Memo = new GraphMemo<string?>();
+            public int Cuts;
+        }
+
+        private static void WriteItems(StringBuilder sb, IList<object?> items, Walk active, int max, int depth)
         {
             for (int k = 0; k < items.Count; k++)
             {

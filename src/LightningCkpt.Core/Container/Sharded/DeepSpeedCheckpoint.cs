@@ -103,7 +103,7 @@ namespace LightningCkpt.Container.Sharded
                 var first = optim[0].osd;
                 stage = ZeroStage(first.Get("zero_stage"));
                 var pc = first.Get("partition_count");
-                world = pc switch { long l => (int)l, PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int)x!.Value).DefaultIfEmpty(optim.Count).Max(), _ => optim.Count };
+                world = PartitionCount(pc) ?? optim.Count;
                 for (long r = 0; r < world; r++)
                     if (!optimByRank.ContainsKey(r))
                         throw new CheckpointFormatException(tagDir, "folder", $"partition_count says {world} ranks but the optimizer file of rank {r} is missing") { Defect = CheckpointDefect.MissingStorage };
@@ -120,18 +120,29 @@ namespace LightningCkpt.Container.Sharded
                 if (stage <= 2 || !first.ContainsKey("fp32_flat_groups")) Stage12(optim, shapes, weights);
                 else
                 {
-                    // stage 3 needs every rank's model file for the frozen fragments
-                    var rankModels = new List<PyDict?> { ms };
-                    for (long r = 1; r < world; r++)
-                        rankModels.Add(modelByRank.TryGetValue(r, out var mf) ? OpenOne(mf, "model states").Root as PyDict
-                            : throw new CheckpointFormatException(tagDir, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
                     Stage3(optim, shapes, weights, world);
-                    Stage3Frozen(rankModels, weights, world, model0Path);
+                    Stage3Frozen(ms, modelByRank, f => OpenOne(f, "model states"), tagDir, weights, world, model0Path);
                 }
             }
-            if (stage == 2 && ms.Get("frozen_param_fragments") is PyDict frag)
-                foreach (var e in frag) if (e.Key is string n && e.Value is TensorRef t && !weights.ContainsKey(n)) weights[n] = t;
+            if (stage == 2) Stage2Frozen(ms, weights);
+            if (File.Exists(Path.Combine(dir, DeepSpeedUniversalCheckpoint.LatestName)))
+                notes.Add($"'{DeepSpeedUniversalCheckpoint.LatestName}' names a universal copy beside it; open that folder to read the copy");
 
+            var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
+            return Present(dir, CheckpointFormat.DeepSpeed, model0, module, weights, moduleIsComplete: optim.Count == 0 || stage <= 1, info, notes, parts, null);
+        }
+
+        /// <summary>
+        /// The logical checkpoint of a DeepSpeed engine's model states <paramref name="model0"/> given its trainable (and
+        /// frozen) <paramref name="weights"/>: the client state (Lightning: epoch, global_step, …) with the state dict in
+        /// module order — weights, buffers as saved (ints stay ints), module tensors when <paramref name="moduleIsComplete"/>
+        /// (stage ≤ 1), tied aliases from shared_params — and <paramref name="optimizer"/> (a torch-style optimizer state
+        /// dict) as optimizer_states[0] (or 'optimizer' outside Lightning) when there is one.
+        /// </summary>
+        internal static Checkpoint Present(string dir, CheckpointFormat format, Checkpoint model0, PyDict module, Dictionary<string, TensorRef> weights,
+            bool moduleIsComplete, ShardingInfo info, List<string> notes, List<Checkpoint> parts, PyDict? optimizer)
+        {
+            var ms = (PyDict)model0.Root!;
             var buffers = new HashSet<string>(StringComparer.Ordinal);
             if (ms.Get("buffer_names") is PyList bl) foreach (var b in bl) if (b is string s) buffers.Add(s);
             var shared = new List<(string alias, string source)>();
@@ -142,8 +153,9 @@ namespace LightningCkpt.Container.Sharded
             bool stripped = false;
             string Name(string n)
             {
-                if (n.StartsWith(LegacyPrefix, StringComparison.Ordinal)) { stripped = true; return n.Substring(LegacyPrefix.Length); }
-                return n;
+                var name = PublicName(n);
+                stripped |= name.Length != n.Length;
+                return name;
             }
             var aliasOf = shared.ToDictionary(x => x.alias, x => x.source, StringComparer.Ordinal);
             foreach (var e in module)
@@ -151,7 +163,7 @@ namespace LightningCkpt.Container.Sharded
                 if (e.Key is not string n) continue;
                 if (weights.TryGetValue(n, out var w)) state.Set(Name(n), w);
                 else if (aliasOf.ContainsKey(n)) state.Set(Name(n), null); // placeholder keeps module order; filled below
-                else if (e.Value is TensorRef t && (buffers.Contains(n) || optim.Count == 0 || stage <= 1 || t.Numel > 0)) state.Set(Name(n), t);
+                else if (e.Value is TensorRef t && (buffers.Contains(n) || moduleIsComplete || t.Numel > 0)) state.Set(Name(n), t);
                 else if (e.Value is TensorRef) notes.Add($"'{n}' has no data in any rank's files (saved with exclude_frozen_parameters?) and is left out");
             }
             foreach (var kv in weights) if (!state.ContainsKey(Name(kv.Key))) state.Set(Name(kv.Key), kv.Value);
@@ -174,15 +186,26 @@ namespace LightningCkpt.Container.Sharded
             foreach (var e in ms) if (e.Key is not string k || !EngineKeys.Contains(k)) root.Set(e.Key, e.Value);
             root.Set(lightning ? "state_dict" : "module", state);
             if (!lightning && PyFields.Long(ms.Get("global_steps")) is long gs) root.Set("global_steps", gs);
+            if (optimizer != null) root.Set(lightning ? "optimizer_states" : "optimizer", lightning ? new PyList { optimizer } : (object)optimizer);
 
-            var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
             var storages = parts.SelectMany(p => p.Storages).ToList();
             var globals = ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals));
-            return new Checkpoint(dir, model0.Source, CheckpointFormat.DeepSpeed, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
+            return new Checkpoint(dir, model0.Source, format, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
             {
                 AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
             };
         }
+
+        /// <summary>The ranks partition_count records: an int (stage 3) or the largest of a per-group list (stage 1/2); null when absent.</summary>
+        internal static int? PartitionCount(object? pc) => pc switch
+        {
+            long l => (int)l,
+            PyList l => l.Select(PyFields.Long).Where(x => x != null).Select(x => (int?)(int)x!.Value).Max(),
+            _ => null,
+        };
+
+        /// <summary>A parameter's name without the '_forward_module.' prefix of Lightning &lt; 2.1.</summary>
+        internal static string PublicName(string n) => n.StartsWith(LegacyPrefix, StringComparison.Ordinal) ? n.Substring(LegacyPrefix.Length) : n;
 
         /// <summary>ZeroStageEnum as pickled: REDUCE(cls, (n,)) before Python 3.11, REDUCE(getattr, (cls, 'name')) after; or a plain int.</summary>
         internal static int? ZeroStage(object? v)
@@ -198,10 +221,10 @@ namespace LightningCkpt.Container.Sharded
             }
         }
 
-        private static int? StageFromConfig(object? config) =>
+        internal static int? StageFromConfig(object? config) =>
             PyFields.Get(PyFields.Get(config, "zero_optimization"), "stage") is long s ? (int)s : (int?)null;
 
-        private static List<List<(string name, long[] shape)>> ParamShapes(object? v, string path)
+        internal static List<List<(string name, long[] shape)>> ParamShapes(object? v, string path)
         {
             var groups = new List<List<(string, long[])>>();
             if (v is not PyList list) throw new CheckpointFormatException(path, "param_shapes", "param_shapes is missing or not a list");
@@ -248,7 +271,7 @@ namespace LightningCkpt.Container.Sharded
         }
 
         /// <summary>A parameter made of flat slices: a plain view when one slice holds it all, else a chunked tensor.</summary>
-        private static TensorRef Place(long[] shape, List<(long at, TensorRef view, string origin)> pieces)
+        internal static TensorRef Place(long[] shape, List<(long at, TensorRef view, string origin)> pieces)
         {
             long numel = TensorRef.ComputeNumel(shape);
             if (pieces.Count == 1 && pieces[0].view.Numel == numel)
@@ -332,8 +355,21 @@ namespace LightningCkpt.Container.Sharded
                 }
         }
 
-        private static void Stage3Frozen(List<PyDict?> rankModels, Dictionary<string, TensorRef> weights, int world, string path)
+        /// <summary>Stage 2 keeps each frozen parameter whole (16-bit) in frozen_param_fragments of the model states.</summary>
+        internal static void Stage2Frozen(PyDict ms, Dictionary<string, TensorRef> weights)
         {
+            if (ms.Get("frozen_param_fragments") is PyDict frag)
+                foreach (var e in frag) if (e.Key is string n && e.Value is TensorRef t && !weights.ContainsKey(n)) weights[n] = t;
+        }
+
+        /// <summary>Stage 3 splits each frozen parameter across the ranks' model files (frozen_param_fragments), so every rank's file is opened.</summary>
+        internal static void Stage3Frozen(PyDict ms, IDictionary<long, string> modelByRank, Func<string, Checkpoint> open, string folder,
+            Dictionary<string, TensorRef> weights, int world, string path)
+        {
+            var rankModels = new List<PyDict?> { ms };
+            for (long r = 1; r < world; r++)
+                rankModels.Add(modelByRank.TryGetValue(r, out var mf) ? open(mf).Root as PyDict
+                    : throw new CheckpointFormatException(folder, "folder", $"the model states of rank {r} are missing") { Defect = CheckpointDefect.MissingStorage });
             if (rankModels[0]?.Get("frozen_param_shapes") is not PyDict shapes) return;
             foreach (var e in shapes)
             {

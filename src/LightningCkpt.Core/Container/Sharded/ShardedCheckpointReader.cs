@@ -10,7 +10,7 @@ namespace LightningCkpt.Container.Sharded
     /// <summary>
     /// Tells which sharded layout a folder (or index file) holds and opens it as one logical checkpoint. Detection
     /// looks at file names only: DCP's .metadata (with Lightning's meta.pt beside it for a sharded .ckpt folder),
-    /// DeepSpeed's latest / *_model_states.pt, Hugging Face's *.index.json.
+    /// DeepSpeed's latest / *_model_states.pt (latest_universal / zero/ for universal checkpoints), Hugging Face's *.index.json.
     /// </summary>
     internal static class ShardedCheckpointReader
     {
@@ -42,7 +42,7 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>The index file a folder opens as, or null when the folder is DCP, Lightning sharded, DeepSpeed or holds no index.</summary>
         private static string? FolderIndex(string dir)
         {
-            if (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName)) || DeepSpeedCheckpoint.Recognises(dir)) return null;
+            if (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName)) || DeepSpeedCheckpoint.Recognises(dir) || DeepSpeedUniversalCheckpoint.Recognises(dir)) return null;
             var indexes = Directory.GetFiles(dir, "*.index.json");
             if (indexes.Length == 0) return null;
             return indexes.FirstOrDefault(f => Path.GetFileName(f).IndexOf("safetensors", StringComparison.OrdinalIgnoreCase) >= 0) ?? indexes.OrderBy(f => f, StringComparer.Ordinal).First();
@@ -54,7 +54,7 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
         public static bool LooksLikeCheckpointFolder(string dir) =>
             Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
-                || DeepSpeedCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0);
+                || DeepSpeedCheckpoint.Recognises(dir) || DeepSpeedUniversalCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0);
 
         private static List<string> RankMetadataFiles(string dir) =>
             Directory.GetFiles(dir, "__*.metadata").Select(Path.GetFileName).Where(n => RankMetadataName.IsMatch(n!)).OrderBy(n => n, StringComparer.Ordinal).ToList()!;
@@ -66,6 +66,7 @@ namespace LightningCkpt.Container.Sharded
                 return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
             if (File.Exists(Path.Combine(dir, LightningMetaName)))
                 throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
+            if (DeepSpeedUniversalCheckpoint.Recognises(dir)) return DeepSpeedUniversalCheckpoint.Open(dir); // before ZeRO: a step folder has *_model_states.pt too
             if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
             if (FolderIndex(dir) is { } index) return HfShardedIndex.Open(index, dir); // safetensors index first
             var rankMetadata = RankMetadataFiles(dir);
@@ -76,7 +77,7 @@ namespace LightningCkpt.Container.Sharded
             if (Directory.GetFiles(dir, "*.distcp").Length > 0)
                 throw new CheckpointFormatException(dir, "folder", $"it holds DCP data files (*.distcp) but no {DcpMetadataName}, which names what they hold (not copied?)") { Defect = CheckpointDefect.MissingStorage };
             throw new CheckpointFormatException(dir, "folder",
-                "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest' or *_model_states.pt and no Hugging Face *.index.json")
+                "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest', 'latest_universal' or *_model_states.pt and no Hugging Face *.index.json")
             { Kind = CheckpointErrorKind.NotACheckpoint };
         }
 

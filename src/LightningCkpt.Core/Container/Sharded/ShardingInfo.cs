@@ -14,7 +14,7 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>Every file the checkpoint was read from (index/metadata files and data files).</summary>
         public IReadOnlyList<string> Files { get; }
 
-        /// <summary>Data files: safetensors/.bin shards, .distcp files, per-rank optimizer files.</summary>
+        /// <summary>Data files: safetensors/.bin shards, .distcp files, per-rank optimizer files, a universal checkpoint's per-parameter files.</summary>
         public int ShardCount { get; }
 
         /// <summary>Ranks that wrote the checkpoint (DCP file prefixes, DeepSpeed partition count); null when not recorded.</summary>
