@@ -124,10 +124,11 @@ namespace LightningCkpt.Data
                 _components = a.DType.IsComplex ? 2 : 1;
                 _item = a.DType.ItemSize;
                 _chunkElements = Math.Min(TensorDataReader.ChunkElements(a), TensorDataReader.ChunkElements(b));
-                // pieces: whole blocks of numbers, about a cached piece of the wider side, dividing the chunk
+                // pieces: whole blocks of numbers, about a piece (TensorDataReader.PieceBytes) of the wider side, dividing the chunk
                 int block = TensorAnalysis.BlockElements / _components;
                 long wide = Math.Max(a.DType.ItemSize, b.DType.ItemSize);
-                long piece = Math.Max(block, Limits.CachedPieceBytes / wide / block * block);
+                long bytes = Math.Max(TensorDataReader.PieceBytes(a), TensorDataReader.PieceBytes(b));
+                long piece = Math.Max(block, bytes / wide / block * block);
                 _piece = (int)(piece <= _chunkElements && _chunkElements % piece == 0 ? piece : _chunkElements);
                 long chunks = (a.Numel + _chunkElements - 1) / _chunkElements;
                 _sums = new CheckpointComparer.DiffSums?[chunks];

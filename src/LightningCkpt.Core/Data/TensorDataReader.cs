@@ -205,15 +205,23 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>
-        /// Elements per piece of <see cref="ReadRange"/>: about <see cref="Limits.CachedPieceBytes"/> and a multiple
-        /// of <paramref name="multiple"/> elements (the statistics' block), whole bytes for sub-byte dtypes.
+        /// Elements per piece of <see cref="ReadRange"/>: about <see cref="PieceBytes"/> and a multiple of
+        /// <paramref name="multiple"/> elements (the statistics' block), whole bytes for sub-byte dtypes.
         /// </summary>
         internal static int PieceElements(TensorRef t, int multiple = 1)
         {
-            if (t.DType.BitsPerElement < 8) return Limits.CachedPieceBytes * (8 / t.DType.BitsPerElement);
-            long perPiece = Math.Max(1, Limits.CachedPieceBytes / t.DType.ItemSize / multiple);
+            int bytes = PieceBytes(t);
+            if (t.DType.BitsPerElement < 8) return bytes * (8 / t.DType.BitsPerElement);
+            long perPiece = Math.Max(1, bytes / t.DType.ItemSize / multiple);
             return (int)(perPiece * multiple);
         }
+
+        /// <summary>
+        /// Cache-sized pieces (<see cref="Limits.CachedPieceBytes"/>) for views read in place; a strided view keeps
+        /// whole read chunks, since a gather of a wide view reads the storage blocks each range needs and a larger
+        /// range shares more of them.
+        /// </summary>
+        internal static int PieceBytes(TensorRef t) => t.IsChunked || t.IsContiguous ? Limits.CachedPieceBytes : Limits.ReadChunkBytes;
 
         /// <summary>
         /// True when any element range of the view can be read without reading what comes before it (a contiguous
