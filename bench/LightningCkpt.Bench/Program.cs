@@ -11,7 +11,8 @@ using LightningCkpt.Data;
 namespace LightningCkpt.Bench
 {
     /// <summary>
-    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--python /usr/bin/python3] [--repeat 3] [--only export|read]
+    /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
+    ///     [--only export|read|write [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
@@ -25,20 +26,34 @@ namespace LightningCkpt.Bench
         public static int Main(string[] args)
         {
             string work = "/tmp/ckbench";
-            string only = "";
-            bool sharded = false;
+            string? outDir = null, only = null, ext = null, row = null;
+            bool sharded = false, torch = true;
             for (int i = 0; i < args.Length; i++)
             {
                 if (args[i] == "--sharded") sharded = true;
                 else if (args[i] == "--work") work = args[++i];
+                else if (args[i] == "--out") outDir = args[++i];
                 else if (args[i] == "--python") _python = args[++i];
                 else if (args[i] == "--repeat") _repeat = int.Parse(args[++i], CultureInfo.InvariantCulture);
-                else if (args[i] == "--only" && i + 1 < args.Length && (args[i + 1] == "export" || args[i + 1] == "read")) only = args[++i];
+                else if (args[i] == "--only") only = args[++i];
+                else if (args[i] == "--ext") ext = args[++i];
+                else if (args[i] == "--row") row = args[++i];
+                else if (args[i] == "--no-torch") torch = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
+            }
+            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "export" || only == "read" || only == "write");
+            if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge"))) known = false;
+            if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
+            {
+                Console.Error.WriteLine("--only takes export|read|write (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
+                return 2;
             }
             _script = FindScript("bench_torch.py");
             Directory.CreateDirectory(work);
-            if (sharded) return ShardedBench.Run(work, _repeat);
+            // outputs (and the copies of the limit) go to --out: the inputs in --work are shared and never rewritten
+            outDir ??= work;
+            Directory.CreateDirectory(outDir);
+            if (sharded) return ShardedBench.Run(work, outDir, _repeat, only, ext, torch);
             string a = Path.Combine(work, "bench_a.ckpt"), b = Path.Combine(work, "bench_b.ckpt");
             if (!File.Exists(a) || !File.Exists(b))
             {
@@ -57,8 +72,16 @@ namespace LightningCkpt.Bench
             table.Read("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, null, null, "the read limit");
             if (only == "export")
             {
-                ExportBench.Run(a, work, _repeat, table);
+                ExportBench.Run(a, outDir, _repeat, table);
                 table.Print(fileBytes, loadBefore, Load(), _repeat);
+                return 0;
+            }
+            if (only == "write")
+            {
+                Func<string, string[], (double, long)> torchSide = torch ? RunPython : (_, _) => (double.NaN, 0);
+                foreach (var w in WriteBench.Run(a, b, outDir, _repeat, torchSide, row)) table.Write(w);
+                table.Print(fileBytes, loadBefore, Load(), _repeat);
+                table.PrintGoals(null, 0);
                 return 0;
             }
 
@@ -121,8 +144,8 @@ namespace LightningCkpt.Bench
             }
 
             // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
-            foreach (var w in WriteBench.Run(a, b, work, _repeat, RunPython)) table.Write(w);
-            ExportBench.Run(a, work, _repeat, table);
+            foreach (var w in WriteBench.Run(a, b, outDir, _repeat, RunPython)) table.Write(w);
+            ExportBench.Run(a, outDir, _repeat, table);
 
             string loadAfter = Load();
             table.Print(fileBytes, loadBefore, loadAfter, _repeat);

@@ -12,7 +12,11 @@ namespace LightningCkpt.Bench
     /// </summary>
     internal static class ShardedBench
     {
-        public static int Run(string work, int repeat)
+        /// <summary>
+        /// <paramref name="only"/> (dcp or ds) and <paramref name="onlyExt"/> (.pt or .safetensors) pick rows; outputs
+        /// and copies go to <paramref name="outDir"/>; without <paramref name="torch"/> the torch column stays empty.
+        /// </summary>
+        public static int Run(string work, string outDir, int repeat, string? only, string? onlyExt, bool torch)
         {
             var script = Program.Script("sharded_bench.py");
             if (!File.Exists(Path.Combine(work, "dcp", ".metadata")) || !File.Exists(Path.Combine(work, "ds", "latest")))
@@ -24,20 +28,26 @@ namespace LightningCkpt.Bench
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
             foreach (var (name, mode) in new[] { ("dcp", "dcp"), ("ds", "ds") })
             {
+                if (only != null && only != name) continue;
                 var src = Path.Combine(work, name);
                 var files = Directory.GetFiles(src, "*", SearchOption.AllDirectories);
-                foreach (var f in files) Copy(f, Path.Combine(work, "warm.tmp")); // page cache warm for every side
-                var copyDir = Path.Combine(work, "copy");
+                foreach (var f in files) Copy(f, Path.Combine(outDir, "warm.tmp")); // page cache warm for every side
+                Sync();
+                var copyDir = Path.Combine(outDir, "copy");
                 double cp = Program.Time(() =>
                 {
                     if (Directory.Exists(copyDir)) Directory.Delete(copyDir, true);
                     Directory.CreateDirectory(copyDir);
                     foreach (var f in files) Copy(f, Path.Combine(copyDir, Path.GetFileName(f)));
                 }, repeat, out _);
+                // cp leaves its copy dirty in the page cache: written back now, untimed, so that the row measured next
+                // does not pay for cp's writeback (cp and torch.save do not fsync; ours does, before its rename)
+                Sync();
                 long largest = 0;
                 foreach (var ext in new[] { ".pt", ".safetensors" })
                 {
-                    var outFile = Path.Combine(work, name + "_ours" + ext);
+                    if (onlyExt != null && onlyExt != ext) continue;
+                    var outFile = Path.Combine(outDir, name + "_ours" + ext);
                     double ours = Program.Time(() =>
                     {
                         if (File.Exists(outFile)) File.Delete(outFile);
@@ -46,16 +56,24 @@ namespace LightningCkpt.Bench
                         var o = new SelectOptions();
                         WeightSelection.Write(c, WeightSelection.Select(c, o), o, outFile, WeightSelection.FormatFor(outFile), false);
                     }, repeat, out var mem);
-                    var torchOut = Path.Combine(work, name + "_torch.pt");
-                    var (torchS, torchRss) = ext == ".pt" ? Program.RunScript(script, mode, src, torchOut) : (double.NaN, 0L);
+                    var torchOut = Path.Combine(outDir, name + "_torch.pt");
+                    var (torchS, torchRss) = ext == ".pt" && torch ? Program.RunScript(script, mode, src, torchOut) : (double.NaN, 0L);
                     if (File.Exists(torchOut)) File.Delete(torchOut);
                     Console.WriteLine($"| {name} → {ext} | {ours:F2} | {cp:F2} | {(double.IsNaN(torchS) ? "" : torchS.ToString("F2"))} | {ours / cp:F2} | {(double.IsNaN(torchS) ? "" : (torchS / ours).ToString("F2"))} | {Program.Mb(mem.AnonPeakDelta)} | {Program.Mb(largest)} | {(torchRss > 0 ? Program.Mb(torchRss) : "")} |");
                     File.Delete(outFile);
+                    Sync();
                 }
                 Directory.Delete(copyDir, true);
             }
-            File.Delete(Path.Combine(work, "warm.tmp"));
+            File.Delete(Path.Combine(outDir, "warm.tmp"));
             return 0;
+        }
+
+        /// <summary>sync(1): every dirty page of the machine written back, so each row starts from clean writeback.</summary>
+        private static void Sync()
+        {
+            using var p = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("sync") { UseShellExecute = false })!;
+            p.WaitForExit();
         }
 
         /// <summary>cp: a plain stream copy with a 1 MB buffer (what cp does with the page cache warm).</summary>

@@ -29,7 +29,7 @@ namespace LightningCkpt.Bench
         {
             double x = w.OursSeconds / w.CopySeconds;
             _lines.Add(new Line(w.Task, w.OursSeconds, w.TorchSeconds, F(w.Bytes / w.OursSeconds / 1e9, "F2"),
-                $"{F(x, "F2")}× cp+fsync ({F(w.CopySeconds, "F3")} s)", "", w.TorchRss > 0 ? Measure.Mb(w.TorchRss) : "", $"{w.Note}; {F(w.Bytes / 1e6, "F0")} MB written", x, null));
+                $"{F(x, "F2")}× cp+fsync ({F(w.CopySeconds, "F3")} s)", w.Memory?.ToString() ?? "", w.TorchRss > 0 ? Measure.Mb(w.TorchRss) : "", $"{w.Note}; {F(w.Bytes / 1e6, "F0")} MB written", x, w.Memory));
         }
 
         public void Print(long fileBytes, string loadBefore, string loadAfter, int repeat)
@@ -48,8 +48,7 @@ namespace LightningCkpt.Bench
             }
         }
 
-        /// <summary>The goals of issue 11, each with the figure of this run.</summary>
-        /// <remarks><paramref name="meta"/> is null when the metadata rows were not run (--only read).</remarks>
+        /// <summary>The goals of issue 11 with this run's figures; <paramref name="meta"/> is null when the metadata rows did not run.</summary>
         public void PrintGoals(MetadataBench.Result? meta, double torchLoad)
         {
             var goals = new List<(string goal, string measured, bool met)>();

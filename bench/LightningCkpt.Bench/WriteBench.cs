@@ -9,15 +9,22 @@ using LightningCkpt.Writing;
 namespace LightningCkpt.Bench
 {
     /// <summary>One writing task: our best time, the output size, the copy-and-fsync limit of that size, torch's best time.</summary>
-    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, double? TorchSeconds, long TorchRss, string Note);
+    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, double? TorchSeconds, long TorchRss, string Note, Memory? Memory = null);
 
     /// <summary>Select-and-write (half the weights; all weights cast to bfloat16) and Merge, each beside a flushed copy of its output size.</summary>
     public static class WriteBench
     {
-        public static IEnumerable<WriteRow> Run(string a, string b, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        public static IEnumerable<WriteRow> Run(string a, string b, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch, string? only = null)
+        {
+            if (only == null || only == "half") yield return Half(a, work, repeat, torch);
+            if (only == null || only == "cast") yield return Cast(a, work, repeat, torch);
+            if (only == null || only == "merge") yield return Merge(a, b, work, repeat, torch);
+        }
+
+        private static WriteRow Half(string a, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
         {
             string half = Path.Combine(work, "select_half.pt");
-            yield return Row("select-write half of the weights (torch zip)", work, a, repeat, half, () =>
+            return Row("select-write half of the weights (torch zip)", work, a, repeat, half, () =>
             {
                 var c = Checkpoint.Open(a);
                 var keep = new HashSet<string>(c.View.Weights.Take((c.View.Weights.Count + 1) / 2).Select(w => w.Name), StringComparer.Ordinal);
@@ -25,9 +32,12 @@ namespace LightningCkpt.Bench
                 WeightSelection.Write(c, WeightSelection.Select(c, opt), opt, half, WeightsFileFormat.TorchZip, true);
                 return $"{keep.Count} tensors";
             }, torch("half", new[] { a, Path.Combine(work, "torch_half.pt") }));
+        }
 
+        private static WriteRow Cast(string a, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        {
             string cast = Path.Combine(work, "select_bf16.pt");
-            yield return Row("Select-CkptWeights -DType bfloat16, all weights", work, a, repeat, cast, () =>
+            return Row("Select-CkptWeights -DType bfloat16, all weights", work, a, repeat, cast, () =>
             {
                 var c = Checkpoint.Open(a);
                 var opt = new SelectOptions { CastTo = DType.BFloat16 };
@@ -35,9 +45,12 @@ namespace LightningCkpt.Bench
                 WeightSelection.Write(c, sel, opt, cast, WeightsFileFormat.TorchZip, true);
                 return $"{sel.Count} tensors float32 → bfloat16";
             }, torch("cast", new[] { a, Path.Combine(work, "torch_bf16.pt") }));
+        }
 
+        private static WriteRow Merge(string a, string b, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        {
             string merged = Path.Combine(work, "merge_ab.pt");
-            yield return Row("Merge-CkptWeights of the two files (mean)", work, a, repeat, merged, () =>
+            return Row("Merge-CkptWeights of the two files (mean)", work, a, repeat, merged, () =>
             {
                 var inputs = new[] { Checkpoint.Open(a), Checkpoint.Open(b) };
                 WeightsAverager.Merge(inputs, null, merged, WeightsFileFormat.TorchZip, true, null);
@@ -49,16 +62,17 @@ namespace LightningCkpt.Bench
         {
             double best = double.MaxValue, copy = double.MaxValue;
             string note = "";
+            var mem = new Memory();
             // alternating, so the writeback of the previous file weighs on both sides alike
             for (int r = 0; r < repeat; r++)
             {
                 if (File.Exists(output)) File.Delete(output);
-                var sw = Stopwatch.StartNew();
-                note = ours();
-                best = Math.Min(best, sw.Elapsed.TotalSeconds);
+                best = Math.Min(best, Measure.Time(() => note = ours(), 1, out var m));
+                mem.ManagedPeak = Math.Max(mem.ManagedPeak, m.ManagedPeak);
+                mem.AnonPeakDelta = Math.Max(mem.AnonPeakDelta, m.AnonPeakDelta);
                 copy = Math.Min(copy, Measure.CopyFsync(source, work, new FileInfo(output).Length, 1));
             }
-            return new WriteRow(task, best, new FileInfo(output).Length, copy, torch.seconds, torch.rss, note);
+            return new WriteRow(task, best, new FileInfo(output).Length, copy, double.IsNaN(torch.seconds) ? null : torch.seconds, torch.rss, note, mem);
         }
     }
 }

@@ -69,6 +69,28 @@ namespace LightningCkpt
         /// </summary>
         public const long MaxPickleCost = 96L << 20;
 
+        /// <summary>
+        /// Ceiling of the object allowance of a torch.distributed.checkpoint <c>.metadata</c> pickle. A DCP folder's
+        /// metadata grows with ranks × tensors (an FSDP run on 256 ranks lists each parameter and moment 256 times:
+        /// ~0.5 M chunks, an 80 MB pickle building ~1.4 GiB of estimated objects), so it may build as many estimated
+        /// bytes as its <c>.distcp</c> data files hold (<see cref="MaxDcpMetadataCostFor"/>), up to this.
+        /// </summary>
+        public const long MaxDcpMetadataCost = 4L << 30;
+
+        /// <summary>
+        /// The object allowance of a DCP <c>.metadata</c> describing <paramref name="dataFileBytes"/> bytes of
+        /// <c>.distcp</c> files: at least <see cref="MaxPickleCost"/>, at most <see cref="MaxDcpMetadataCost"/>,
+        /// otherwise <see cref="DcpMetadataCostPerDataByte"/> estimated bytes per data byte (its object count and memo
+        /// entries scale with it). A chunk entry builds ~2 KB of estimated objects and its torch.save archive holds at
+        /// least ~1 KB, so genuine metadata fits; a hostile metadata pickle beside small data files still stops at
+        /// <see cref="MaxPickleCost"/>.
+        /// </summary>
+        public static long MaxDcpMetadataCostFor(long dataFileBytes) =>
+            System.Math.Max(MaxPickleCost, System.Math.Min(MaxDcpMetadataCost, System.Math.Min(MaxDcpMetadataCost, dataFileBytes) * DcpMetadataCostPerDataByte));
+
+        /// <summary>Estimated object bytes a DCP <c>.metadata</c> may build per byte of its <c>.distcp</c> files.</summary>
+        public const long DcpMetadataCostPerDataByte = 4;
+
         /// <summary>Estimated bytes charged for each container (list, dict, tuple, set, object) a pickle builds.</summary>
         public const long CostPerContainer = 64;
 

@@ -52,8 +52,20 @@ namespace LightningCkpt.Data
                 var f = (float*)src;
                 switch (b)
                 {
-                    case 15: { var p = (ushort*)dst; for (int i = 0; i < n; i++) p[i] = ElementEncoder.ToBFloat16(f[i]); return; }
-                    case 5: { var p = (ushort*)dst; for (int i = 0; i < n; i++) p[i] = ElementEncoder.ToHalf(f[i]); return; }
+                    case 15:
+                    {
+                        var p = (ushort*)dst;
+                        int i = SimdKernels.Available ? VectorCasts.Float32ToBFloat16(f, n, p) : 0;
+                        for (; i < n; i++) p[i] = ElementEncoder.ToBFloat16(f[i]);
+                        return;
+                    }
+                    case 5:
+                    {
+                        var p = (ushort*)dst;
+                        int i = SimdKernels.Available ? VectorCasts.Float32ToHalf(f, n, p) : 0;
+                        for (; i < n; i++) p[i] = ElementEncoder.ToHalf(f[i]);
+                        return;
+                    }
                     case 7: { var p = (double*)dst; for (int i = 0; i < n; i++) p[i] = f[i]; return; }
                 }
             }

@@ -21,15 +21,18 @@ namespace LightningCkpt.Data
         /// <summary>
         /// Runs <paramref name="chunks"/> chunks through slots of <paramref name="buffersPerSlot"/> buffers of
         /// <see cref="Limits.ReadChunkBytes"/> bytes, pooled across calls (allocating 4 MB arrays per tensor would
-        /// cost as much as reading them).
+        /// cost as much as reading them). A smaller <paramref name="bufferBytes"/> (many inputs at once) gets buffers
+        /// of that size, not pooled.
         /// </summary>
-        public static void Run(long chunks, int buffersPerSlot, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel)
+        public static void Run(long chunks, int buffersPerSlot, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel,
+            int bufferBytes = Limits.ReadChunkBytes)
         {
             var rented = new ConcurrentBag<byte[][]>();
+            bool pooled = bufferBytes == Limits.ReadChunkBytes;
             byte[][] NewSlot()
             {
                 var slot = new byte[buffersPerSlot][];
-                for (int i = 0; i < slot.Length; i++) slot[i] = Pool.TryTake(out var b) ? b : new byte[Limits.ReadChunkBytes];
+                for (int i = 0; i < slot.Length; i++) slot[i] = pooled && Pool.TryTake(out var b) ? b : new byte[bufferBytes];
                 rented.Add(slot);
                 return slot;
             }
@@ -38,7 +41,7 @@ namespace LightningCkpt.Data
             {
                 foreach (var slot in rented)
                     foreach (var b in slot)
-                        if (Pool.Count < PoolMax) Pool.Add(b);
+                        if (pooled && Pool.Count < PoolMax) Pool.Add(b);
             }
         }
 

@@ -51,6 +51,13 @@ namespace LightningCkpt.Pickle
         /// </summary>
         public object? Load(byte[] data, long fileBytes) => Load(new PickleSource(data), fileBytes);
 
+        /// <summary>
+        /// Objects (text and byte strings aside) one load may build, in estimated bytes: <see cref="Limits.MaxPickleCost"/>
+        /// unless the caller knows the pickle describes more data (a DCP folder's metadata, see
+        /// <see cref="Limits.MaxDcpMetadataCostFor"/>).
+        /// </summary>
+        public long MaxObjectCost { get; set; } = Limits.MaxPickleCost;
+
         /// <summary>Estimated bytes of memory the last load built (see <see cref="Limits.MaxPickleCostFor"/>).</summary>
         public long EstimatedCost => _cost;
 
@@ -73,6 +80,13 @@ namespace LightningCkpt.Pickle
             _textCost = 0;
             _maxContainers = Limits.MaxContainersFor(fileBytes);
             _maxMemo = Limits.MaxMemoEntriesFor(fileBytes);
+            if (MaxObjectCost > Limits.MaxPickleCost)
+            {
+                // a larger object allowance carries its objects' count and memo entries with it
+                int scaled = (int)Math.Min(Limits.MaxObjectsCeiling, MaxObjectCost / Limits.CostPerContainer);
+                _maxContainers = Math.Max(_maxContainers, scaled);
+                _maxMemo = Math.Max(_maxMemo, scaled);
+            }
             _maxCost = Limits.MaxPickleCostFor(fileBytes);
             _memo = new PickleMemo(_maxMemo);
             long opOffset = 0;
@@ -336,8 +350,8 @@ namespace LightningCkpt.Pickle
             _cost += bytes + textBytes;
             _textCost += textBytes;
             // the per-pickle ceiling is on objects: text and byte strings are bounded by the file bytes they come from
-            if (_cost - _textCost > Limits.MaxPickleCost)
-                throw new PickleDataException($"the pickle builds more than {Limits.MaxPickleCost / (1 << 20)} MiB of objects (Limits.MaxPickleCost)", CheckpointErrorKind.LimitExceeded);
+            if (_cost - _textCost > MaxObjectCost)
+                throw new PickleDataException($"the pickle builds more than {MaxObjectCost / (1 << 20)} MiB of objects ({(MaxObjectCost == Limits.MaxPickleCost ? "Limits.MaxPickleCost" : "Limits.MaxDcpMetadataCostFor")})", CheckpointErrorKind.LimitExceeded);
             if (_cost > _maxCost)
                 throw new PickleDataException($"the pickle builds more than {_maxCost / (1 << 20)} MiB of objects (Limits.MaxPickleCostFor: {Limits.PickleCostPerFileByte} bytes per pickle byte in the file, at least {Limits.MinPickleCost / (1 << 20)} MiB)", CheckpointErrorKind.LimitExceeded);
         }

@@ -24,8 +24,10 @@ namespace LightningCkpt.Writing
             try
             {
                 using (var fs = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, 1 << 16))
+                using (var flushing = new EarlyWriteback(fs)) // disposed (its flusher joined) before the file closes
                 {
-                    body(new CountingStream(fs, cancel));
+                    body(new CountingStream(flushing, cancel));
+                    flushing.Complete();
                     cancel.ThrowIfCancellationRequested();
                     fs.Flush(true);
                 }

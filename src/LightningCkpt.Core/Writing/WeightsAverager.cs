@@ -65,6 +65,9 @@ namespace LightningCkpt.Writing
 
             using var pool = new ReaderPool(progress);
             var outs = new List<OutTensor>();
+            // one output buffer for every tensor (the writer runs the producers one after another): a 4 MB array
+            // per large tensor would be garbage piling up on the large-object heap between full collections
+            byte[] output = Array.Empty<byte>();
             foreach (var nt in first)
             {
                 var t0 = nt.Tensor;
@@ -88,7 +91,7 @@ namespace LightningCkpt.Writing
                 }
                 var parts = new TensorRef[n];
                 for (int k = 0; k < n; k++) parts[k] = maps[k][nt.Name];
-                outs.Add(OutTensor.FromProducer(nt.Name, t0.DType, t0.Shape, false, sink => Average(parts, inputs, w, divide, pool, sink)));
+                outs.Add(OutTensor.FromProducer(nt.Name, t0.DType, t0.Shape, false, sink => output = Average(parts, inputs, w, divide, pool, sink, output)));
             }
 
             var sources = inputs.Select(c => c.FilePath).ToArray();
@@ -105,71 +108,62 @@ namespace LightningCkpt.Writing
             }, progress?.Cancellation ?? default);
         }
 
-        private static void Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink)
+        /// <summary>Bytes of input read per window and slot for all inputs together: 3 slots in flight stay under 48 MB.</summary>
+        private const int WindowBudget = 16 << 20;
+
+        /// <summary>
+        /// Streams the weighted mean of one tensor: a read-ahead worker reads window i+1 of every input (each by its
+        /// own reader; inputs in parallel when they are different files) while this thread averages window i and
+        /// hands it to the writer, which checksums and writes it.
+        /// </summary>
+        private static unsafe byte[] Average(TensorRef[] parts, IReadOnlyList<Checkpoint> inputs, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink, byte[] outBuf)
         {
             var t0 = parts[0];
             var dtype = t0.DType;
             int item = dtype.ItemSize;
             long numel = t0.Numel;
-            if (numel == 0) return;
-            bool windowed = parts.All(p => p.IsContiguous);
-            long window = windowed ? Window : numel;
-            if (!windowed && numel > int.MaxValue / 8) throw new NotSupportedException($"{t0} is too large to average as a non-contiguous view");
+            if (numel == 0) return outBuf;
+            foreach (var p in parts) DistinctView.CheckMaterialisable(p, p.Storage?.File?.Path ?? "", "averaging every element");
             var readers = new TensorDataReader[parts.Length];
             for (int k = 0; k < parts.Length; k++) readers[k] = pool.Get(inputs[k]);
-            // each input decodes its slice on its own core; a reader is not shared across threads, so the same
-            // checkpoint given twice is read in turn
+            // a reader is not shared across threads, so the same checkpoint given twice is read in turn
             bool parallel = parts.Length > 1 && Environment.ProcessorCount > 1 && readers.Distinct().Count() == readers.Length;
-            // buffers sized to the tensor, not the window: most weights are small, and a window-sized set per tensor
-            // would be tens of MB of large-object allocations for each bias and norm
-            int size = (int)Math.Min(window, numel);
-            var values = new double[parts.Length][];
-            for (int k = 0; k < parts.Length; k++) values[k] = new double[size];
-            var acc = new double[size];
-            var outBuf = new byte[(long)size * item];
-            for (long start = 0; start < numel; start += window)
-            {
-                int len = (int)Math.Min(window, numel - start);
-                long from = start;
-                void Decode(int k)
+            int windowBytes = Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item));
+            long window = Math.Min(windowBytes / item, numel);
+            long windows = (numel + window - 1) / window;
+            int Count(long i) => (int)Math.Min(window, numel - i * window);
+            // grown to the largest window met so far, not the full window: most weights are small
+            if (outBuf.Length < window * item) outBuf = new byte[window * item];
+            var at = new byte*[parts.Length];
+            ReadAhead.Run(windows, parts.Length,
+                (i, slot) =>
                 {
-                    var p = parts[k];
-                    var slice = windowed ? new TensorRef(dtype, new long[] { len }, new long[] { 1 }, p.StorageOffset + from, p.Storage) : p;
-                    DecodeInto(readers[k], slice, values[k]);
-                }
-                if (parallel) System.Threading.Tasks.Parallel.For(0, parts.Length, Decode);
-                else for (int k = 0; k < parts.Length; k++) Decode(k);
-                // summed in input order, as before: 0 + w0·x0 + w1·x1 + … then divided
-                for (int i = 0; i < len; i++) acc[i] = 0;
-                for (int k = 0; k < parts.Length; k++)
+                    int m = Count(i);
+                    if (parallel) System.Threading.Tasks.Parallel.For(0, parts.Length, k => readers[k].ReadElements(parts[k], i * window, m, slot[k]));
+                    else for (int k = 0; k < parts.Length; k++) readers[k].ReadElements(parts[k], i * window, m, slot[k]);
+                },
+                (i, slot) =>
                 {
-                    double wk = w[k];
-                    var x = values[k];
-                    for (int i = 0; i < len; i++) acc[i] += wk * x[i];
-                }
-                if (divide != 1) for (int i = 0; i < len; i++) acc[i] /= divide;
-                EncodeInto(acc, len, dtype, outBuf);
-                sink(outBuf, len * item);
-            }
-        }
-
-        /// <summary>The slice's elements as doubles, converted a read chunk at a time.</summary>
-        private static unsafe void DecodeInto(TensorDataReader reader, TensorRef slice, double[] into)
-        {
-            var g = new ViewGeometry(slice.DType, new long[] { 1 }, new long[] { 1 }, 0, false);
-            int item = slice.DType.ItemSize;
-            int at = 0;
-            reader.ReadRowMajor(slice, (b, cnt) =>
-            {
-                int m = cnt / item;
-                fixed (byte* src = b) fixed (double* dst = into) ElementBlock.Convert(src, m, g, dst + at);
-                at += m;
-            });
-        }
-
-        private static unsafe void EncodeInto(double[] values, int n, DType dtype, byte[] into)
-        {
-            fixed (double* src = values) fixed (byte* dst = into) ElementCast.Encode(src, n, dtype, dst);
+                    int m = Count(i);
+                    var handles = new System.Runtime.InteropServices.GCHandle[slot.Length];
+                    try
+                    {
+                        for (int k = 0; k < slot.Length; k++)
+                        {
+                            handles[k] = System.Runtime.InteropServices.GCHandle.Alloc(slot[k], System.Runtime.InteropServices.GCHandleType.Pinned);
+                            at[k] = (byte*)handles[k].AddrOfPinnedObject();
+                        }
+                        fixed (byte* o = outBuf) WeightedMean.Compute(at, w, divide, dtype, m, o);
+                    }
+                    finally
+                    {
+                        foreach (var h in handles) if (h.IsAllocated) h.Free();
+                    }
+                    for (int k = 0; k < parts.Length; k++) readers[k].Progress.Advance((long)m * item);
+                    sink(outBuf, m * item);
+                },
+                pool.Progress.Cancellation, windowBytes);
+            return outBuf;
         }
     }
 }

@@ -68,7 +68,8 @@ namespace LightningCkpt.Container.Sharded
             var bytes = File.ReadAllBytes(mdPath);
             if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
             var host = new TorchHost(new NoStorages(mdPath));
-            var machine = new PickleMachine(host, mdPath, "pickle");
+            // the metadata of many ranks is large by nature: its allowance follows the data files it describes
+            var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(DataFileBytes()) };
             var md = machine.Load(bytes);
             Globals.Add(machine.Globals.All);
             Lookups.AddRange(machine.Globals.AttributeLookups);
@@ -144,6 +145,14 @@ namespace LightningCkpt.Container.Sharded
             foreach (var f in files.Keys.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
             var stray = Directory.GetFiles(Dir, "*.distcp").Select(Path.GetFileName).Where(n => !files.ContainsKey(n!)).ToList();
             if (stray.Count > 0) Notes.Add($"{stray.Count} .distcp file(s) the metadata does not name: {string.Join(", ", stray.Take(5))}");
+        }
+
+        /// <summary>Bytes of the folder's .distcp files, as listed before the metadata is read.</summary>
+        private long DataFileBytes()
+        {
+            long total = 0;
+            foreach (var f in new DirectoryInfo(Dir).EnumerateFiles("*.distcp")) total += f.Length;
+            return total;
         }
 
         private static string IndexKey(string fqn, object? offset) =>
