@@ -48,7 +48,6 @@ namespace LightningCkpt.Bench
             }
         }
 
-        /// <summary>The goals of issue 11, each with the figure of this run.</summary>
         /// <summary>The goals of issue 11 with this run's figures; <paramref name="meta"/> is null when the metadata rows did not run.</summary>
         public void PrintGoals(MetadataBench.Result? meta, double torchLoad)
         {
