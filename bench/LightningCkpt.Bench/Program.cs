@@ -12,7 +12,7 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
-    ///     [--only meta|export|write [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
+    ///     [--only meta|export|read|write [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
@@ -41,11 +41,11 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--no-torch") torch = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "write");
+            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "read" || only == "write");
             if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|write (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");
@@ -86,11 +86,20 @@ namespace LightningCkpt.Bench
                 return 0;
             }
 
+            // --only read: the three data read rows (statistics, statistics + hash, compare), ours only, in a minute
+            bool readOnly = only == "read";
+
             // 1. open + metadata: in-process calls, first and warm, then torch.load warm
-            var meta = MetadataBench.Run(a);
-            var tLoad = RunPython("load", a);
-            table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
-                $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
+            MetadataBench.Result? meta = null;
+            double tLoadSeconds = 0;
+            if (!readOnly)
+            {
+                meta = MetadataBench.Run(a);
+                var tLoad = RunPython("load", a);
+                tLoadSeconds = tLoad.seconds;
+                table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
+                    $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
+            }
 
             // 2. statistics over all weights
             long weightBytes = 0;
@@ -102,7 +111,7 @@ namespace LightningCkpt.Bench
                 weightBytes = weights.Sum(t => t.Bytes);
             }, _repeat, out var statsMem);
             double seqWeights = Measure.Time(() => SequentialRead(a, weightBytes), _repeat, out _);
-            var tStats = RunPython("stats", a);
+            var tStats = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("stats", a);
             table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, statsMem, tStats.rss, "torch: load + per-tensor min/max/mean/std in double", seqWeights);
 
             // 2b. statistics + SHA-256 in the same pass
@@ -124,9 +133,16 @@ namespace LightningCkpt.Bench
                 changed = CheckpointComparer.Compare(ca, cb, new LightningCkpt.Data.CompareOptions { AllTensors = true }).Count(r => r.Kind == "Tensor");
             }, _repeat, out var compareMem);
             double seqCompare = Measure.Time(() => { SequentialRead(a, compareBytes / 2); SequentialRead(b, compareBytes / 2); }, _repeat, out _);
-            var tCompare = RunPython("compare", a, b);
+            var tCompare = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("compare", a, b);
             table.Read("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, compareMem, tCompare.rss,
                 $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);
+
+            if (readOnly)
+            {
+                table.Print(fileBytes, loadBefore, Load(), _repeat);
+                table.PrintGoals(null, 0);
+                return 0;
+            }
 
             // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
             foreach (var w in WriteBench.Run(a, b, outDir, _repeat, RunPython)) table.Write(w);
@@ -134,8 +150,8 @@ namespace LightningCkpt.Bench
 
             string loadAfter = Load();
             table.Print(fileBytes, loadBefore, loadAfter, _repeat);
-            MetadataBench.Print(meta, tLoad.seconds);
-            table.PrintGoals(meta, tLoad.seconds, importRatio);
+            MetadataBench.Print(meta!, tLoadSeconds);
+            table.PrintGoals(meta, tLoadSeconds, importRatio);
             return 0;
         }
 

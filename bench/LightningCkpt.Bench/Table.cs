@@ -48,7 +48,6 @@ namespace LightningCkpt.Bench
             }
         }
 
-        /// <summary>The goals of issue 11, each with the figure of this run.</summary>
         /// <summary>The goals of issue 11 with this run's figures; <paramref name="meta"/> is null when the metadata rows did not run.</summary>
         /// <param name="torchLoad">torch.load's warm seconds; NaN when torch was not run.</param>
         /// <param name="importRatio">Import-Ckpt core over Get-CkptInfo core; NaN when not measured.</param>

@@ -197,5 +197,12 @@ namespace LightningCkpt
 
         /// <summary>Bytes read per chunk on the data paths (three chunks are in flight while reading ahead).</summary>
         public const int ReadChunkBytes = 4 << 20;
+
+        /// <summary>
+        /// Bytes per read when every core runs its own pass (statistics, hashes, comparisons on all cores): small
+        /// enough that the piece is still in the core's own cache when it is reduced, large enough that the system
+        /// call and the identity check per read cost little.
+        /// </summary>
+        public const int CachedPieceBytes = 256 << 10;
     }
 }

@@ -144,5 +144,94 @@ namespace LightningCkpt.Tests
             Assert.NotEmpty(hp);
             Assert.All(hp, r => Assert.Equal(r.ReferenceValue == r.DifferenceValue ? DiffStatus.Equal : r.ReferenceValue == null ? DiffStatus.Added : r.DifferenceValue == null ? DiffStatus.Removed : DiffStatus.Changed, r.Status));
         }
+
+        /// <summary>
+        /// Pairs cut into ranges on several cores, read in cache-sized pieces (differences that start after an
+        /// identical prefix, in one chunk, everywhere, a dtype change, complex, expanded and transposed views) give
+        /// bit for bit the figures of one sequential pass: chunk sums from the first different chunk to the end, then
+        /// the identical prefix, each chunk folded block by block.
+        /// </summary>
+        [SkippableFact]
+        public void PairsSharedByWorkersGiveTheSequentialFiguresExactly()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed");
+            var dir = Path.Combine(Path.GetTempPath(), "ckcmp-" + Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                string a = Path.Combine(dir, "a.pt"), b = Path.Combine(dir, "b.pt");
+                var code = "import torch; g=torch.Generator().manual_seed(5); r=lambda n: torch.randn(n, generator=g); " +
+                           "x={'late': r(3_300_000), 'one': r(5_000_001).half(), 'all': r(2_100_000).double(), 'c64': torch.complex(r(1_500_000), r(1_500_000)), " +
+                           "'same': r(2_000_000), 'cast': r(2_500_000), 'exp': r(2_200_000).expand(3, -1), 't': r(3_000_000).reshape(1000, 3000).t()}; " +
+                           "y={k: v.clone() for k, v in x.items()}; y['late'][2_500_000:] += 1e-3; y['one'][4_000_000] += 1; y['all'] += 1e-9; " +
+                           "y['c64'][1_400_000] += 1; y['cast'] = x['cast'].half(); y['exp'] = (x['exp'][0] + 1e-4).expand(3, -1); " +
+                           "y['t'] = (x['t'].t() + r(3_000_000).reshape(1000, 3000) * 1e-3).t(); " +
+                           $"torch.save(x, r'{a}'); torch.save(y, r'{b}')";
+                Assert.True(PythonOracle.Run($"-c \"{code}\"", out var output) == 0, output);
+                var ca = Checkpoint.Open(a);
+                var cb = Checkpoint.Open(b);
+                var o = new CompareOptions { AllTensors = true, IncludeEqual = true };
+                var rows = CheckpointComparer.Compare(ca, cb, o).Where(r => r.Kind == "Tensor").ToDictionary(r => r.Name);
+                var ta = CkptTensor.List(ca, true).ToDictionary(t => t.Name);
+                var tb = CkptTensor.List(cb, true).ToDictionary(t => t.Name);
+                Assert.Equal(8, rows.Count);
+                foreach (var name in rows.Keys)
+                {
+                    var expected = SequentialNumbers(ta[name].Tensor, tb[name].Tensor, o);
+                    var row = rows[name];
+                    Assert.True(Bits(expected) == Bits(row), $"{name}: one pass {Bits(expected)}, ours {Bits(row)}");
+                }
+                Assert.Equal(DiffStatus.Equal, rows["same"].Status);
+                Assert.Equal(DiffStatus.DTypeChanged, rows["cast"].Status);
+                Assert.Equal(DiffStatus.Changed, rows["late"].Status);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
+        private static string Bits(CkptDiff d) =>
+            string.Join(" ", new[] { d.MaxAbsDiff, d.MeanAbsDiff, d.RelativeL2, d.CosineSimilarity }.Select(v => v.HasValue ? BitConverter.DoubleToInt64Bits(v.Value).ToString("x") : "null"));
+
+        /// <summary>The reference: one reader per side walking whole read chunks in order, as a single pass would.</summary>
+        private static CkptDiff SequentialNumbers(Torch.TensorRef a, Torch.TensorRef b, CompareOptions o)
+        {
+            long repeat = 1;
+            if (a.Stride.Contains(0L)) { a = DistinctView.Of(a, out repeat); b = DistinctView.Of(b, out _); }
+            var ka = CheckpointComparer.Kernel(ViewGeometry.Components(a)!.Value);
+            var kb = CheckpointComparer.Kernel(ViewGeometry.Components(b)!.Value);
+            bool float32 = ReferenceEquals(ka.DType, Torch.DType.Float32) && ReferenceEquals(kb.DType, Torch.DType.Float32);
+            bool same = a.DType == b.DType;
+            int comps = a.DType.IsComplex ? 2 : 1;
+            long chunk = Math.Min(TensorDataReader.ChunkElements(a), TensorDataReader.ChunkElements(b));
+            long chunks = (a.Numel + chunk - 1) / chunk;
+            using var ra = new TensorDataReader();
+            using var rb = new TensorDataReader();
+            var x = new byte[Limits.ReadChunkBytes];
+            var y = new byte[Limits.ReadChunkBytes];
+            CheckpointComparer.DiffSums Chunk(long c)
+            {
+                int n = (int)Math.Min(chunk, a.Numel - c * chunk);
+                ra.ReadElements(a, c * chunk, n, x);
+                rb.ReadElements(b, c * chunk, n, y);
+                var s = default(CheckpointComparer.DiffSums);
+                CheckpointComparer.Sums(x, y, n * comps, ka, kb, float32, o, ref s);
+                return s;
+            }
+            bool Identical(long c)
+            {
+                int n = (int)Math.Min(chunk, a.Numel - c * chunk);
+                ra.ReadElements(a, c * chunk, n, x);
+                rb.ReadElements(b, c * chunk, n, y);
+                return x.AsSpan(0, n * a.DType.ItemSize).SequenceEqual(y.AsSpan(0, n * a.DType.ItemSize));
+            }
+            long first = 0;
+            if (same) while (first < chunks && Identical(first)) first++;
+            var d = new CkptDiff();
+            if (first == chunks) return CheckpointComparer.Identical(d, false);
+            var total = default(CheckpointComparer.DiffSums);
+            for (long c = first; c < chunks; c++) total = CheckpointComparer.DiffSums.Merge(total, Chunk(c));
+            for (long c = 0; c < first; c++) total = CheckpointComparer.DiffSums.Merge(total, Chunk(c));
+            CheckpointComparer.FillNumbers(d, total.Scale(repeat));
+            return d;
+        }
     }
 }

@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
@@ -44,9 +45,10 @@ namespace LightningCkpt.Data
     }
 
     /// <summary>
-    /// Compares two checkpoints tensor by tensor, streaming both files from their memory maps in lockstep, block by
+    /// Compares two checkpoints tensor by tensor, streaming both files with positional reads in lockstep, block by
     /// block (64K elements converted into two reusable double buffers per thread), so memory stays constant in the
-    /// tensor size; large tensors are split over both cores.
+    /// tensor size. Tensor pairs run on every core at once, largest first, and large ones are cut into ranges
+    /// (<see cref="PairComparison"/>); the rows come out in name order once every pair is compared.
     /// </summary>
     /// <remarks>
     /// <para>Rows: first metadata rows (Kind "Metadata": epoch, global_step, lightning version, and every
@@ -94,16 +96,31 @@ namespace LightningCkpt.Data
             foreach (var n in left.Keys) if (options.NameFilter == null || options.NameFilter(n)) names.Add(n);
             foreach (var n in right.Keys) if (!left.ContainsKey(n) && (options.NameFilter == null || options.NameFilter(n))) names.Add(n);
 
+            // every tensor pair is planned first (in name order; a view beyond the limits ends the planning there, as
+            // reaching it ends a sequential walk), then all passes run on every core, largest first, and the rows
+            // come out in name order
+            var jobs = new PairComparison.Job?[names.Count];
+            var passes = new List<PairComparison.Pass>();
+            ExceptionDispatchInfo? failure = null;
+            try
+            {
+                for (int i = 0; i < names.Count; i++)
+                {
+                    left.TryGetValue(names[i], out var a);
+                    right.TryGetValue(names[i], out var b);
+                    jobs[i] = Plan(names[i], a, b, options, passes);
+                }
+            }
+            catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); }
             var shared = options.Progress ?? new ReadProgress();
-            using var ra = new TensorDataReader(shared);
-            using var rb = new TensorDataReader(shared);
+            try { ParallelPasses.Run(passes, 0, _ => new PairComparison.Worker(shared), "compare"); }
+            catch (Exception e) { failure = ExceptionDispatchInfo.Capture(e); } // a read failure or a stop comes before a planning one
             for (int i = 0; i < names.Count; i++)
             {
-                var name = names[i];
-                progress?.Invoke(new CompareProgress(i, names.Count, name));
-                left.TryGetValue(name, out var a);
-                right.TryGetValue(name, out var b);
-                var d = TensorDiff(name, a, b, ra, rb, options);
+                progress?.Invoke(new CompareProgress(i, names.Count, names[i]));
+                var job = jobs[i];
+                if (job == null || !job.Done) failure!.Throw();
+                var d = job!.Row;
                 d.ReferencePath = reference.FilePath;
                 d.DifferencePath = difference.FilePath;
                 if (d.Status != DiffStatus.Equal || options.IncludeEqual) yield return d;
@@ -118,56 +135,53 @@ namespace LightningCkpt.Data
             return d;
         }
 
-        internal static CkptDiff TensorDiff(string name, CkptTensor? a, CkptTensor? b, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        /// <summary>
+        /// The row of one name: finished at once when no bytes need reading (added, removed, shape changed, no
+        /// data…), else a job whose passes are added to <paramref name="passes"/> and which fills the row when its
+        /// last pass ends.
+        /// </summary>
+        private static PairComparison.Job Plan(string name, CkptTensor? a, CkptTensor? b, CompareOptions o, List<PairComparison.Pass> passes)
         {
             var d = new CkptDiff { Kind = "Tensor", Name = name };
             if (a != null) { d.ReferenceShape = a.Shape; d.ReferenceDType = a.DType; }
             if (b != null) { d.DifferenceShape = b.Shape; d.DifferenceDType = b.DType; }
-            if (a == null) { d.Status = DiffStatus.Added; return d; }
-            if (b == null) { d.Status = DiffStatus.Removed; return d; }
-            if (!a.Shape.SequenceEqual(b.Shape)) { d.Status = DiffStatus.ShapeChanged; return d; }
-            if (a.DType != b.DType) return DTypeDiff(d, a.Tensor, b.Tensor, ra, rb, o);
+            if (a == null) return Finished(d, DiffStatus.Added);
+            if (b == null) return Finished(d, DiffStatus.Removed);
+            if (!a.Shape.SequenceEqual(b.Shape)) return Finished(d, DiffStatus.ShapeChanged);
             TensorRef ta = a.Tensor, tb = b.Tensor;
-            if (!ta.HasData || !tb.HasData)
+            if (a.DType != b.DType)
             {
-                d.Status = ta.HasData == tb.HasData ? DiffStatus.Equal : DiffStatus.Changed;
-                return d;
+                // same shape, another dtype (a float16 export of float32 weights …): the values are still compared,
+                // each side read as double, so the row says how much the cast moved them; the status stays DTypeChanged
+                d.Status = DiffStatus.DTypeChanged;
+                if (!ta.HasData || !tb.HasData || ta.Numel == 0 || ta.DType.IsComplex != tb.DType.IsComplex) return Finished(d, DiffStatus.DTypeChanged);
+                var gx = ViewGeometry.Components(ta);
+                var gy = ViewGeometry.Components(tb);
+                if (gx == null || gy == null || !QuantizersMatch(ta, tb)) return Finished(d, DiffStatus.DTypeChanged);
+                return Numbers(d, ta, tb, gx.Value, gy.Value, o, passes, sameDType: false);
             }
-            if (ta.Numel == 0) { d.Status = DiffStatus.Equal; return d; }
+            if (!ta.HasData || !tb.HasData) return Finished(d, ta.HasData == tb.HasData ? DiffStatus.Equal : DiffStatus.Changed);
+            if (ta.Numel == 0) return Finished(d, DiffStatus.Equal);
             var ga = ViewGeometry.Components(ta);
             var gb = ViewGeometry.Components(tb);
-            if (ga == null || gb == null || !QuantizersMatch(ta, tb))
-            {
-                d.Status = ra.Sha256(ta) == rb.Sha256(tb) ? DiffStatus.Equal : DiffStatus.Changed;
-                return d;
-            }
-            return Numbers(d, ta, tb, ga.Value, gb.Value, ra, rb, o);
+            if (ga == null || gb == null || !QuantizersMatch(ta, tb)) return new PairComparison.HashJob(d, ta, tb, passes);
+            return Numbers(d, ta, tb, ga.Value, gb.Value, o, passes);
         }
 
-        /// <summary>
-        /// Same shape, another dtype (a float16 export of float32 weights …): the values are still compared, each
-        /// side read as double, so the row says how much the cast moved them. The status stays DTypeChanged.
-        /// </summary>
-        private static CkptDiff DTypeDiff(CkptDiff d, TensorRef ta, TensorRef tb, TensorDataReader ra, TensorDataReader rb, CompareOptions o)
+        private static PairComparison.Job Finished(CkptDiff d, DiffStatus status)
         {
-            d.Status = DiffStatus.DTypeChanged;
-            if (!ta.HasData || !tb.HasData || ta.Numel == 0 || ta.DType.IsComplex != tb.DType.IsComplex) return d;
-            var ga = ViewGeometry.Components(ta);
-            var gb = ViewGeometry.Components(tb);
-            if (ga == null || gb == null || !QuantizersMatch(ta, tb)) return d;
-            Numbers(d, ta, tb, ga.Value, gb.Value, ra, rb, o, sameDType: false);
-            d.Status = DiffStatus.DTypeChanged;
-            return d;
+            d.Status = status;
+            return new PairComparison.Job(d, done: true);
         }
 
         /// <summary>
-        /// The difference numbers from one lockstep pass over both tensors' row-major bytes. Chunks are first checked
-        /// for identical bytes; while every chunk so far is identical no sums are computed, and when the first
-        /// different chunk is not the first, the identical prefix is read again for its sums. Views that share the
-        /// same stride-0 (expanded) dimensions are compared over their distinct elements and the sums scaled.
+        /// The difference numbers from a lockstep pass over both tensors' row-major bytes, cut into ranges of whole
+        /// read chunks (see <see cref="PairComparison.NumbersJob"/>). Chunks are first checked for identical bytes;
+        /// while every chunk so far is identical no sums are computed. Views that share the same stride-0 (expanded)
+        /// dimensions are compared over their distinct elements and the sums scaled.
         /// </summary>
         // sameDType false (a dtype change): bytes say nothing then, so every chunk is summed
-        private static CkptDiff Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, TensorDataReader ra, TensorDataReader rb, CompareOptions o, bool sameDType = true)
+        private static PairComparison.Job Numbers(CkptDiff d, TensorRef ta, TensorRef tb, ViewGeometry ga, ViewGeometry gb, CompareOptions o, List<PairComparison.Pass> passes, bool sameDType = true)
         {
             long repeat = 1;
             if (SameExpansion(ta, tb))
@@ -179,35 +193,7 @@ namespace LightningCkpt.Data
             DistinctView.CheckWalkable(tb, FileOf(tb));
             DistinctView.CheckMaterialisable(ta, FileOf(ta), "comparing every element");
             DistinctView.CheckMaterialisable(tb, FileOf(tb), "comparing every element");
-            var ka = Kernel(ga);
-            var kb = Kernel(gb);
-            bool float32 = ReferenceEquals(ka.DType, DType.Float32) && ReferenceEquals(kb.DType, DType.Float32) && !ka.IsAffine && !kb.IsAffine;
-            int item = ta.DType.ItemSize;
-            long chunkElements = Math.Min(TensorDataReader.ChunkElements(ta), TensorDataReader.ChunkElements(tb));
-            bool identical = sameDType, nonZero = false;
-            var total = default(DiffSums);
-            var cancel = ra.Progress.Cancellation;
-            TensorDataReader.ReadPairs(ra, ta, rb, tb, 0, ta.Numel, (x, y, n) =>
-            {
-                if (identical)
-                {
-                    fixed (byte* px = x) fixed (byte* py = y)
-                    {
-                        if (Equal(px, py, (long)n * item, out bool nz)) { nonZero |= nz; return; }
-                    }
-                    identical = false; // from this chunk on every chunk is summed
-                }
-                total = DiffSums.Merge(total, ChunkSums(x, y, n * (ta.DType.IsComplex ? 2 : 1), ka, kb, float32, o));
-            }, cancel);
-            if (identical) return Identical(d, !nonZero);
-            // sums of the identical prefix that the first pass skipped
-            long numbered = total.N / (ta.DType.IsComplex ? 2 : 1);
-            long prefix = ta.Numel - numbered;
-            if (prefix > 0)
-                TensorDataReader.ReadPairs(ra, ta, rb, tb, 0, prefix,
-                    (x, y, n) => total = DiffSums.Merge(total, ChunkSums(x, y, n * (ta.DType.IsComplex ? 2 : 1), ka, kb, float32, o)), cancel);
-            FillNumbers(d, total.Scale(repeat));
-            return d;
+            return new PairComparison.NumbersJob(d, ta, tb, Kernel(ga), Kernel(gb), repeat, sameDType, o, passes);
         }
 
         private static string FileOf(TensorRef t) => t.Storage?.File?.Path ?? "";
@@ -226,12 +212,14 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>The element conversion for row-major bytes: the view's dtype (complex: its component) and dequantization.</summary>
-        private static ViewGeometry Kernel(ViewGeometry g) => new ViewGeometry(g.DType, new long[] { 0 }, new long[] { 1 }, 0, false, g.Scale, g.ZeroPoint);
+        internal static ViewGeometry Kernel(ViewGeometry g) => new ViewGeometry(g.DType, new long[] { 0 }, new long[] { 1 }, 0, false, g.Scale, g.ZeroPoint);
 
-        /// <summary>Sums over <paramref name="n"/> numbers of both buffers, block by block.</summary>
-        private static DiffSums ChunkSums(byte[] x, byte[] y, int n, in ViewGeometry ka, in ViewGeometry kb, bool float32, CompareOptions o)
+        /// <summary>
+        /// Folds the sums over <paramref name="n"/> numbers of both buffers into <paramref name="total"/>, block by
+        /// block: a chunk read in several pieces (each a whole number of blocks) folds exactly as one piece would.
+        /// </summary>
+        internal static void Sums(byte[] x, byte[] y, int n, in ViewGeometry ka, in ViewGeometry kb, bool float32, CompareOptions o, ref DiffSums total)
         {
-            var total = default(DiffSums);
             int block = TensorAnalysis.BlockElements;
             fixed (byte* px = x) fixed (byte* py = y)
             {
@@ -239,7 +227,7 @@ namespace LightningCkpt.Data
                 {
                     for (int at = 0; at < n; at += block)
                         total = DiffSums.Merge(total, Block((float*)px + at, (float*)py + at, Math.Min(block, n - at), o.AbsoluteTolerance, o.RelativeTolerance));
-                    return total;
+                    return;
                 }
                 var second = _second ??= new double[block];
                 int ia = ka.DType.ItemSize, ib = kb.DType.ItemSize;
@@ -252,11 +240,10 @@ namespace LightningCkpt.Data
                         total = DiffSums.Merge(total, Block(bx, by, m, o.AbsoluteTolerance, o.RelativeTolerance));
                     }
             }
-            return total;
         }
 
         /// <summary>The row for two tensors with the same elements: Equal, no difference, cosine 1 (undefined for zero norm).</summary>
-        private static CkptDiff Identical(CkptDiff d, bool zeroNorm)
+        internal static CkptDiff Identical(CkptDiff d, bool zeroNorm)
         {
             d.Status = DiffStatus.Equal;
             d.MaxAbsDiff = 0; d.MeanAbsDiff = 0; d.RelativeL2 = 0;
@@ -280,7 +267,7 @@ namespace LightningCkpt.Data
             d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
         }
 
-        private static bool Equal(byte* a, byte* b, long n, out bool nonZero)
+        internal static bool Equal(byte* a, byte* b, long n, out bool nonZero)
         {
             ulong or = 0;
             long i = 0;

@@ -96,25 +96,42 @@ namespace LightningCkpt.Data
                 int n = count / item;
                 var total = Total;
                 fixed (byte* p = bytes)
-                {
-                    if (_float32)
-                    {
-                        // float32 reduced straight from the read buffer, no conversion
-                        for (int at = 0; at < n; at += BlockElements)
-                            total = Moments.Merge(total, Reduce((float*)p + at, Math.Min(BlockElements, n - at)));
-                    }
-                    else
-                    {
-                        fixed (double* buf = Block())
-                            for (int at = 0; at < n; at += BlockElements)
-                            {
-                                int m = Math.Min(BlockElements, n - at);
-                                ElementBlock.Convert(p + (long)at * item, m, _g, buf);
-                                total = Moments.Merge(total, Reduce(buf, m));
-                            }
-                    }
-                }
+                    for (int at = 0; at < n; at += BlockElements)
+                        total = Moments.Merge(total, BlockMoments(p + (long)at * item, Math.Min(BlockElements, n - at)));
                 Total = total;
+            }
+
+            /// <summary>
+            /// The moments of each block of a piece, stored at <paramref name="into"/>[<paramref name="first"/>…]:
+            /// ranges of one tensor reduced on several workers, folded in block order afterwards by
+            /// <see cref="Fold"/>, give exactly what <see cref="Add"/> gives when one pass folds every block.
+            /// </summary>
+            public void AddBlocks(byte[] bytes, int count, Moments[] into, long first)
+            {
+                int item = _g.DType.ItemSize;
+                int n = count / item;
+                fixed (byte* p = bytes)
+                    for (int at = 0; at < n; at += BlockElements)
+                        into[first++] = BlockMoments(p + (long)at * item, Math.Min(BlockElements, n - at));
+            }
+
+            /// <summary>The left-to-right fold of block moments, as one pass over the blocks folds them.</summary>
+            public static Moments Fold(Moments[] blocks)
+            {
+                var total = Moments.Empty;
+                foreach (var b in blocks) total = Moments.Merge(total, b);
+                return total;
+            }
+
+            private Moments BlockMoments(byte* p, int m)
+            {
+                // float32 reduced straight from the read buffer, no conversion
+                if (_float32) return Reduce((float*)p, m);
+                fixed (double* buf = Block())
+                {
+                    ElementBlock.Convert(p, m, _g, buf);
+                    return Reduce(buf, m);
+                }
             }
         }
 

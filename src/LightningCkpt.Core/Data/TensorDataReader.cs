@@ -185,29 +185,61 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>
-        /// Streams two views of equal element count in lockstep (chunk i of each side together), each read by its
-        /// own reader, with read-ahead: the comparison's primitive. Elements [start, end) of the views.
+        /// Elements [<paramref name="start"/>, <paramref name="end"/>) of the view in row-major order, read on the
+        /// calling thread (no read-ahead worker: the caller is one of several workers that already keep every core
+        /// busy) in pieces of <paramref name="pieceElements"/> into <paramref name="buffer"/>, small enough to stay in
+        /// the core's cache between the read and the sink. <paramref name="sink"/> gets the buffer and the byte count
+        /// of each piece (a whole number of elements); bytes are counted in <see cref="Progress"/>, which also stops
+        /// the pass within one piece of cancellation.
         /// </summary>
-        internal static void ReadPairs(TensorDataReader ra, TensorRef a, TensorDataReader rb, TensorRef b, long start, long end,
-            Action<byte[], byte[], int> sink, CancellationToken cancellation)
+        internal void ReadRange(TensorRef t, long start, long end, int pieceElements, byte[] buffer, Action<byte[], int> sink)
         {
-            long chunkElements = Math.Min(ChunkElements(a), ChunkElements(b));
-            long chunks = (end - start + chunkElements - 1) / chunkElements;
-            int Count(long i) => (int)Math.Min(chunkElements, end - start - i * chunkElements);
-            ReadAhead.Run(chunks, 2,
-                (i, slot) =>
-                {
-                    ra.ReadElements(a, start + i * chunkElements, Count(i), slot[0]);
-                    rb.ReadElements(b, start + i * chunkElements, Count(i), slot[1]);
-                },
-                (i, slot) =>
-                {
-                    sink(slot[0], slot[1], Count(i));
-                    ra.Progress.Advance(a.DType.BytesFor(Count(i)));
-                    if (!ReferenceEquals(rb.Progress, ra.Progress)) rb.Progress.Advance(b.DType.BytesFor(Count(i)));
-                },
-                cancellation);
+            for (long at = start; at < end; at += pieceElements)
+            {
+                int count = (int)Math.Min(pieceElements, end - at);
+                ReadElements(t, at, count, buffer);
+                int n = (int)t.DType.BytesFor(count);
+                sink(buffer, n);
+                Progress.Advance(n);
+            }
         }
+
+        /// <summary>
+        /// Elements per piece of <see cref="ReadRange"/>: about <see cref="PieceBytes"/> and a multiple of
+        /// <paramref name="multiple"/> elements (the statistics' block), whole bytes for sub-byte dtypes.
+        /// </summary>
+        internal static int PieceElements(TensorRef t, int multiple = 1)
+        {
+            int bytes = PieceBytes(t);
+            if (t.DType.BitsPerElement < 8) return bytes * (8 / t.DType.BitsPerElement);
+            long perPiece = Math.Max(1, bytes / t.DType.ItemSize / multiple);
+            return (int)(perPiece * multiple);
+        }
+
+        /// <summary>
+        /// Cache-sized pieces (<see cref="Limits.CachedPieceBytes"/>) for views read in place; a strided view keeps
+        /// whole read chunks, since a gather of a wide view reads the storage blocks each range needs and a larger
+        /// range shares more of them.
+        /// </summary>
+        internal static int PieceBytes(TensorRef t) => t.IsChunked || t.IsContiguous ? Limits.CachedPieceBytes : Limits.ReadChunkBytes;
+
+        /// <summary>
+        /// True when any element range of the view can be read without reading what comes before it (a contiguous
+        /// view of a stored or in-memory storage, or a chunked tensor of such pieces): then several workers can share
+        /// one tensor. Deflated entries inflate from their start, and strided views read a whole window per reader.
+        /// </summary>
+        internal static bool IsRandomAccess(TensorRef t)
+        {
+            if (t.IsChunked)
+            {
+                foreach (var c in t.Chunks!.Chunks)
+                    if (c.Piece.Storage == null || !PositionalStorage(c.Piece.Storage)) return false;
+                return true;
+            }
+            return t.Storage != null && t.IsContiguous && t.DType.BitsPerElement >= 8 && PositionalStorage(t.Storage);
+        }
+
+        private static bool PositionalStorage(StorageRef s) => s.InlineData != null || s.Entry == null || !s.Entry.IsDeflated;
 
         /// <summary>Elements per read-ahead chunk: a whole number of bytes for sub-byte dtypes.</summary>
         internal static long ChunkElements(TensorRef t) =>
@@ -236,6 +268,21 @@ namespace LightningCkpt.Data
         {
             using var sha = SHA256.Create();
             ReadRowMajor(t, (b, n) => sha.TransformBlock(b, 0, n, null, 0));
+            sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
+            return ToHex(sha.Hash!);
+        }
+
+        /// <summary>
+        /// The same hash read on the calling thread through <paramref name="buffer"/> and hashed straight from it: for
+        /// workers of <see cref="ParallelPasses"/>, which keep every core busy without a read-ahead thread.
+        /// </summary>
+        internal string Sha256(TensorRef t, PieceBuffer buffer)
+        {
+            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            DistinctView.CheckMaterialisable(t, t.Storage?.File?.Path ?? "", "reading every element");
+            using var sha = SHA256.Create();
+            int piece = PieceElements(t);
+            ReadRange(t, 0, t.Numel, piece, buffer.For(t.DType, piece), (b, n) => sha.TransformBlock(b, 0, n, null, 0));
             sha.TransformFinalBlock(Array.Empty<byte>(), 0, 0);
             return ToHex(sha.Hash!);
         }
