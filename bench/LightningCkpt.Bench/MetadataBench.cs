@@ -22,10 +22,13 @@ namespace LightningCkpt.Bench
         {
             var times = new double[Calls];
             int weights = 0, tensors = 0;
-            int gen2 = GC.CollectionCount(2), gen0 = GC.CollectionCount(0);
+            int gen2 = 0, gen0 = 0;
             long allocated = 0;
             Measure.Time(() =>
             {
+                // counted inside the timed action: Measure.Time's own GC.Collect() before it must not count as the opens'
+                gen2 = GC.CollectionCount(2);
+                gen0 = GC.CollectionCount(0);
                 long a0 = GC.GetAllocatedBytesForCurrentThread();
                 for (int i = 0; i < Calls; i++)
                 {
@@ -36,9 +39,11 @@ namespace LightningCkpt.Bench
                     tensors = info.AllTensorCount;
                 }
                 allocated = GC.GetAllocatedBytesForCurrentThread() - a0;
+                gen2 = GC.CollectionCount(2) - gen2;
+                gen0 = GC.CollectionCount(0) - gen0;
             }, 1, out var memory);
             return new Result(times[0], SpreadOf(times, 1, 200), SpreadOf(times, 1000, Calls), allocated / 1024.0 / Calls,
-                GC.CollectionCount(2) - gen2, GC.CollectionCount(0) - gen0, weights, tensors, memory);
+                gen2, gen0, weights, tensors, memory);
         }
 
         private static Spread SpreadOf(double[] t, int from, int to)
@@ -54,7 +59,7 @@ namespace LightningCkpt.Bench
             Console.WriteLine($"open + metadata, {Calls} calls in one process (ms): first {r.FirstMs.ToString("F1", CultureInfo.InvariantCulture)}; " +
                 $"calls 2–200 median {F(r.Early.Median)} mean {F(r.Early.Mean)}; calls 1000+ median {F(r.Late.Median)} mean {F(r.Late.Mean)} min {F(r.Late.Min)}; " +
                 $"{r.AllocatedKbPerCall.ToString("F0", CultureInfo.InvariantCulture)} KB allocated per call, {r.Gen0} gen0 / {r.Gen2} gen2 collections; " +
-                $"torch.load warm {(torchLoadSeconds / (r.Late.Median / 1000)).ToString("F0", CultureInfo.InvariantCulture)}× the median");
+                (double.IsNaN(torchLoadSeconds) ? "torch not run" : $"torch.load warm {(torchLoadSeconds / (r.Late.Median / 1000)).ToString("F0", CultureInfo.InvariantCulture)}× the median"));
         }
     }
 }

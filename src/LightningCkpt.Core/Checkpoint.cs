@@ -32,6 +32,7 @@ namespace LightningCkpt
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
+            if (Zip != null) Zip.Source = source; // lazily located headers come from the version opened
             IsBigEndian = loaded.IsBigEndian;
             AttributeLookups = loaded.Globals.AttributeLookups;
             foreach (var st in Storages)

@@ -48,6 +48,12 @@ namespace LightningCkpt.Tests
             Assert.Equal(12, Lightning.RunLocation.RunVersion("/x/lightning_logs/version_3/sub/version_12/checkpoints/a.ckpt"));
             Assert.Equal(7, Lightning.RunLocation.RunVersion(@"C:\runs\lightning_logs\version_7\checkpoints\last.ckpt"));
             Assert.Null(Lightning.RunLocation.RunVersion("/x/version_a/last.ckpt"));
+            Assert.Equal(4, Lightning.RunLocation.RunVersion("/x/version_3/version_4/last.ckpt")); // adjacent folders: the nearer one
+            Assert.Equal(5, Lightning.RunLocation.RunVersion("version_5"));
+            Assert.Equal(2, Lightning.RunLocation.RunVersion("/x/version_2/myversion_9/a_version_8.ckpt")); // whole segments only
+            Assert.Null(Lightning.RunLocation.RunVersion("/x/version_/last.ckpt"));
+            Assert.Null(Lightning.RunLocation.RunVersion("/x/version_99999999999/last.ckpt")); // beyond int: no version, as before
+            Assert.Null(Lightning.RunLocation.RunVersion(""));
         }
 
         [Theory]

@@ -71,6 +71,11 @@ namespace LightningCkpt.Tests
                 var c = Checkpoint.Open(path);
                 var t = Assert.Single(c.AllTensors).Tensor;
                 Assert.Equal(new long[] { 2 }, t.Shape);
+                // … nor does listing the tensors (Get-CkptTensor, Import-Ckpt); their file offset does
+                var listed = Assert.Single(CkptTensor.List(c, all: true));
+                Assert.False(c.Storages[0].Entry!.IsLocated);
+                Assert.Contains("no local header", Assert.Throws<CheckpointFormatException>(() => listed.StorageFileOffset).Reason);
+                Assert.IsType<CkptTensor>(CkptGraph.Load(path)); // Import-Ckpt of the file: the top object is the tensor
                 // … but its data does, and the damage is named
                 using var reader = new TensorDataReader(c);
                 var ex = Assert.Throws<CheckpointFormatException>(() => reader.ToBytes(t));
@@ -95,7 +100,9 @@ namespace LightningCkpt.Tests
             {
                 var c = Checkpoint.Open(path);
                 var storage = Assert.Single(c.Storages);
+                var listed = Assert.Single(CkptTensor.List(c, all: true));
                 Assert.False(storage.Entry!.IsLocated);
+                Assert.Equal(FindLocalHeader(zip, "archive/data/0") + 30 + "archive/data/0".Length, listed.StorageFileOffset);
                 Assert.Equal(FindLocalHeader(zip, "archive/data/0") + 30 + "archive/data/0".Length, storage.FileOffset);
                 Assert.True(storage.Entry.IsLocated);
                 using var reader = new TensorDataReader(c);

@@ -129,11 +129,11 @@ namespace LightningCkpt.Container
             private const int BufferSize = 256;
             private static bool _unavailable;
 
+            // One declaration for both uses (a path relative to AT_FDCWD, an open descriptor with AT_EMPTY_PATH): each
+            // distinct signature costs its own marshalling stub, generated on an open's first call. dirfd is a C int,
+            // passed in the low half of a pointer-sized register as the descriptor always was.
             [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-            private static extern int StatxPath(int dirfd, [MarshalAs(UnmanagedType.LPStr)] string path, int flags, uint mask, byte[] buffer);
-
-            [DllImport("libc", EntryPoint = "statx", SetLastError = true)]
-            private static extern int StatxFd(IntPtr fd, [MarshalAs(UnmanagedType.LPStr)] string path, int flags, uint mask, byte[] buffer);
+            private static extern int StatxCall(IntPtr dirfd, [MarshalAs(UnmanagedType.LPStr)] string path, int flags, uint mask, byte[] buffer);
 
             public static bool TryPath(string full, out FileIdentity id)
             {
@@ -141,7 +141,7 @@ namespace LightningCkpt.Container
                 if (_unavailable) return false;
                 var buf = new byte[BufferSize];
                 int rc;
-                try { rc = StatxPath(AtFdCwd, full, 0, MaskBasic, buf); }
+                try { rc = StatxCall(new IntPtr(AtFdCwd), full, 0, MaskBasic, buf); }
                 catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException) { _unavailable = true; return false; }
                 if (rc != 0)
                 {
@@ -167,7 +167,7 @@ namespace LightningCkpt.Container
                 try
                 {
                     handle.DangerousAddRef(ref added);
-                    if (StatxFd(handle.DangerousGetHandle(), "", AtEmptyPath, MaskBasic, buf) != 0) return false;
+                    if (StatxCall(handle.DangerousGetHandle(), "", AtEmptyPath, MaskBasic, buf) != 0) return false;
                 }
                 catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException) { _unavailable = true; return false; }
                 finally { if (added) handle.DangerousRelease(); }

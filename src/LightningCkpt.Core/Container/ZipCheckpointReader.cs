@@ -27,7 +27,7 @@ namespace LightningCkpt.Container
                     throw new CheckpointFormatException(path, $"entry '{bo.Name}'", $"byteorder record says '{text}', expected 'little' or 'big'");
             }
 
-            var host = new TorchHost(new Locator(zip, bigEndian));
+            var host = new TorchHost(new Locator(zip, bigEndian), zip.Entries.Count);
             var machine = new PickleMachine(host, path, $"entry '{pkl.Name}'");
             // a deflated data.pkl is judged by what the file holds: its inflated size and every pickle limit follow
             // the compressed bytes (torch itself always stores data.pkl uncompressed)

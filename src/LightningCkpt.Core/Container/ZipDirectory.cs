@@ -124,7 +124,7 @@ namespace LightningCkpt.Container
             lock (_locating)
             {
                 if (e.IsLocated) return e.DataOffset;
-                using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+                using var fs = OpenForLocate();
                 if (++_singleLocates <= SingleLocatesBeforeAll) LocateOne(fs, e);
                 else LocateAll(fs);
                 return e.DataOffset;
@@ -147,10 +147,20 @@ namespace LightningCkpt.Container
             lock (_locating)
             {
                 if (AllLocated()) return;
-                using var fs = new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
+                using var fs = OpenForLocate();
                 LocateAll(fs);
             }
         }
+
+        /// <summary>
+        /// The file this directory was read from, with its identity at open (set by <see cref="Checkpoint"/>): a header
+        /// located later is read only from that version of the file, so a file rewritten or replaced since gives the
+        /// "changed since it was opened" error rather than whatever the new bytes say.
+        /// </summary>
+        internal SourceFile? Source { get; set; }
+
+        private FileStream OpenForLocate() =>
+            Source?.OpenForData() ?? new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
 
         private bool AllLocated()
         {

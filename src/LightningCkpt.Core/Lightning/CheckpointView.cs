@@ -1,6 +1,5 @@
 using System;
 using System.Collections.Generic;
-using System.Linq;
 using LightningCkpt.Pickle;
 using LightningCkpt.Torch;
 
@@ -15,57 +14,59 @@ namespace LightningCkpt.Lightning
     {
         private static readonly string[] VersionKeys = { "pytorch-lightning_version", "pytorch-ligthning_version", "lightning_version" };
 
-        private CheckpointView() { }
-
         /// <summary>lightning, state_dict, checkpoint_dict, module, tensor, list, tuple, dict, object, empty.</summary>
-        public string Kind { get; private set; } = "object";
-        public bool IsLightning { get; private set; }
-        public IReadOnlyList<string> TopLevelKeys { get; private set; } = Array.Empty<string>();
-        public long? Epoch { get; private set; }
-        public long? GlobalStep { get; private set; }
-        public string? LightningVersion { get; private set; }
-        public string? LegacyLightningVersion { get; private set; }
+        public string Kind { get; } = "object";
+        public bool IsLightning { get; }
+        public IReadOnlyList<string> TopLevelKeys { get; } = Array.Empty<string>();
+        public long? Epoch { get; }
+        public long? GlobalStep { get; }
+        public string? LightningVersion { get; }
+        public string? LegacyLightningVersion { get; }
 
         /// <summary>Path of the object holding the weights ("state_dict", "model", "" for the top object), or null.</summary>
-        public string? WeightsPath { get; private set; }
-        public IReadOnlyList<NamedTensor> Weights { get; private set; } = Array.Empty<NamedTensor>();
-        public IReadOnlyList<OptimizerSummary> Optimizers { get; private set; } = Array.Empty<OptimizerSummary>();
-        public IReadOnlyList<LrSchedulerSummary> LrSchedulers { get; private set; } = Array.Empty<LrSchedulerSummary>();
-        public IReadOnlyList<CallbackState> Callbacks { get; private set; } = Array.Empty<CallbackState>();
+        public string? WeightsPath { get; }
+        public IReadOnlyList<NamedTensor> Weights { get; } = Array.Empty<NamedTensor>();
+        public IReadOnlyList<OptimizerSummary> Optimizers { get; } = Array.Empty<OptimizerSummary>();
+        public IReadOnlyList<LrSchedulerSummary> LrSchedulers { get; } = Array.Empty<LrSchedulerSummary>();
+        public IReadOnlyList<CallbackState> Callbacks { get; } = Array.Empty<CallbackState>();
 
         /// <summary>ModelCheckpoint's state (the first one, as Lightning's trainer.checkpoint_callback).</summary>
-        public ModelCheckpointState? ModelCheckpoint { get; private set; }
-        public EarlyStoppingState? EarlyStopping { get; private set; }
+        public ModelCheckpointState? ModelCheckpoint { get; }
+        public EarlyStoppingState? EarlyStopping { get; }
 
-        public object? HyperParameters { get; private set; }
-        public object? DataModuleHyperParameters { get; private set; }
-        public string? HParamsName { get; private set; }
+        public object? HyperParameters { get; }
+        public object? DataModuleHyperParameters { get; }
+        public string? HParamsName { get; }
 
         /// <summary>The precision plugin / AMP scaler state, if any.</summary>
-        public PrecisionState? Precision { get; private set; }
-        public PyDict? Loops { get; private set; }
+        public PrecisionState? Precision { get; }
+        public PyDict? Loops { get; }
 
-        public static CheckpointView From(object? root)
+        public static CheckpointView From(object? root) => new CheckpointView(root);
+
+        // Get-only properties assigned here and plain loops: the first Get-CkptInfo of a session compiles every method it
+        // touches, and each setter or lambda was one more (see CkptInfo's constructor).
+        private CheckpointView(object? root)
         {
-            var v = new CheckpointView();
             var (weights, weightsPath) = WeightsLocator.Locate(root);
-            v.Weights = weights;
-            v.WeightsPath = weightsPath;
+            Weights = weights;
+            WeightsPath = weightsPath;
             switch (root)
             {
-                case TensorRef: v.Kind = "tensor"; return v;
-                case PyList: v.Kind = "list"; return v;
-                case PyTuple: v.Kind = "tuple"; return v;
-                case PyObject: v.Kind = weights.Count > 0 ? "module" : "object"; return v;
-                case PyDict d: v.ReadDict(d); return v;
-                case null: v.Kind = "empty"; return v;
-                default: v.Kind = "object"; return v;
+                case TensorRef: Kind = "tensor"; return;
+                case PyList: Kind = "list"; return;
+                case PyTuple: Kind = "tuple"; return;
+                case PyObject: Kind = weights.Count > 0 ? "module" : "object"; return;
+                case null: Kind = "empty"; return;
+                case PyDict: break;
+                default: Kind = "object"; return;
             }
-        }
+            var d = (PyDict)root;
 
-        private void ReadDict(PyDict d)
-        {
-            TopLevelKeys = d.Keys.Select(k => PyRepr.KeySegment(k)).ToArray();
+            var entries = d.Entries;
+            var keys = new string[entries.Count];
+            for (int i = 0; i < keys.Length; i++) keys[i] = PyRepr.KeySegment(entries[i].Key);
+            TopLevelKeys = keys;
             foreach (var key in VersionKeys) if (d.Get(key) is string ver) { LightningVersion = ver; break; }
             LegacyLightningVersion = d.Get("legacy_pytorch-lightning_version") as string;
             Epoch = AsLong(d.Get("epoch"));
@@ -75,17 +76,32 @@ namespace LightningCkpt.Lightning
 
             var optimizers = d.Get("optimizer_states") as PyList ?? (d.Get("optimizer") is PyDict single ? new PyList { single } : null)
                 ?? (d.Get("optimizer_state_dict") is PyDict single2 ? new PyList { single2 } : null);
-            if (optimizers != null) Optimizers = optimizers.Select((o, i) => OptimizerSummary.From(i, o)).ToArray();
+            if (optimizers != null)
+            {
+                var summaries = new OptimizerSummary[optimizers.Count];
+                for (int i = 0; i < summaries.Length; i++) summaries[i] = OptimizerSummary.From(i, optimizers[i]);
+                Optimizers = summaries;
+            }
             var schedulers = d.Get("lr_schedulers") as PyList ?? (d.Get("lr_scheduler") is PyDict s1 ? new PyList { s1 } : d.Get("scheduler") is PyDict s2 ? new PyList { s2 } : null);
-            if (schedulers != null) LrSchedulers = schedulers.Select((o, i) => LrSchedulerSummary.From(i, o)).ToArray();
+            if (schedulers != null)
+            {
+                var summaries = new LrSchedulerSummary[schedulers.Count];
+                for (int i = 0; i < summaries.Length; i++) summaries[i] = LrSchedulerSummary.From(i, schedulers[i]);
+                LrSchedulers = summaries;
+            }
 
             if (d.Get("callbacks") is PyDict callbacks)
-                Callbacks = callbacks.Select(e => CallbackState.From(e.Key, e.Value)).ToArray();
-            var mc = Callbacks.FirstOrDefault(c => c.Name == "ModelCheckpoint" || c.Name.EndsWith("ModelCheckpoint", StringComparison.Ordinal));
+            {
+                var states = new CallbackState[callbacks.Count];
+                var items = callbacks.Entries;
+                for (int i = 0; i < states.Length; i++) states[i] = CallbackState.From(items[i].Key, items[i].Value);
+                Callbacks = states;
+            }
+            var mc = FirstCallback("ModelCheckpoint");
             if (mc?.State != null) ModelCheckpoint = ModelCheckpointState.From(mc);
             else if (d.ContainsKey("checkpoint_callback_best_model_score") || d.ContainsKey("checkpoint_callback_best"))
                 ModelCheckpoint = ModelCheckpointState.FromLegacy(d);
-            var es = Callbacks.FirstOrDefault(c => c.Name == "EarlyStopping" || c.Name.EndsWith("EarlyStopping", StringComparison.Ordinal));
+            var es = FirstCallback("EarlyStopping");
             if (es?.State != null) EarlyStopping = EarlyStoppingState.From(es);
             else if (d.ContainsKey("early_stop_callback_wait")) EarlyStopping = EarlyStoppingState.FromLegacy(d);
 
@@ -94,6 +110,14 @@ namespace LightningCkpt.Lightning
             HParamsName = d.Get("hparams_name") as string;
             Loops = d.Get("loops") as PyDict;
             Precision = PrecisionState.Find(d);
+        }
+
+        /// <summary>The first callback named <paramref name="name"/> or a subclass spelled *<paramref name="name"/>.</summary>
+        private CallbackState? FirstCallback(string name)
+        {
+            for (int i = 0; i < Callbacks.Count; i++)
+                if (Callbacks[i].Name == name || Callbacks[i].Name.EndsWith(name, StringComparison.Ordinal)) return Callbacks[i];
+            return null;
         }
 
         internal static long? AsLong(object? v) => v switch
@@ -108,42 +132,52 @@ namespace LightningCkpt.Lightning
     /// <summary>ModelCheckpoint's saved state: what it monitors and its best results so far.</summary>
     public sealed class ModelCheckpointState
     {
-        public string? Monitor { get; private set; }
-        public string? Mode { get; private set; }
+        private ModelCheckpointState(string? monitor, string? mode, object? bestModelScore, string? bestModelPath, object? currentScore = null,
+            string? dirPath = null, string? lastModelPath = null, string? kthBestModelPath = null, PyDict? bestKModels = null)
+        {
+            Monitor = monitor;
+            Mode = mode;
+            BestModelScore = bestModelScore;
+            BestModelPath = bestModelPath;
+            CurrentScore = currentScore;
+            DirPath = dirPath;
+            LastModelPath = lastModelPath;
+            KthBestModelPath = kthBestModelPath;
+            BestKModels = bestKModels;
+        }
+
+        public string? Monitor { get; }
+        public string? Mode { get; }
 
         /// <summary>The best score as pickled: a 0-dim tensor, a float, or null.</summary>
-        public object? BestModelScore { get; private set; }
-        public string? BestModelPath { get; private set; }
-        public object? CurrentScore { get; private set; }
-        public string? DirPath { get; private set; }
-        public string? LastModelPath { get; private set; }
-        public string? KthBestModelPath { get; private set; }
+        public object? BestModelScore { get; }
+        public string? BestModelPath { get; }
+        public object? CurrentScore { get; }
+        public string? DirPath { get; }
+        public string? LastModelPath { get; }
+        public string? KthBestModelPath { get; }
 
         /// <summary>path → score (tensor or float), as saved.</summary>
-        public PyDict? BestKModels { get; private set; }
+        public PyDict? BestKModels { get; }
 
         internal static ModelCheckpointState From(CallbackState c)
         {
             var s = c.State!;
-            return new ModelCheckpointState
-            {
-                Monitor = s.Get("monitor") as string ?? c.KeyArguments.Get("monitor") as string,
-                Mode = c.KeyArguments.Get("mode") as string ?? s.Get("mode") as string,
-                BestModelScore = s.Get("best_model_score"),
-                BestModelPath = Text(s.Get("best_model_path")),
-                CurrentScore = s.Get("current_score"),
-                DirPath = Text(s.Get("dirpath")),
-                LastModelPath = Text(s.Get("last_model_path")),
-                KthBestModelPath = Text(s.Get("kth_best_model_path")),
-                BestKModels = s.Get("best_k_models") as PyDict,
-            };
+            return new ModelCheckpointState(
+                monitor: s.Get("monitor") as string ?? c.KeyArguments.Get("monitor") as string,
+                mode: c.KeyArguments.Get("mode") as string ?? s.Get("mode") as string,
+                bestModelScore: s.Get("best_model_score"),
+                bestModelPath: Text(s.Get("best_model_path")),
+                currentScore: s.Get("current_score"),
+                dirPath: Text(s.Get("dirpath")),
+                lastModelPath: Text(s.Get("last_model_path")),
+                kthBestModelPath: Text(s.Get("kth_best_model_path")),
+                bestKModels: s.Get("best_k_models") as PyDict);
         }
 
-        internal static ModelCheckpointState FromLegacy(PyDict d) => new ModelCheckpointState
-        {
-            BestModelScore = d.Get("checkpoint_callback_best_model_score") ?? d.Get("checkpoint_callback_best"),
-            BestModelPath = Text(d.Get("checkpoint_callback_best_model_path")),
-        };
+        internal static ModelCheckpointState FromLegacy(PyDict d) => new ModelCheckpointState(null, null,
+            d.Get("checkpoint_callback_best_model_score") ?? d.Get("checkpoint_callback_best"),
+            Text(d.Get("checkpoint_callback_best_model_path")));
 
         private static string? Text(object? v) => v switch { null => null, string s => s, PyPath p => p.Path, _ => PyRepr.Render(v, 1000) };
     }

@@ -64,19 +64,23 @@ namespace LightningCkpt.Lightning
                 }
             }
             var groupKeys = new HashSet<string>(StringComparer.Ordinal);
-            var lrs = new List<double>();
+            // an array rather than List<double>: a list over a value type is one more generic type the first call compiles
+            var lrs = new double[groups?.Count ?? 0];
+            int lrCount = 0;
             int parameters = 0;
             if (groups != null)
             {
-                foreach (var g in groups.OfType<PyDict>())
+                foreach (var item in groups)
                 {
-                    foreach (var k in g.Keys.OfType<string>()) groupKeys.Add(k);
-                    if (g.Get("lr") is double lr) lrs.Add(lr);
-                    else if (g.Get("lr") is long lrl) lrs.Add(lrl);
+                    if (item is not PyDict g) continue;
+                    foreach (var e in g.Entries) if (e.Key is string k) groupKeys.Add(k);
+                    if (g.Get("lr") is double lr) lrs[lrCount++] = lr;
+                    else if (g.Get("lr") is long lrl) lrs[lrCount++] = lrl;
                     if (g.Get("params") is PyList ps) parameters += ps.Count;
                 }
             }
-            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys), groups?.Count ?? 0, parameters, tensors, bytes, lrs.ToArray(), step);
+            if (lrCount < lrs.Length) Array.Resize(ref lrs, lrCount);
+            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys), groups?.Count ?? 0, parameters, tensors, bytes, lrs, step);
         }
 
         /// <summary>torch optimizers leave tell-tale keys in their per-parameter state and param groups.</summary>

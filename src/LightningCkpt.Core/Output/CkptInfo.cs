@@ -1,7 +1,6 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
-using System.Linq;
 using LightningCkpt.Container;
 using LightningCkpt.Data;
 using LightningCkpt.Lightning;
@@ -13,63 +12,61 @@ namespace LightningCkpt
     /// <summary>One checkpoint file summarised: what Get-CkptInfo emits. Built from metadata only.</summary>
     public sealed class CkptInfo
     {
-        private CkptInfo() { }
-
-        public string Path { get; private set; } = "";
-        public string Name { get; private set; } = "";
-        public long Length { get; private set; }
-        public CheckpointFormat Format { get; private set; }
+        public string Path { get; } = "";
+        public string Name { get; } = "";
+        public long Length { get; }
+        public CheckpointFormat Format { get; }
 
         /// <summary>lightning, state_dict, checkpoint_dict, module, tensor, list, tuple, dict, object.</summary>
-        public string Kind { get; private set; } = "";
-        public int PickleProtocol { get; private set; }
-        public string? LightningVersion { get; private set; }
-        public int? Epoch { get; private set; }
-        public long? GlobalStep { get; private set; }
+        public string Kind { get; } = "";
+        public int PickleProtocol { get; }
+        public string? LightningVersion { get; }
+        public int? Epoch { get; }
+        public long? GlobalStep { get; }
 
         /// <summary>Number of model weight tensors.</summary>
-        public int TensorCount { get; private set; }
+        public int TensorCount { get; }
 
         /// <summary>Elements in the model weights.</summary>
-        public long ParameterCount { get; private set; }
+        public long ParameterCount { get; }
 
         /// <summary>Bytes of the model weights.</summary>
-        public long WeightsBytes { get; private set; }
+        public long WeightsBytes { get; }
 
         /// <summary>Every tensor anywhere in the file (weights, optimizer state, callbacks …).</summary>
-        public int AllTensorCount { get; private set; }
+        public int AllTensorCount { get; }
 
         /// <summary>Distinct dtypes of the model weights.</summary>
-        public TextList DTypes { get; private set; } = TextList.Empty;
+        public TextList DTypes { get; } = TextList.Empty;
 
         /// <summary>Optimizer kinds, one per optimizer state (Adam/AdamW, SGD (momentum) …).</summary>
-        public TextList Optimizers { get; private set; } = TextList.Empty;
+        public TextList Optimizers { get; } = TextList.Empty;
 
         /// <summary>Bytes of optimizer state tensors.</summary>
-        public long OptimizerStateBytes { get; private set; }
-        public TextList LrSchedulers { get; private set; } = TextList.Empty;
+        public long OptimizerStateBytes { get; }
+        public TextList LrSchedulers { get; } = TextList.Empty;
 
         /// <summary>Callback names with saved state (ModelCheckpoint, EarlyStopping …).</summary>
-        public TextList Callbacks { get; private set; } = TextList.Empty;
-        public string? Monitor { get; private set; }
-        public string? Mode { get; private set; }
-        public double? BestModelScore { get; private set; }
-        public string? BestModelPath { get; private set; }
-        public HyperParameterDictionary? HyperParameters { get; private set; }
-        public HyperParameterDictionary? DataModuleHyperParameters { get; private set; }
+        public TextList Callbacks { get; } = TextList.Empty;
+        public string? Monitor { get; }
+        public string? Mode { get; }
+        public double? BestModelScore { get; }
+        public string? BestModelPath { get; }
+        public HyperParameterDictionary? HyperParameters { get; }
+        public HyperParameterDictionary? DataModuleHyperParameters { get; }
 
         /// <summary>The precision plugin state key (MixedPrecision, native_amp_scaling_state …), if saved.</summary>
-        public string? Precision { get; private set; }
+        public string? Precision { get; }
 
         /// <summary>The AMP loss scale, if saved.</summary>
-        public double? AmpScale { get; private set; }
-        public TextList TopLevelKeys { get; private set; } = TextList.Empty;
+        public double? AmpScale { get; }
+        public TextList TopLevelKeys { get; } = TextList.Empty;
 
         /// <summary>Every global the pickle references ("module.name").</summary>
-        public TextList Globals { get; private set; } = TextList.Empty;
+        public TextList Globals { get; } = TextList.Empty;
 
         /// <summary>Globals graded dangerous: they would run code in torch.load(weights_only=False).</summary>
-        public TextList UnsafeGlobals { get; private set; } = TextList.Empty;
+        public TextList UnsafeGlobals { get; } = TextList.Empty;
 
         /// <summary>
         /// False when the pickle names a global that would run code in torch.load(weights_only=False) (listed in
@@ -78,70 +75,112 @@ namespace LightningCkpt
         public bool IsSafe => UnsafeGlobals.Count == 0;
 
         /// <summary>Data files of a sharded checkpoint (shards, .distcp files, per-rank optimizer files); null for single files.</summary>
-        public int? ShardCount { get; private set; }
+        public int? ShardCount { get; }
 
         /// <summary>Ranks that wrote a sharded checkpoint (DCP rank prefixes, DeepSpeed partition count), when recorded.</summary>
-        public int? WorldSize { get; private set; }
+        public int? WorldSize { get; }
 
         /// <summary>DeepSpeed ZeRO stage; null for other formats.</summary>
-        public int? ZeroStage { get; private set; }
+        public int? ZeroStage { get; }
 
         /// <summary>Every file a sharded checkpoint was read from (metadata, index and data files); empty for single files.</summary>
-        public TextList ShardFiles { get; private set; } = TextList.Empty;
+        public TextList ShardFiles { get; } = TextList.Empty;
 
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
-        public int? RunVersion { get; private set; }
-        public DateTime LastWriteTime { get; private set; }
+        public int? RunVersion { get; }
+        public DateTime LastWriteTime { get; }
 
         /// <summary>Opens <paramref name="path"/> and summarises it.</summary>
         public static CkptInfo Read(string path) => From(Checkpoint.Open(path));
 
-        public static CkptInfo From(Checkpoint c)
+        public static CkptInfo From(Checkpoint c) => new CkptInfo(c, c.View);
+
+        // Plain loops and get-only properties assigned here: the first Get-CkptInfo of a session JIT-compiles every
+        // method it touches at tier 0 (no inlining), so each setter, lambda and LINQ instantiation over a value type
+        // was one more method compiled before the first result.
+        private CkptInfo(Checkpoint c, CheckpointView v)
         {
-            var v = c.View;
-            var info = new CkptInfo
+            Path = c.FilePath;
+            Name = System.IO.Path.GetFileName(c.FilePath);
+            Length = c.FileLength;
+            Format = c.Format;
+            Kind = v.Kind;
+            PickleProtocol = c.Protocol;
+            LightningVersion = v.LightningVersion ?? v.LegacyLightningVersion;
+            Epoch = v.Epoch is long e && e >= int.MinValue && e <= int.MaxValue ? (int)e : null;
+            GlobalStep = v.GlobalStep;
+
+            var weights = v.Weights;
+            TensorCount = weights.Count;
+            long parameters = 0, weightBytes = 0;
+            var dtypes = new List<string>();
+            for (int i = 0; i < weights.Count; i++)
             {
-                Path = c.FilePath,
-                Name = System.IO.Path.GetFileName(c.FilePath),
-                Length = c.FileLength,
-                Format = c.Format,
-                Kind = v.Kind,
-                PickleProtocol = c.Protocol,
-                LightningVersion = v.LightningVersion ?? v.LegacyLightningVersion,
-                Epoch = v.Epoch is long e && e >= int.MinValue && e <= int.MaxValue ? (int)e : null,
-                GlobalStep = v.GlobalStep,
-                TensorCount = v.Weights.Count,
-                ParameterCount = v.Weights.Sum(w => w.Tensor.Numel),
-                WeightsBytes = v.Weights.Sum(w => w.Tensor.NBytes),
-                AllTensorCount = c.AllTensors.Count,
-                DTypes = new TextList(v.Weights.Select(w => w.Tensor.DType.Name).Distinct().ToList()),
-                Optimizers = new TextList(v.Optimizers.Select(o => o.Kind).ToList()),
-                OptimizerStateBytes = v.Optimizers.Sum(o => o.StateBytes),
-                LrSchedulers = new TextList(v.LrSchedulers.Select(s => s.Kind).ToList()),
-                Callbacks = new TextList(v.Callbacks.Select(cb => cb.Name).ToList()),
-                Monitor = v.ModelCheckpoint?.Monitor,
-                Mode = v.ModelCheckpoint?.Mode,
-                BestModelPath = v.ModelCheckpoint?.BestModelPath,
-                HyperParameters = HyperParameterRenderer.Render(v.HyperParameters),
-                DataModuleHyperParameters = HyperParameterRenderer.Render(v.DataModuleHyperParameters),
-                Precision = v.Precision?.Key,
-                TopLevelKeys = new TextList(v.TopLevelKeys.ToList()),
-                Globals = new TextList(c.Globals.Select(g => g.FullName).ToList()),
-                UnsafeGlobals = new TextList(c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Dangerous).Select(g => g.FullName).ToList()),
-                RunVersion = RunLocation.RunVersion(c.FilePath),
-                ShardCount = c.Sharding?.ShardCount,
-                WorldSize = c.Sharding?.WorldSize,
-                ZeroStage = c.Sharding?.ZeroStage,
-                ShardFiles = c.Sharding == null ? TextList.Empty : new TextList(c.Sharding.Files.ToList()),
-                LastWriteTime = c.LastWriteTimeUtc.ToLocalTime(),
-            };
-            if (v.ModelCheckpoint?.BestModelScore != null || v.Precision?.Scale != null)
+                var t = weights[i].Tensor;
+                parameters += t.Numel;
+                weightBytes += t.NBytes;
+                if (!dtypes.Contains(t.DType.Name)) dtypes.Add(t.DType.Name); // a handful at most, first-seen order
+            }
+            ParameterCount = parameters;
+            WeightsBytes = weightBytes;
+            DTypes = new TextList(dtypes);
+            AllTensorCount = c.AllTensors.Count;
+
+            var optimizers = new string[v.Optimizers.Count];
+            long optimizerBytes = 0;
+            for (int i = 0; i < optimizers.Length; i++)
+            {
+                optimizers[i] = v.Optimizers[i].Kind;
+                optimizerBytes += v.Optimizers[i].StateBytes;
+            }
+            Optimizers = new TextList(optimizers);
+            OptimizerStateBytes = optimizerBytes;
+            var schedulers = new string[v.LrSchedulers.Count];
+            for (int i = 0; i < schedulers.Length; i++) schedulers[i] = v.LrSchedulers[i].Kind;
+            LrSchedulers = new TextList(schedulers);
+            var callbacks = new string[v.Callbacks.Count];
+            for (int i = 0; i < callbacks.Length; i++) callbacks[i] = v.Callbacks[i].Name;
+            Callbacks = new TextList(callbacks);
+
+            var mc = v.ModelCheckpoint;
+            Monitor = mc?.Monitor;
+            Mode = mc?.Mode;
+            BestModelPath = mc?.BestModelPath;
+            HyperParameters = HyperParameterRenderer.Render(v.HyperParameters);
+            DataModuleHyperParameters = HyperParameterRenderer.Render(v.DataModuleHyperParameters);
+            Precision = v.Precision?.Key;
+            TopLevelKeys = new TextList(ToArray(v.TopLevelKeys));
+
+            var globals = new string[c.Globals.Count];
+            var unsafeGlobals = new List<string>();
+            for (int i = 0; i < globals.Length; i++)
+            {
+                var g = c.Globals[i];
+                globals[i] = g.FullName;
+                if (c.GradeOf(g) == GlobalGrade.Dangerous) unsafeGlobals.Add(globals[i]);
+            }
+            Globals = new TextList(globals);
+            UnsafeGlobals = unsafeGlobals.Count == 0 ? TextList.Empty : new TextList(unsafeGlobals);
+
+            RunVersion = RunLocation.RunVersion(c.FilePath);
+            ShardCount = c.Sharding?.ShardCount;
+            WorldSize = c.Sharding?.WorldSize;
+            ZeroStage = c.Sharding?.ZeroStage;
+            ShardFiles = c.Sharding == null ? TextList.Empty : new TextList(ToArray(c.Sharding.Files));
+            LastWriteTime = c.LastWriteTimeUtc.ToLocalTime();
+            if (mc?.BestModelScore != null || v.Precision?.Scale != null)
             {
                 using var reader = new TensorDataReader(c);
-                info.BestModelScore = ScalarOf(v.ModelCheckpoint?.BestModelScore, reader);
-                info.AmpScale = ScalarOf(v.Precision?.Scale, reader);
+                BestModelScore = ScalarOf(mc?.BestModelScore, reader);
+                AmpScale = ScalarOf(v.Precision?.Scale, reader);
             }
-            return info;
+        }
+
+        private static string[] ToArray(IReadOnlyList<string> items)
+        {
+            var a = new string[items.Count];
+            for (int i = 0; i < a.Length; i++) a[i] = items[i];
+            return a;
         }
 
         /// <summary>

@@ -18,14 +18,19 @@ namespace LightningCkpt
         public string TensorPath { get; private set; } = "";
 
         /// <summary>The top-level entry holding the tensor: state_dict, optimizer_states, callbacks … ("" for the top object).</summary>
-        public string Section { get; private set; } = "";
+        public string Section => _section ??= TensorPath.IndexOf('.') is int dot && dot >= 0 ? TensorPath.Substring(0, dot) : TensorPath;
 
         /// <summary>torch's dtype name: float32, bfloat16 …</summary>
         public string DType { get; private set; } = "";
-        public TensorShape Shape { get; private set; } = new TensorShape(Array.Empty<long>());
+        public TensorShape Shape => _shape ??= new TensorShape(Tensor.Shape);
 
         /// <summary>Elements to step over per dimension, as torch's Tensor.stride().</summary>
-        public TensorShape Stride { get; private set; } = new TensorShape(Array.Empty<long>());
+        public TensorShape Stride => _stride ??= new TensorShape(Tensor.Stride);
+
+        // Made when first read: Import-Ckpt and Get-CkptTensor make one CkptTensor per tensor of the file, and most of
+        // them are never asked for their shape objects or section.
+        private TensorShape? _shape, _stride;
+        private string? _section;
         public long StorageOffset { get; private set; }
         public long Numel { get; private set; }
 
@@ -41,8 +46,14 @@ namespace LightningCkpt
         public string Device { get; private set; } = "cpu";
         public string? StorageKey { get; private set; }
 
-        /// <summary>Absolute file offset of the storage's bytes (-1 when compressed or not in the file).</summary>
-        public long StorageFileOffset { get; private set; } = -1;
+        /// <summary>
+        /// Absolute file offset of the storage's bytes (-1 when compressed or not in the file). Read when first asked
+        /// for: in a zip it needs the entry's local header, which listing tensors does not read (a damaged header
+        /// throws <see cref="CheckpointFormatException"/> here, as reading the data would).
+        /// </summary>
+        public long StorageFileOffset => _storageFileOffset ??= Tensor.Storage?.FileOffset ?? -1;
+
+        private long? _storageFileOffset;
 
         /// <summary>
         /// The checkpoint file. Named Path like CkptInfo.Path, so a tensor piped to Get-Item, Get-CkptInfo or any
@@ -76,10 +87,7 @@ namespace LightningCkpt
         {
             Name = name,
             TensorPath = path,
-            Section = path.Length == 0 ? "" : path.Split('.')[0],
             DType = (outputDType ?? t.DType).Name,
-            Shape = new TensorShape(t.Shape),
-            Stride = new TensorShape(t.Stride),
             StorageOffset = t.StorageOffset,
             Numel = t.Numel,
             Bytes = outputDType == null ? t.NBytes : outputDType.BytesFor(t.Numel),
@@ -90,7 +98,6 @@ namespace LightningCkpt
             Layout = t.Layout,
             Device = t.Device,
             StorageKey = t.Storage?.Key,
-            StorageFileOffset = t.Storage?.FileOffset ?? -1,
             Path = file,
             Tensor = t,
         };

@@ -9,7 +9,7 @@ namespace LightningCkpt
     /// </summary>
     public sealed class TensorShape : ReadOnlyCollection<long>
     {
-        public TensorShape(IList<long> sizes) : base(new List<long>(sizes)) { }
+        public TensorShape(IList<long> sizes) : base(sizes is long[] a ? (long[])a.Clone() : new List<long>(sizes)) { }
 
         public override string ToString() => "[" + string.Join(", ", this) + "]";
     }

@@ -29,6 +29,7 @@ namespace LightningCkpt.Pickle
             {
                 case string s: return s;
                 case PyGlobal g: return g.FullName;
+                case long l: return l.ToString(CultureInfo.InvariantCulture); // Render's spelling, without its builder and cycle set (optimizer state keys)
                 default: return Render(key, 256);
             }
         }

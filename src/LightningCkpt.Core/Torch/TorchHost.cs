@@ -52,10 +52,21 @@ namespace LightningCkpt.Torch
     internal sealed class TorchHost : PythonHost
     {
         private readonly IStorageLocator _locator;
-        private readonly Dictionary<string, StorageRef> _storages = new Dictionary<string, StorageRef>(StringComparer.Ordinal);
-        private readonly List<StorageRef> _ordered = new List<StorageRef>();
+        private readonly Dictionary<string, StorageRef> _storages;
+        private readonly List<StorageRef> _ordered;
 
-        public TorchHost(IStorageLocator locator) => _locator = locator;
+        /// <param name="locator">Where the container keeps storage bytes.</param>
+        /// <param name="expectedStorages">
+        /// How many storages the container can hold (a zip's data entries), so the tables are sized once instead of
+        /// growing through every power of two on each open; 0 when unknown.
+        /// </param>
+        public TorchHost(IStorageLocator locator, int expectedStorages = 0)
+        {
+            _locator = locator;
+            int capacity = Math.Max(0, Math.Min(expectedStorages, 1 << 16)); // a hint, never a promise from the file
+            _storages = new Dictionary<string, StorageRef>(capacity, StringComparer.Ordinal);
+            _ordered = new List<StorageRef>(capacity);
+        }
 
         public IReadOnlyList<StorageRef> Storages => _ordered;
 

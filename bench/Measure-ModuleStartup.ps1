@@ -1,0 +1,106 @@
+<#
+.SYNOPSIS
+    Session start of the module: Import-Module + the first Get-CkptInfo, each in a fresh PowerShell process, against
+    issue 11's goal of 150 ms.
+
+.DESCRIPTION
+    Runs -Runs fresh processes of -Shell (pwsh -NoProfile) and reports the median of:
+      cold     the stopwatch starts at the process's first statement, before Import-Module: PowerShell's own first
+               module import and command lookup are included, as a user typing the two commands at a new prompt pays;
+      ours     the same two commands after PowerShell has warmed itself up (a cmdlet of an auto-loaded module and a
+               pipeline ran first): what the module itself costs, split into Import-Module and the first call, with
+               CPU time and the methods the JIT compiled in each (System.Runtime.JitInfo, .NET 6+);
+      floor    PowerShell's own share of 'cold': the same cold stopwatch around importing and calling a built-in
+               binary module's cmdlet (Microsoft.PowerShell.Utility's Get-Random), so cold - floor is ours.
+    The machine's load average is printed beside the figures: on a shared machine, quote them together.
+
+.EXAMPLE
+    /tmp/pwshtool/pwsh -NoProfile ./bench/Measure-ModuleStartup.ps1 -Runs 9
+#>
+[CmdletBinding()]
+param(
+    [string] $File = '/tmp/ckbench/bench_a.ckpt',
+    [string] $ModulePath = (Join-Path $PSScriptRoot '../out/LightningCkpt'),
+    [int] $Runs = 7,
+    [double] $GoalMs = 150,
+    # The PowerShell to start: the pinned one (/tmp/pwshtool/pwsh) when present, else pwsh on PATH.
+    [string] $Shell = $(if (Test-Path -LiteralPath /tmp/pwshtool/pwsh) { '/tmp/pwshtool/pwsh' } else { (Get-Command pwsh -CommandType Application | Select-Object -First 1).Source })
+)
+
+$ErrorActionPreference = 'Stop'
+if (-not (Test-Path -LiteralPath $File)) { throw "No checkpoint at $File; make it with the bench (bench/README.md)." }
+$ModulePath = (Resolve-Path -LiteralPath $ModulePath).Path
+$shell = $Shell
+
+function Get-Load { if (Test-Path /proc/loadavg) { ((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ' } else { '?' } }
+
+# Each child prints one line of tab-separated figures; the file and module path come in as arguments.
+$cold = @'
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Import-Module $args[0]
+$null = Get-CkptInfo -LiteralPath $args[1]
+$sw.Elapsed.TotalMilliseconds
+'@
+$floor = @'
+$sw = [Diagnostics.Stopwatch]::StartNew()
+Import-Module Microsoft.PowerShell.Utility
+$null = Get-Random -Maximum 10
+$sw.Elapsed.TotalMilliseconds
+'@
+$ours = @'
+$null = Get-Item -LiteralPath $args[1]; $null = Get-Date | Select-Object -First 1
+function Snap { @([Diagnostics.Stopwatch]::GetTimestamp(), [Diagnostics.Process]::GetCurrentProcess().TotalProcessorTime.TotalMilliseconds, [System.Runtime.JitInfo]::GetCompiledMethodCount($false)) }
+$a = Snap
+Import-Module $args[0]
+$b = Snap
+$null = Get-CkptInfo -LiteralPath $args[1]
+$c = Snap
+$null = Get-CkptInfo -LiteralPath $args[1]
+$d = Snap
+$ms = { param($x, $y) ($y[0] - $x[0]) * 1000.0 / [Diagnostics.Stopwatch]::Frequency }
+(& $ms $a $b), ($b[1] - $a[1]), ($b[2] - $a[2]), (& $ms $b $c), ($c[1] - $b[1]), ($c[2] - $b[2]), (& $ms $c $d) -join "`t"
+'@
+
+$scriptDir = Join-Path ([IO.Path]::GetTempPath()) ("ckpt-startup-" + [guid]::NewGuid().ToString('N'))
+$null = New-Item -ItemType Directory -Path $scriptDir
+function Invoke-Child([string] $Script) {
+    $path = Join-Path $scriptDir ("child-" + [Math]::Abs($Script.GetHashCode()) + ".ps1")
+    if (-not (Test-Path -LiteralPath $path)) { Set-Content -LiteralPath $path -Value $Script }
+    $out = & $shell -NoProfile -NonInteractive -File $path $ModulePath $File
+    if ($LASTEXITCODE) { throw "child pwsh failed: $out" }
+    [double[]](($out | Select-Object -Last 1) -split "`t")
+}
+
+function Get-Median([double[]] $Values) {
+    $s = $Values | Sort-Object
+    if ($s.Count % 2) { $s[[int][math]::Floor($s.Count / 2)] } else { ($s[$s.Count / 2 - 1] + $s[$s.Count / 2]) / 2 }
+}
+
+$loadBefore = Get-Load
+$coldMs = @(); $floorMs = @(); $rows = @()
+try {
+    for ($i = 0; $i -lt $Runs; $i++) {
+        # interleaved, so all three see the same machine state
+        $coldMs += (Invoke-Child $cold)[0]
+        $floorMs += (Invoke-Child $floor)[0]
+        $rows += , (Invoke-Child $ours)
+    }
+}
+finally { Remove-Item -LiteralPath $scriptDir -Recurse -Force }
+$col = { param($k) Get-Median @($rows | ForEach-Object { $_[$k] }) }
+$coldMedian = Get-Median $coldMs
+$floorMedian = Get-Median $floorMs
+$importMs = & $col 0; $firstMs = & $col 3
+$oursMs = Get-Median @($rows | ForEach-Object { $_[0] + $_[3] })
+
+$f = { param($v) $v.ToString('F1', [Globalization.CultureInfo]::InvariantCulture) }
+Write-Host "Import-Module + first Get-CkptInfo, $Runs fresh $shell processes each, medians; load average before $loadBefore, after $(Get-Load)"
+Write-Host ("  cold (stopwatch from the first statement):     {0} ms   (min {1}, max {2})" -f (& $f $coldMedian), (& $f ($coldMs | Measure-Object -Minimum).Minimum), (& $f ($coldMs | Measure-Object -Maximum).Maximum))
+Write-Host ("  PowerShell's own share (built-in module, cold): {0} ms;  cold minus it: {1} ms" -f (& $f $floorMedian), (& $f ($coldMedian - $floorMedian)))
+Write-Host ("  ours, PowerShell warmed up:                     {0} ms = Import-Module {1} ms (cpu {2} ms, {3} methods JIT-compiled) + first Get-CkptInfo {4} ms (cpu {5} ms, {6} methods); second call {7} ms" -f `
+        (& $f $oursMs), (& $f $importMs), (& $f (& $col 1)), (& $col 2), (& $f $firstMs), (& $f (& $col 4)), (& $col 5), (& $f (& $col 6)))
+Write-Host ''
+Write-Host '| goal (issue 11) | this run | met |'
+Write-Host '|---|---|---|'
+Write-Host ("| Import-Module + first Get-CkptInfo ≤ {0} ms, cold process | {1} ms | {2} |" -f $GoalMs, (& $f $coldMedian), $(if ($coldMedian -le $GoalMs) { 'yes' } else { 'no' }))
+Write-Host ("| Import-Module + first Get-CkptInfo ≤ {0} ms, PowerShell warmed up | {1} ms | {2} |" -f $GoalMs, (& $f $oursMs), $(if ($oursMs -le $GoalMs) { 'yes' } else { 'no' }))
