@@ -19,10 +19,7 @@ param(
     [string] $Python = '/usr/bin/python3'
 )
 $ErrorActionPreference = 'Stop'
-$documented = 'FileNotFound', 'PathNotFileSystem', 'InvalidCheckpoint', 'NotACheckpoint', 'UnsupportedCheckpoint',
-    'CheckpointLimitExceeded', 'CheckpointChangedWhileReading', 'FileReadError', 'PermissionDenied', 'TensorNotFound',
-    'OutFileExists', 'OutFileIsInput', 'OutFileNeedsOneInput', 'WeightCountMismatch', 'MergeInputUnreadable',
-    'MergeInputMismatch', 'FileWriteError'
+$documented = & (Join-Path $PSScriptRoot 'DocumentedErrorIds.ps1')
 $kinds = 'Info', 'HashStats', 'CheckValues', 'Compare', 'Select', 'Merge'
 $Module = (Resolve-Path -LiteralPath $Module).ProviderPath
 Import-Module -Name $Module

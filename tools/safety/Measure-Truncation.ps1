@@ -23,10 +23,7 @@ param(
     [string] $Python = '/usr/bin/python3'
 )
 $ErrorActionPreference = 'Stop'
-$documented = 'FileNotFound', 'PathNotFileSystem', 'InvalidCheckpoint', 'NotACheckpoint', 'UnsupportedCheckpoint',
-    'CheckpointLimitExceeded', 'CheckpointChangedWhileReading', 'FileReadError', 'PermissionDenied', 'TensorNotFound',
-    'OutFileExists', 'OutFileIsInput', 'OutFileNeedsOneInput', 'WeightCountMismatch', 'MergeInputUnreadable',
-    'MergeInputMismatch', 'FileWriteError'
+$documented = & (Join-Path $PSScriptRoot 'DocumentedErrorIds.ps1')
 $Module = (Resolve-Path -LiteralPath $Module).ProviderPath
 $source = Join-Path $Bench 'bench_a.ckpt'
 if (-not (Test-Path -LiteralPath $source)) {
