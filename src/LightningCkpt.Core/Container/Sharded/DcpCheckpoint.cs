@@ -69,7 +69,10 @@ namespace LightningCkpt.Container.Sharded
             if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
             var host = new TorchHost(new NoStorages(mdPath));
             // the metadata of many ranks is large by nature: its allowance follows the data files it describes
-            var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(DataFileBytes()) };
+            var listed = new DirectoryInfo(Dir).GetFiles("*.distcp");
+            long dataBytes = 0;
+            foreach (var f in listed) dataBytes += f.Length;
+            var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(dataBytes) };
             var md = machine.Load(bytes);
             Globals.Add(machine.Globals.All);
             Lookups.AddRange(machine.Globals.AttributeLookups);
@@ -143,16 +146,8 @@ namespace LightningCkpt.Container.Sharded
             WorldSize = Math.Max(1, ranks.Count);
             DataFiles = files.Count;
             foreach (var f in files.Keys.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
-            var stray = Directory.GetFiles(Dir, "*.distcp").Select(Path.GetFileName).Where(n => !files.ContainsKey(n!)).ToList();
+            var stray = listed.Select(f => f.Name).Where(n => !files.ContainsKey(n)).ToList();
             if (stray.Count > 0) Notes.Add($"{stray.Count} .distcp file(s) the metadata does not name: {string.Join(", ", stray.Take(5))}");
-        }
-
-        /// <summary>Bytes of the folder's .distcp files, as listed before the metadata is read.</summary>
-        private long DataFileBytes()
-        {
-            long total = 0;
-            foreach (var f in new DirectoryInfo(Dir).EnumerateFiles("*.distcp")) total += f.Length;
-            return total;
         }
 
         private static string IndexKey(string fqn, object? offset) =>
