@@ -25,8 +25,10 @@ namespace LightningCkpt.Tests
         private ContractModel()
         {
             ModuleOutput = FindModuleOutput();
-            var sma = Path.Combine(AppContext.BaseDirectory, "psref", "System.Management.Automation.dll");
-            if (!File.Exists(sma)) throw new InvalidOperationException("the PowerShell reference assembly was not copied to " + sma);
+            var sma = typeof(ContractModel).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+                .FirstOrDefault(a => a.Key == "PowerShellReferenceAssembly")?.Value
+                ?? throw new InvalidOperationException("the test assembly does not name the PowerShell reference assembly");
+            if (!File.Exists(sma)) throw new InvalidOperationException("the PowerShell reference assembly is missing at " + sma);
             var runtime = Directory.GetFiles(RuntimeEnvironment.GetRuntimeDirectory(), "*.dll");
             var paths = runtime.Concat(new[] { sma, Path.Combine(ModuleOutput, "LightningCkpt.dll"), Path.Combine(ModuleOutput, "LightningCkpt.Core.dll") });
             _context = new MetadataLoadContext(new PathAssemblyResolver(paths));
