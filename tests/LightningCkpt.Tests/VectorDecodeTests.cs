@@ -108,6 +108,24 @@ namespace LightningCkpt.Tests
             }
         }
 
+        /// <summary>
+        /// A float16 NaN keeps its sign and payload and comes out quiet, as torch 1.13's <c>.float()</c> and
+        /// <c>.double()</c> gave for these patterns; the old decoder flipped the sign and dropped the payload.
+        /// </summary>
+        [Theory]
+        [InlineData(0x7E00, 0x7FC00000u, 0x7FF8000000000000ul)]
+        [InlineData(0xFE00, 0xFFC00000u, 0xFFF8000000000000ul)]
+        [InlineData(0xFE01, 0xFFC02000u, 0xFFF8040000000000ul)]
+        [InlineData(0x7C01, 0x7FC02000u, 0x7FF8040000000000ul)]
+        [InlineData(0x7D55, 0x7FEAA000u, 0x7FFD540000000000ul)]
+        public void Float16NaNKeepsSignAndPayloadAsTorchDoes(int h, uint float32Bits, ulong float64Bits)
+        {
+            Assert.Equal(float64Bits, (ulong)BitConverter.DoubleToInt64Bits(ElementConverter.HalfToDouble((ushort)h)));
+            var src = Enumerable.Repeat((ushort)h, 64).SelectMany(BitConverter.GetBytes).ToArray();
+            Assert.All(ToFloatBits(src, DType.Float16, 0, 64, vector: true), b => Assert.Equal(float32Bits, b));
+            Assert.All(ToFloatBits(src, DType.Float16, 0, 64, vector: false), b => Assert.Equal(float32Bits, b));
+        }
+
         [Theory]
         [InlineData("uint8")]
         [InlineData("bool")]

@@ -21,12 +21,6 @@ namespace LightningCkpt.Data
         /// <summary>Shorter runs are decoded by the scalar rule: the vector setup would cost more than it saves.</summary>
         private const int MinRun = 64;
 
-        /// <summary>float32 bits of the scalar float16 decoder's NaN for a positive and a negative sign (all payloads decode alike).</summary>
-        private static readonly uint HalfNaNPositive = FloatBits((float)ElementConverter.HalfToDouble(0x7E00));
-        private static readonly uint HalfNaNNegative = FloatBits((float)ElementConverter.HalfToDouble(0xFE00));
-
-        private static uint FloatBits(float f) => *(uint*)&f;
-
         /// <summary>Whether <see cref="ToFloat32"/> takes this kernel geometry: every value a float32 exactly, no dequantization.</summary>
         public static bool ExactInFloat32(in ViewGeometry g) => !g.IsAffine && ExactInFloat32(g.DType);
 
@@ -134,14 +128,12 @@ namespace LightningCkpt.Data
         private static int HalfToFloat32(ushort* src, int n, uint* dst)
         {
             int w = Vector<ushort>.Count, half = Vector<uint>.Count;
-            var nanPositive = new Vector<uint>(HalfNaNPositive);
-            var nanNegative = new Vector<uint>(HalfNaNNegative);
             int i = 0;
             for (; i + w <= n; i += w)
             {
                 Vector.Widen(*(Vector<ushort>*)(src + i), out var lo, out var hi);
-                *(Vector<uint>*)(dst + i) = Half(lo, nanPositive, nanNegative);
-                *(Vector<uint>*)(dst + i + half) = Half(hi, nanPositive, nanNegative);
+                *(Vector<uint>*)(dst + i) = Half(lo);
+                *(Vector<uint>*)(dst + i + half) = Half(hi);
             }
             return i;
         }
@@ -149,22 +141,21 @@ namespace LightningCkpt.Data
         /// <summary>
         /// float16 bits (one per lane, below 2^16) → float32 bits, the cases side by side and selected per lane:
         /// normals moved up 13 bits and rebiased (15 → 127), subnormals and zero as mantissa × 2^-24 (exact, no
-        /// float32 subnormal arithmetic), infinity, and the scalar decoder's NaN; the sign goes on last (NaN excepted:
-        /// the scalar decoder's NaN carries its own sign).
+        /// float32 subnormal arithmetic), infinity, and NaN quieted with its payload moved up 13 bits (the exponent
+        /// bits ORed over the moved-up ones); the sign goes on last, NaN included, as torch keeps it.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        private static Vector<uint> Half(Vector<uint> h, Vector<uint> nanPositive, Vector<uint> nanNegative)
+        private static Vector<uint> Half(Vector<uint> h)
         {
             var a = h & new Vector<uint>(0x7FFF);
             var ia = Vector.AsVectorInt32(a); // below 2^15: signed comparisons are exact
-            var normal = a * new Vector<uint>(8192) + new Vector<uint>((127 - 15) << 23);
+            var up = a * new Vector<uint>(8192);
+            var normal = up + new Vector<uint>((127 - 15) << 23);
             var sub = Vector.AsVectorUInt32(Vector.ConvertToSingle(ia) * new Vector<float>(1f / 16777216));
             var r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.LessThan(ia, new Vector<int>(0x400))), sub, normal);
             r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.Equals(ia, new Vector<int>(0x7C00))), new Vector<uint>(0x7F800000), r);
-            var negative = Vector.Equals(h & new Vector<uint>(0x8000), new Vector<uint>(0x8000));
-            r |= negative & new Vector<uint>(0x80000000);
-            var nan = Vector.AsVectorUInt32(Vector.GreaterThan(ia, new Vector<int>(0x7C00)));
-            return Vector.ConditionalSelect(nan, Vector.ConditionalSelect(negative, nanNegative, nanPositive), r);
+            r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThan(ia, new Vector<int>(0x7C00))), up | new Vector<uint>(0x7FC00000), r);
+            return r | (Vector.Equals(h & new Vector<uint>(0x8000), new Vector<uint>(0x8000)) & new Vector<uint>(0x80000000));
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
