@@ -27,6 +27,9 @@ namespace LightningCkpt.Data
     /// Accumulation is in double: each block of 64K elements is reduced with shifted sums (shift = its first element;
     /// blocks where that shift would cancel, or holding NaN/inf, are redone with an exact two-pass mean/variance) and
     /// the blocks are merged with Chan's parallel formula, so the variance does not suffer from cancellation.
+    /// float16, bfloat16, bool and the 8/16-bit integers are decoded to the float32 they equal exactly and reduced
+    /// by the float32 loop (vector lanes summed in another order than the double loop's two), so their figures are
+    /// bit for bit those of the same values stored as float32.
     /// </remarks>
     public static unsafe class TensorAnalysis
     {
@@ -80,12 +83,14 @@ namespace LightningCkpt.Data
         internal sealed class MomentsAccumulator
         {
             private readonly ViewGeometry _g;
-            private readonly bool _float32;
+            private readonly bool _float32, _viaFloat32;
 
             public MomentsAccumulator(ViewGeometry g)
             {
                 _g = g;
                 _float32 = ReferenceEquals(g.DType, DType.Float32);
+                // float16/bfloat16/small integers are float32 values exactly: reduced as the float32 tensor they equal
+                _viaFloat32 = !_float32 && SimdKernels.Available && VectorDecode.ExactInFloat32(g);
             }
 
             public Moments Total { get; private set; } = Moments.Empty;
@@ -129,7 +134,13 @@ namespace LightningCkpt.Data
                 if (_float32) return Reduce((float*)p, m);
                 fixed (double* buf = Block())
                 {
-                    ElementBlock.Convert(p, m, _g, buf);
+                    if (_viaFloat32)
+                    {
+                        // the double block has room for the floats: decoded in place of it, then the float32 kernel
+                        VectorDecode.ToFloat32(p, m, _g.DType, (float*)buf);
+                        return Reduce((float*)buf, m);
+                    }
+                    VectorDecode.ToDouble(p, m, _g, buf);
                     return Reduce(buf, m);
                 }
             }
