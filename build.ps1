@@ -4,7 +4,8 @@
 
 .DESCRIPTION
     Build:   dotnet publish src/LightningCkpt, then copy an explicit allow-list of files into
-             out/LightningCkpt/<ModuleVersion>/ and verify the result with Test-ModuleManifest.
+             out/LightningCkpt/<ModuleVersion>/ and verify the result with Test-ModuleManifest. A ReadyToRun copy
+             of LightningCkpt.Core.dll for linux-x64 (tools/r2r) goes into its linux-x64 subfolder.
     Test:    dotnet test of the solution (xunit), then the Pester 5 suite in a fresh PowerShell process against
              the built module, with Pester fetched from NuGet by tools/pester. Prints both suites' counts as
              "xunit: N passed, N failed, N skipped" and "Pester: ..." lines; any failure, or a suite that ran
@@ -50,6 +51,7 @@ foreach ($t in $Task) {
 
 function Invoke-Build {
     $publish = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-publish-" + [guid]::NewGuid().ToString('N'))
+    $readyToRun = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-r2r-" + [guid]::NewGuid().ToString('N'))
     try {
         & dotnet publish (Join-Path $root 'src/LightningCkpt/LightningCkpt.csproj') -c $Configuration -o $publish --nologo -v quiet "-p:Version=$moduleVersion"
         if ($LASTEXITCODE) { throw "dotnet publish failed with exit code $LASTEXITCODE" }
@@ -67,9 +69,27 @@ function Invoke-Build {
         foreach ($name in 'LightningCkpt.dll-Help.xml', 'about_LightningCkpt.help.txt') {
             Copy-Item -LiteralPath (Join-Path $root "en-US/$name") -Destination (Join-Path $moduleOut 'en-US')
         }
+
+        # The ReadyToRun (precompiled) Core for linux-x64, loaded there by ReadyToRunCore.OnImport instead of the
+        # IL-only Core: the first call JIT-compiles ~10 methods instead of ~380. It must be the same build as the IL
+        # Core (same MVID), and the two assemblies every PowerShell loads must stay IL-only and platform-neutral.
+        & dotnet publish (Join-Path $root 'tools/r2r/LightningCkpt.ReadyToRun.csproj') -c $Configuration -o $readyToRun --nologo -v quiet "-p:Version=$moduleVersion"
+        if ($LASTEXITCODE) { throw "dotnet publish of the ReadyToRun Core failed with exit code $LASTEXITCODE" }
+        $imageInfo = Join-Path $root 'tools/r2r/Get-ImageInfo.ps1'
+        $ilCore = & $imageInfo -LiteralPath (Join-Path $moduleOut 'LightningCkpt.Core.dll')
+        $r2rCore = & $imageInfo -LiteralPath (Join-Path $readyToRun 'LightningCkpt.Core.dll')
+        foreach ($name in 'LightningCkpt.dll', 'LightningCkpt.Core.dll') {
+            if (-not (& $imageInfo -LiteralPath (Join-Path $moduleOut $name)).PlatformNeutral) { throw "$name must be IL-only and platform-neutral: Windows PowerShell and pwsh on every OS and CPU load it" }
+        }
+        if (-not $r2rCore.ReadyToRun) { throw "tools/r2r produced no ReadyToRun image" }
+        if ($r2rCore.Mvid -ne $ilCore.Mvid) { throw "The ReadyToRun Core ($($r2rCore.Mvid)) is not compiled from the shipped IL Core ($($ilCore.Mvid))" }
+        $null = New-Item -ItemType Directory -Path (Join-Path $moduleOut 'linux-x64')
+        Copy-Item -LiteralPath (Join-Path $readyToRun 'LightningCkpt.Core.dll') -Destination (Join-Path $moduleOut 'linux-x64')
     }
     finally {
-        if (Test-Path -LiteralPath $publish) { Remove-Item -LiteralPath $publish -Recurse -Force }
+        foreach ($folder in $publish, $readyToRun) {
+            if (Test-Path -LiteralPath $folder) { Remove-Item -LiteralPath $folder -Recurse -Force }
+        }
     }
 
     $sma = Get-ChildItem -LiteralPath $outRoot -Recurse -Filter 'System.Management.Automation.dll'

@@ -10,6 +10,12 @@
       ours     the same two commands after PowerShell has warmed itself up (a cmdlet of an auto-loaded module and a
                pipeline ran first): what the module itself costs, split into Import-Module and the first call, with
                CPU time and the methods the JIT compiled in each (System.Runtime.JitInfo, .NET 6+);
+               The line under it says which Core served the calls (on linux-x64, the ReadyToRun image of build.ps1);
+      ours, IL the same with the runtime told to ignore that image's precompiled code (DOTNET_ReadyToRunExcludeList),
+               i.e. what every PowerShell without a ReadyToRun image for its platform runs (Windows, macOS, Arm);
+      shape    PowerShell's floor for a module like ours, warmed up as 'ours': a binary module built under the temp
+               folder with our manifest and format file whose only cmdlet, Get-CkptInfo, returns the file's length;
+               ours - shape is what our own code costs at session start;
       floor    PowerShell's own share of 'cold': the same cold stopwatch around importing and calling a built-in
                binary module's cmdlet (Microsoft.PowerShell.Utility's Get-Random), so cold - floor is ours.
     The machine's load average is printed beside the figures: on a shared machine, quote them together.
@@ -58,15 +64,56 @@ $c = Snap
 $null = Get-CkptInfo -LiteralPath $args[1]
 $d = Snap
 $ms = { param($x, $y) ($y[0] - $x[0]) * 1000.0 / [Diagnostics.Stopwatch]::Frequency }
-(& $ms $a $b), ($b[1] - $a[1]), ($b[2] - $a[2]), (& $ms $b $c), ($c[1] - $b[1]), ($c[2] - $b[2]), (& $ms $c $d) -join "`t"
+$core = 'LightningCkpt.CkptInfo' -as [type]
+$r2r = [int]($null -ne $core -and $core.Assembly.Location -like '*linux-x64*')
+(& $ms $a $b), ($b[1] - $a[1]), ($b[2] - $a[2]), (& $ms $b $c), ($c[1] - $b[1]), ($c[2] - $b[2]), (& $ms $c $d), $r2r -join "`t"
 '@
 
 $scriptDir = Join-Path ([IO.Path]::GetTempPath()) ("ckpt-startup-" + [guid]::NewGuid().ToString('N'))
 $null = New-Item -ItemType Directory -Path $scriptDir
-function Invoke-Child([string] $Script) {
+# PowerShell's floor for a module of our shape: a binary module named LightningCkpt with the same manifest keys and
+# the same format file, whose Get-CkptInfo only returns the file's length. Built once per format file and manifest
+# under the temp folder (the .NET SDK and the PowerShellStandard.Library package, as for the module itself).
+function Get-FloorModule {
+    $manifest = Get-Content -Path (Join-Path $ModulePath '*/LightningCkpt.psd1') -Raw
+    $format = Get-Content -Path (Join-Path $ModulePath '*/LightningCkpt.format.ps1xml') -Raw
+    $key = [BitConverter]::ToString([Security.Cryptography.SHA256]::Create().ComputeHash([Text.Encoding]::UTF8.GetBytes($manifest + $format))).Replace('-', '').Substring(0, 16)
+    $root = Join-Path ([IO.Path]::GetTempPath()) "ckpt-startup-floor-$key"
+    $module = Join-Path $root 'module/LightningCkpt'
+    if (Test-Path -LiteralPath (Join-Path $module '0.1.0/LightningCkpt.dll')) { return $module }
+    $src = Join-Path $root 'src'
+    $null = New-Item -ItemType Directory -Path $src, (Join-Path $module '0.1.0') -Force
+    Set-Content -LiteralPath (Join-Path $src 'Floor.csproj') -Value @'
+<Project Sdk="Microsoft.NET.Sdk">
+  <PropertyGroup><TargetFramework>netstandard2.0</TargetFramework><AssemblyName>LightningCkpt</AssemblyName></PropertyGroup>
+  <ItemGroup><PackageReference Include="PowerShellStandard.Library" Version="5.1.1" PrivateAssets="all" /></ItemGroup>
+</Project>
+'@
+    Set-Content -LiteralPath (Join-Path $src 'GetCkptInfoCommand.cs') -Value @'
+using System.Management.Automation;
+[Cmdlet(VerbsCommon.Get, "CkptInfo")]
+public sealed class GetCkptInfoCommand : PSCmdlet
+{
+    [Parameter(Mandatory = true)] public string[] LiteralPath { get; set; } = new string[0];
+    protected override void ProcessRecord() { foreach (var p in LiteralPath) WriteObject(new System.IO.FileInfo(p).Length); }
+}
+'@
+    $out = & dotnet build (Join-Path $src 'Floor.csproj') -c Release -o (Join-Path $root 'bin') --nologo -v quiet 2>&1
+    if ($LASTEXITCODE) { throw "building the floor module failed: $out" }
+    Copy-Item -LiteralPath (Join-Path $root 'bin/LightningCkpt.dll') -Destination (Join-Path $module '0.1.0')
+    Set-Content -LiteralPath (Join-Path $module '0.1.0/LightningCkpt.format.ps1xml') -Value $format
+    Set-Content -LiteralPath (Join-Path $module '0.1.0/LightningCkpt.psd1') -Value $manifest
+    $module
+}
+
+function Invoke-Child([string] $Script, [switch] $NoReadyToRun, [string] $Module = $ModulePath) {
     $path = Join-Path $scriptDir ("child-" + [Math]::Abs($Script.GetHashCode()) + ".ps1")
     if (-not (Test-Path -LiteralPath $path)) { Set-Content -LiteralPath $path -Value $Script }
-    $out = & $shell -NoProfile -NonInteractive -File $path $ModulePath $File
+    # The runtime's own switch: it loads the linux-x64 Core as usual but ignores its precompiled code (JIT as for IL),
+    # which is what every PowerShell without that image runs.
+    if ($NoReadyToRun) { $env:DOTNET_ReadyToRunExcludeList = 'LightningCkpt.Core' }
+    try { $out = & $shell -NoProfile -NonInteractive -File $path $Module $File }
+    finally { if ($NoReadyToRun) { Remove-Item Env:DOTNET_ReadyToRunExcludeList } }
     if ($LASTEXITCODE) { throw "child pwsh failed: $out" }
     [double[]](($out | Select-Object -Last 1) -split "`t")
 }
@@ -77,21 +124,27 @@ function Get-Median([double[]] $Values) {
 }
 
 $loadBefore = Get-Load
-$coldMs = @(); $floorMs = @(); $rows = @()
+$floorModule = Get-FloorModule
+$coldMs = @(); $floorMs = @(); $rows = @(); $ilRows = @(); $shapeRows = @()
 try {
     for ($i = 0; $i -lt $Runs; $i++) {
-        # interleaved, so all three see the same machine state
+        # interleaved, so all five see the same machine state
         $coldMs += (Invoke-Child $cold)[0]
         $floorMs += (Invoke-Child $floor)[0]
         $rows += , (Invoke-Child $ours)
+        $ilRows += , (Invoke-Child $ours -NoReadyToRun)
+        $shapeRows += , (Invoke-Child $ours -Module $floorModule)
     }
 }
 finally { Remove-Item -LiteralPath $scriptDir -Recurse -Force }
-$col = { param($k) Get-Median @($rows | ForEach-Object { $_[$k] }) }
+$col = { param($k, $set = $rows) Get-Median @($set | ForEach-Object { $_[$k] }) }
 $coldMedian = Get-Median $coldMs
 $floorMedian = Get-Median $floorMs
 $importMs = & $col 0; $firstMs = & $col 3
 $oursMs = Get-Median @($rows | ForEach-Object { $_[0] + $_[3] })
+$ilMs = Get-Median @($ilRows | ForEach-Object { $_[0] + $_[3] })
+$shapeMs = Get-Median @($shapeRows | ForEach-Object { $_[0] + $_[3] })
+$coreKind = if (@($rows | Where-Object { $_[7] -eq 1 }).Count -eq $rows.Count) { 'linux-x64 ReadyToRun Core' } elseif (@($rows | Where-Object { $_[7] -eq 1 }).Count) { 'ReadyToRun Core in some runs only' } else { 'IL-only Core (no ReadyToRun image for this platform)' }
 
 $f = { param($v) $v.ToString('F1', [Globalization.CultureInfo]::InvariantCulture) }
 Write-Host "Import-Module + first Get-CkptInfo, $Runs fresh $shell processes each, medians; load average before $loadBefore, after $(Get-Load)"
@@ -99,6 +152,11 @@ Write-Host ("  cold (stopwatch from the first statement):     {0} ms   (min {1},
 Write-Host ("  PowerShell's own share (built-in module, cold): {0} ms;  cold minus it: {1} ms" -f (& $f $floorMedian), (& $f ($coldMedian - $floorMedian)))
 Write-Host ("  ours, PowerShell warmed up:                     {0} ms = Import-Module {1} ms (cpu {2} ms, {3} methods JIT-compiled) + first Get-CkptInfo {4} ms (cpu {5} ms, {6} methods); second call {7} ms" -f `
         (& $f $oursMs), (& $f $importMs), (& $f (& $col 1)), (& $col 2), (& $f $firstMs), (& $f (& $col 4)), (& $col 5), (& $f (& $col 6)))
+Write-Host "                                                 ($coreKind)"
+Write-Host ("  ours, its ReadyToRun code ignored (IL JIT):     {0} ms = Import-Module {1} ms (cpu {2} ms, {3} methods JIT-compiled) + first Get-CkptInfo {4} ms (cpu {5} ms, {6} methods); second call {7} ms" -f `
+        (& $f $ilMs), (& $f (& $col 0 $ilRows)), (& $f (& $col 1 $ilRows)), (& $col 2 $ilRows), (& $f (& $col 3 $ilRows)), (& $f (& $col 4 $ilRows)), (& $col 5 $ilRows), (& $f (& $col 6 $ilRows)))
+Write-Host ("  floor of our shape (same manifest + format file, no-op cmdlet), warmed up: {0} ms = Import-Module {1} ms (cpu {2} ms, {3} methods) + first call {4} ms (cpu {5} ms, {6} methods);  ours minus it: {7} ms" -f `
+        (& $f $shapeMs), (& $f (& $col 0 $shapeRows)), (& $f (& $col 1 $shapeRows)), (& $col 2 $shapeRows), (& $f (& $col 3 $shapeRows)), (& $f (& $col 4 $shapeRows)), (& $col 5 $shapeRows), (& $f ($oursMs - $shapeMs)))
 Write-Host ''
 Write-Host '| goal (issue 11) | this run | met |'
 Write-Host '|---|---|---|'

@@ -75,3 +75,70 @@ Describe 'Help and README statements' {
         }
     }
 }
+
+Describe 'The ReadyToRun Core (linux-x64 only)' {
+    BeforeAll {
+        $script:ImageInfo = Join-Path $script:RepoRoot 'tools/r2r/Get-ImageInfo.ps1'
+        $script:Base = $Module.ModuleBase
+        # This PowerShell as a command: pwsh in $PSHOME, or `dotnet pwsh.dll` under the dotnet tool (whose process is dotnet).
+        $script:Shell = @(if (Test-Path -LiteralPath (Join-Path $PSHOME 'pwsh') -PathType Leaf) { Join-Path $PSHOME 'pwsh' } else { 'dotnet'; Join-Path $PSHOME 'pwsh.dll' })
+        $script:File = Join-Path $script:RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt'
+        # A child pwsh imports the module at $ModuleDir, reads one file, and reports which Core served it.
+        $script:ProbeScript = Join-Path $TestDrive 'probe.ps1'
+        Set-Content -LiteralPath $script:ProbeScript -Value @'
+Import-Module $args[0]
+$info = Get-CkptInfo -LiteralPath $args[1]
+$cores = @([AppDomain]::CurrentDomain.GetAssemblies() | Where-Object { $_.GetName().Name -eq 'LightningCkpt.Core' })
+"$($info.GlobalStep)|$($cores.Count)|$($cores[0].Location)"
+'@
+        $script:Probe = {
+            param([string] $ModuleDir)
+            $shellArgs = @($script:Shell | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-File', $script:ProbeScript, $ModuleDir, $script:File)
+            $out = & $script:Shell[0] @shellArgs
+            $step, $count, $location = ($out | Select-Object -Last 1) -split '\|'
+            [pscustomobject]@{ GlobalStep = [long]$step; CoreCount = [int]$count; CoreLocation = $location }
+        }
+    }
+
+    It 'ships the two assemblies every PowerShell loads as IL-only, platform-neutral images' {
+        foreach ($name in 'LightningCkpt.dll', 'LightningCkpt.Core.dll') {
+            $i = & $ImageInfo -LiteralPath (Join-Path $Base $name)
+            $i.PlatformNeutral | Should -BeTrue -Because "$name must load on Windows PowerShell 5.1 and on pwsh on every OS and CPU"
+            $i.ReadyToRun | Should -BeFalse
+        }
+    }
+
+    It 'ships a linux-x64 ReadyToRun Core compiled from the same IL as the shipped Core' {
+        $il = & $ImageInfo -LiteralPath (Join-Path $Base 'LightningCkpt.Core.dll')
+        $r2r = & $ImageInfo -LiteralPath (Join-Path $Base 'linux-x64/LightningCkpt.Core.dll')
+        $r2r.ReadyToRun | Should -BeTrue
+        $r2r.Machine | Should -Be (0x8664 -bxor 0x7B79) -Because 'crossgen2 stamps a linux-x64 image with AMD64 XOR the Linux discriminator'
+        $r2r.Mvid | Should -Be $il.Mvid
+    }
+
+    It 'chooses the ReadyToRun Core only on CoreCLR, Linux, x64' {
+        $canRun = [LightningCkpt.Commands.ReadyToRunCore].GetMethod('CanRun', [System.Reflection.BindingFlags]'NonPublic, Static')
+        $canRun.Invoke($null, @('System.Private.CoreLib', $true, [System.Runtime.InteropServices.Architecture]::X64)) | Should -BeTrue
+        $canRun.Invoke($null, @('mscorlib', $true, [System.Runtime.InteropServices.Architecture]::X64)) | Should -BeFalse -Because '.NET Framework (Windows PowerShell) cannot load it'
+        $canRun.Invoke($null, @('System.Private.CoreLib', $false, [System.Runtime.InteropServices.Architecture]::X64)) | Should -BeFalse -Because 'CoreCLR on Windows or macOS throws BadImageFormatException for a Linux image'
+        $canRun.Invoke($null, @('System.Private.CoreLib', $true, [System.Runtime.InteropServices.Architecture]::Arm64)) | Should -BeFalse
+    }
+
+    It 'serves the cmdlets from the linux-x64 Core here, loaded once' -Skip:(-not ($IsLinux -and [System.Runtime.InteropServices.RuntimeInformation]::ProcessArchitecture -eq 'X64')) {
+        $r = & $Probe (Split-Path $Base -Parent)
+        $r.GlobalStep | Should -BeGreaterThan 0
+        $r.CoreCount | Should -Be 1
+        $r.CoreLocation | Should -Be (Join-Path $Base 'linux-x64/LightningCkpt.Core.dll')
+    }
+
+    It 'loads the IL-only Core beside the cmdlets when there is no ReadyToRun folder, as on every other platform' {
+        $copy = Join-Path $TestDrive 'no-r2r/LightningCkpt'
+        Copy-Item -LiteralPath $Base -Destination (Join-Path $copy (Split-Path $Base -Leaf)) -Recurse
+        $copyBase = Join-Path $copy (Split-Path $Base -Leaf)
+        Remove-Item -LiteralPath (Join-Path $copyBase 'linux-x64') -Recurse
+        $r = & $Probe $copy
+        $r.GlobalStep | Should -BeGreaterThan 0
+        $r.CoreCount | Should -Be 1
+        $r.CoreLocation | Should -Be (Join-Path $copyBase 'LightningCkpt.Core.dll')
+    }
+}
