@@ -32,6 +32,7 @@ namespace LightningCkpt.Writing
         public int StorageCount => _storages.Count;
 
         /// <summary>Pickles <paramref name="root"/>; <see cref="GraphWriteException"/> when a value has no Python spelling.</summary>
+        /// <param name="root">The value to write: a checkpoint's root, edited or built by the caller.</param>
         /// <param name="sources">Checkpoints whose raw <see cref="TensorRef"/>s the graph holds (a <see cref="CkptTensor"/> knows its own).</param>
         /// <param name="normalize">Maps foreign wrappers (PowerShell's PSObject) to plain values before writing.</param>
         public static CheckpointExport Prepare(object? root, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null)

@@ -41,6 +41,7 @@ namespace LightningCkpt.Writing
         }
 
         /// <summary>The pickle of <paramref name="root"/> and the storages it references, keys "0".."N" in write order.</summary>
+        /// <param name="root">The value to pickle.</param>
         /// <param name="sourceOf">The checkpoint whose file holds a storage's bytes (null: unknown, an error).</param>
         /// <param name="normalize">Maps foreign values (PowerShell wrappers) to plain ones before they are written.</param>
         public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize = null)
