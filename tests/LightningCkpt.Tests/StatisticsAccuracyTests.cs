@@ -14,7 +14,7 @@ namespace LightningCkpt.Tests
     /// integer multiple of 2^-149, so Σx, Σx², Σ(a−b)² … are exact BigIntegers, rounded to double once at the end.
     /// The bounds are relative to the natural scale of each quantity (Σ|x| for a sum that may cancel, the value
     /// itself for non-negative sums), the form torch's float64 reductions are held to. Sums: 3e-14, the rounding
-    /// bound of the kernels' two-level sums (a lane's value passes through about 64 + 128 additions per 64K block,
+    /// bound of the kernels' two-level sums (a lane's value passes through about 128 + 64 additions per 64K block,
     /// plus the merge of the blocks: ~200·2^-53); one level of 8192 additions in a row gave 1.1e-13 on the constant
     /// case. Variance: 1e-12, which the shifted sums only meet with a shift near the block's centre (x[0] as the
     /// shift lost 4e-11 on the outlier case); what remains (2.6e-13 with mean/σ = 1e7) is the merge of block means
