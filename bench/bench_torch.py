@@ -3,11 +3,12 @@
 
     bench_torch.py make DIR            writes DIR/bench_a.ckpt and its perturbed twin DIR/bench_b.ckpt (~1.3 GB each)
     bench_torch.py load A [N]          torch.load
-    bench_torch.py stats A [N]         torch.load + min/max/mean/std of every state_dict tensor (as double)
+    bench_torch.py stats A [N]         torch.load + min/max/mean/std of every state_dict tensor (as double); A may be a weights file
     bench_torch.py compare A B [N]     torch.load both + per tensor max|a-b| and allclose, over every tensor
     bench_torch.py half A OUT [N]      torch.load + the first half of the state_dict, "model." stripped + torch.save
     bench_torch.py cast A OUT [N]      torch.load + every state_dict tensor .to(bfloat16) + torch.save
-    bench_torch.py merge A B OUT [N]   torch.load both + state_dict average (float64 accumulation, cast back) + torch.save
+    bench_torch.py upcast A OUT [N]    torch.load + every tensor of a weights file .to(float32) + torch.save
+    bench_torch.py merge A B OUT [N]   torch.load both + state_dict average (float64 accumulation, cast back) + torch.save; weights files too
 Timed the way LightningCkpt is timed: one untimed warm-up run in the same process (imports, allocator, page cache),
 then the best of N runs (default 3). Each timing mode prints one JSON line: {"seconds": best, "maxrss_bytes": n}.
 """
@@ -101,8 +102,7 @@ def run(mode, args):
     if mode == "load":
         torch.load(args[0], map_location="cpu")
     elif mode == "stats":
-        ck = torch.load(args[0], map_location="cpu")
-        for v in ck["state_dict"].values():
+        for v in state_dict(torch.load(args[0], map_location="cpu")).values():
             x = v.double()
             x.min(), x.max(), x.mean(), x.std()
     elif mode == "compare":
@@ -120,12 +120,20 @@ def run(mode, args):
     elif mode == "cast":
         sd = torch.load(args[0], map_location="cpu")["state_dict"]
         save(OrderedDict((k, v.to(torch.bfloat16)) for k, v in sd.items()), args[1])
+    elif mode == "upcast":
+        sd = state_dict(torch.load(args[0], map_location="cpu"))
+        save(OrderedDict((k, v.to(torch.float32)) for k, v in sd.items()), args[1])
     elif mode == "merge":
-        sa = torch.load(args[0], map_location="cpu")["state_dict"]
-        sb = torch.load(args[1], map_location="cpu")["state_dict"]
+        sa = state_dict(torch.load(args[0], map_location="cpu"))
+        sb = state_dict(torch.load(args[1], map_location="cpu"))
         save(OrderedDict((k, ((sa[k].double() + sb[k].double()) / 2).to(sa[k].dtype)) for k in sa), args[2])
     else:
         raise SystemExit("unknown mode " + mode)
+
+
+def state_dict(ck):
+    # a Lightning checkpoint's weights, or a weights file (what Select-CkptWeights and Merge-CkptWeights write) as is
+    return ck["state_dict"] if "state_dict" in ck else ck
 
 
 def save(obj, path):
@@ -141,7 +149,7 @@ def main():
     if mode == "make":
         make(sys.argv[2])
         return
-    nargs = {"load": 1, "stats": 1, "compare": 2, "half": 2, "cast": 2, "merge": 3}[mode]
+    nargs = {"load": 1, "stats": 1, "compare": 2, "half": 2, "cast": 2, "upcast": 2, "merge": 3}[mode]
     args = sys.argv[2:2 + nargs]
     repeat = int(sys.argv[2 + nargs]) if len(sys.argv) > 2 + nargs else 3
     run(mode, args)  # warm-up, untimed

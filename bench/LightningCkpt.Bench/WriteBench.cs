@@ -58,7 +58,7 @@ namespace LightningCkpt.Bench
             }, torch("merge", new[] { a, b, Path.Combine(work, "torch_merge.pt") }));
         }
 
-        private static WriteRow Row(string task, string work, string source, int repeat, string output, Func<string> ours, (double seconds, long rss) torch)
+        internal static WriteRow Row(string task, string work, string source, int repeat, string output, Func<string> ours, (double seconds, long rss) torch)
         {
             double best = double.MaxValue, copy = double.MaxValue;
             string note = "";

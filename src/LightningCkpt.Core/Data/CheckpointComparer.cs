@@ -71,6 +71,9 @@ namespace LightningCkpt.Data
     /// allclose test is per component rather than on complex magnitudes. Per-tensor quantized tensors are
     /// dequantized; dtypes without numeric elements (sub-byte, bits, opaque) are compared by bytes only (Equal or
     /// Changed, no numbers). Empty tensors of equal shape are Equal with no numbers.</para>
+    /// <para>Pairs whose both sides are float32 values exactly (float32, float16, bfloat16, bool, 8/16-bit integers,
+    /// in any mix) are decoded to float32 and summed by the float32 kernel, so their numbers are bit for bit those of
+    /// the same values stored as float32.</para>
     /// </remarks>
     public static unsafe class CheckpointComparer
     {
@@ -232,13 +235,30 @@ namespace LightningCkpt.Data
                 var second = _second ??= new double[block];
                 int ia = ka.DType.ItemSize, ib = kb.DType.ItemSize;
                 fixed (double* bx = TensorAnalysis.Block()) fixed (double* by = second)
+                {
+                    if (SimdKernels.Available && VectorDecode.ExactInFloat32(ka) && VectorDecode.ExactInFloat32(kb))
+                    {
+                        // float16/bfloat16/small integers (either side, or float32 against them): compared as the
+                        // float32 they equal exactly, by the float32 kernel; a float32 side is read in place
+                        bool fa = ReferenceEquals(ka.DType, DType.Float32), fb = ReferenceEquals(kb.DType, DType.Float32);
+                        for (int at = 0; at < n; at += block)
+                        {
+                            int m = Math.Min(block, n - at);
+                            float* xa = fa ? (float*)px + at : (float*)bx, yb = fb ? (float*)py + at : (float*)by;
+                            if (!fa) VectorDecode.ToFloat32(px + (long)at * ia, m, ka.DType, xa);
+                            if (!fb) VectorDecode.ToFloat32(py + (long)at * ib, m, kb.DType, yb);
+                            total = DiffSums.Merge(total, Block(xa, yb, m, o.AbsoluteTolerance, o.RelativeTolerance));
+                        }
+                        return;
+                    }
                     for (int at = 0; at < n; at += block)
                     {
                         int m = Math.Min(block, n - at);
-                        ElementBlock.Convert(px + (long)at * ia, m, ka, bx);
-                        ElementBlock.Convert(py + (long)at * ib, m, kb, by);
+                        VectorDecode.ToDouble(px + (long)at * ia, m, ka, bx);
+                        VectorDecode.ToDouble(py + (long)at * ib, m, kb, by);
                         total = DiffSums.Merge(total, Block(bx, by, m, o.AbsoluteTolerance, o.RelativeTolerance));
                     }
+                }
             }
         }
 

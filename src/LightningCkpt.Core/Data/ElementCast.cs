@@ -10,7 +10,8 @@ namespace LightningCkpt.Data
     /// with direct paths between the float formats. Results are those of the per-element
     /// <see cref="ElementEncoder.Encode"/> (torch's casts: float16/bfloat16/float8 reached through float32 with
     /// round-to-nearest-even, integers truncated), only cheaper: float16 and bfloat16 are rounded with integer
-    /// arithmetic on the float32 bits instead of by scaling.
+    /// arithmetic on the float32 bits instead of by scaling. Sources that are float32 values exactly (float16,
+    /// bfloat16, bool, 8/16-bit integers) are decoded by <see cref="VectorDecode"/> and cast from float32.
     /// </summary>
     internal static unsafe class ElementCast
     {
@@ -36,6 +37,34 @@ namespace LightningCkpt.Data
             {
                 ElementEncoder.Encode(src[i], d, one, 0);
                 for (int k = 0; k < item; k++) dst[(long)i * item + k] = one[k];
+            }
+        }
+
+        private static ViewGeometry Plain(DType d) => new ViewGeometry(d, new long[] { 0 }, new long[] { 1 }, 0, false);
+
+        /// <summary>
+        /// float16/bfloat16/small integers → float32, float64, float16 or bfloat16 through the float32 they equal exactly:
+        /// the scalar path rounds the same value through float32 too (<see cref="Encode"/>), so the bits agree.
+        /// </summary>
+        private static void ThroughFloat32(byte* src, DType from, int n, DType to, byte* dst)
+        {
+            if (to.ScalarTypeId == 6)
+            {
+                VectorDecode.ToFloat32(src, n, from, (float*)dst);
+                return;
+            }
+            if (to.ScalarTypeId == 7)
+            {
+                VectorDecode.ToDouble(src, n, Plain(from), (double*)dst);
+                return;
+            }
+            float* f = stackalloc float[Step];
+            int inSize = from.ItemSize;
+            for (int done = 0; done < n; done += Step)
+            {
+                int m = Math.Min(Step, n - done);
+                VectorDecode.ToFloat32(src + (long)done * inSize, m, from, f);
+                Cast((byte*)f, DType.Float32, m, to, dst + (long)done * 2);
             }
         }
 
@@ -71,9 +100,13 @@ namespace LightningCkpt.Data
             }
             if (a == 15 && b == 6)
             {
-                var s = (ushort*)src;
-                var p = (uint*)dst;
-                for (int i = 0; i < n; i++) p[i] = (uint)s[i] << 16; // exact: bfloat16 is the top half of a float32
+                // exact: bfloat16 is the top half of a float32 (VectorDecode's rule, vectorised when it can be)
+                VectorDecode.ToFloat32(src, n, from, (float*)dst);
+                return;
+            }
+            if (SimdKernels.Available && (b == 5 || b == 6 || b == 7 || b == 15) && VectorDecode.ExactInFloat32(from))
+            {
+                ThroughFloat32(src, from, n, to, dst);
                 return;
             }
             var g = new ViewGeometry(from, new long[] { n }, new long[] { 1 }, 0, false);
@@ -82,7 +115,7 @@ namespace LightningCkpt.Data
             for (int done = 0; done < n; done += Step)
             {
                 int m = Math.Min(Step, n - done);
-                ElementBlock.Convert(src + (long)done * inSize, m, g, scratch);
+                VectorDecode.ToDouble(src + (long)done * inSize, m, g, scratch);
                 Encode(scratch, m, to, dst + (long)done * outSize);
             }
         }

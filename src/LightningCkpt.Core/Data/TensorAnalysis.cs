@@ -29,7 +29,7 @@ namespace LightningCkpt.Data
     /// with Chan's parallel formula, so the variance does not suffer from cancellation. The shift k is the median of
     /// 31 elements spread over the block: near the block's centre, so Σ(x−k)² stays close to Σ(x−mean)² and the
     /// rounding of the shifted sums stays of the order of Σx²'s own, also when the first element is an outlier (the
-    /// former shift, x[0], lost up to 1e-11 of the variance then). Blocks holding NaN/inf, or where the shift still
+    /// former shift, x[0], lost 4e-11 of the variance on such data). Blocks holding NaN/inf, or where the shift still
     /// leaves more than 99.9 % of Σ(x−k)² to cancel, are redone with an exact two-pass mean and variance. A block's
     /// figures depend on its elements only, so ranges of a tensor reduced on several cores fold to exactly the
     /// figures of one pass. The float32 kernel sums in two levels (runs of 1024 elements, then the block), so the
@@ -37,6 +37,9 @@ namespace LightningCkpt.Data
     /// each block mean at 2^-53 of the mean, which shows as ~3e-13 of the variance when the mean is 1e7 standard
     /// deviations from zero. No float32 accumulation: a float32 partial sum rounds at 6e-8, far above the 1e-16 of
     /// torch's float64 reductions that these figures are compared with.
+    /// float16, bfloat16, bool and the 8/16-bit integers are decoded to the float32 they equal exactly and reduced
+    /// by the float32 loop (vector lanes summed in another order than the double loop's two), so their figures are
+    /// bit for bit those of the same values stored as float32.
     /// </remarks>
     public static unsafe class TensorAnalysis
     {
@@ -90,12 +93,14 @@ namespace LightningCkpt.Data
         internal sealed class MomentsAccumulator
         {
             private readonly ViewGeometry _g;
-            private readonly bool _float32;
+            private readonly bool _float32, _viaFloat32;
 
             public MomentsAccumulator(ViewGeometry g)
             {
                 _g = g;
                 _float32 = ReferenceEquals(g.DType, DType.Float32);
+                // float16/bfloat16/small integers are float32 values exactly: reduced as the float32 tensor they equal
+                _viaFloat32 = !_float32 && SimdKernels.Available && VectorDecode.ExactInFloat32(g);
             }
 
             public Moments Total { get; private set; } = Moments.Empty;
@@ -139,7 +144,13 @@ namespace LightningCkpt.Data
                 if (_float32) return Reduce((float*)p, m);
                 fixed (double* buf = Block())
                 {
-                    ElementBlock.Convert(p, m, _g, buf);
+                    if (_viaFloat32)
+                    {
+                        // the double block has room for the floats: decoded in place of it, then the float32 kernel
+                        VectorDecode.ToFloat32(p, m, _g.DType, (float*)buf);
+                        return Reduce((float*)buf, m);
+                    }
+                    VectorDecode.ToDouble(p, m, _g, buf);
                     return Reduce(buf, m);
                 }
             }

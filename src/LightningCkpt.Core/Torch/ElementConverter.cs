@@ -5,9 +5,15 @@ namespace LightningCkpt.Torch
     /// <summary>Bit-exact conversions of torch's narrow floating-point formats to double.</summary>
     public static class ElementConverter
     {
+        /// <summary>
+        /// float16 → double as torch's <c>.double()</c>: NaN keeps its sign and payload (moved up 42 bits) and comes
+        /// out quiet, like the hardware and c10 conversions, so a cast loses nothing a float32/float64 can hold.
+        /// </summary>
         public static double HalfToDouble(ushort h)
         {
             int sign = (h >> 15) & 1, exp = (h >> 10) & 0x1f, man = h & 0x3ff;
+            if (exp == 31 && man != 0)
+                return BitConverter.Int64BitsToDouble(((long)sign << 63) | 0x7FF8000000000000L | ((long)man << 42));
             double v;
             if (exp == 0) v = man * Math.Pow(2, -24);
             else if (exp == 31) v = man == 0 ? double.PositiveInfinity : double.NaN;

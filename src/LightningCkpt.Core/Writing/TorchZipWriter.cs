@@ -128,7 +128,7 @@ namespace LightningCkpt.Writing
             var reader = readers.Get(st.Source!);
             bool swap = st.SourceStorage!.IsBigEndian && st.SwapWidth > 1;
             int width = st.SwapWidth;
-            var buffer = new byte[(int)Math.Min(TensorDataReader.ChunkSize, st.Bytes)];
+            var buffer = readers.CopyBuffer((int)Math.Min(TensorDataReader.ChunkSize, st.Bytes));
             reader.CopyStorage(st.SourceStorage, st.Bytes, buffer, (b, n) => Emit(b, n, swap, width, sink));
         }
 

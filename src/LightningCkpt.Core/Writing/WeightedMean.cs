@@ -12,7 +12,8 @@ namespace LightningCkpt.Writing
     /// torch's <c>.to(dtype)</c> (<see cref="ElementCast.Encode"/>). float32 runs take a Vector&lt;T&gt; path doing the
     /// same IEEE operations in the same order (widening is exact, the narrowing rounds to nearest like the scalar
     /// cast), so its results are bit for bit the scalar ones — NaN lanes, whose payload could differ, are redone by
-    /// the scalar loop; other dtypes go through a double scratch in blocks.
+    /// the scalar loop; float16/bfloat16 runs are decoded to float32 and take the same path; other dtypes go
+    /// through a double scratch in blocks.
     /// </summary>
     internal static unsafe class WeightedMean
     {
@@ -26,7 +27,36 @@ namespace LightningCkpt.Writing
         {
             int done = 0;
             if (dtype.ScalarTypeId == 6 && SimdKernels.Available) done = Float32Vector(inputs, w, divide, n, (float*)dst);
+            else if ((dtype.ScalarTypeId == 5 || dtype.ScalarTypeId == 15) && SimdKernels.Available) done = ThroughFloat32(inputs, w, divide, dtype, n, dst);
             if (done < n) Blocks(inputs, w, divide, dtype, done, n - done, dst);
+        }
+
+        [ThreadStatic] private static float[]? _decoded;
+
+        /// <summary>
+        /// float16/bfloat16: each input's block decoded to the float32 it equals exactly, the float32 mean (the same
+        /// double arithmetic as the scalar loop, then rounded to float32 as the scalar <c>(float)</c> before its
+        /// 16-bit rounding), then the vector float32 → 16-bit cast: bit for bit the scalar result.
+        /// </summary>
+        private static int ThroughFloat32(byte*[] inputs, double[] w, double divide, DType dtype, int n, byte* dst)
+        {
+            int k = inputs.Length;
+            var buf = _decoded;
+            if (buf == null || buf.Length < (k + 1) * Block) _decoded = buf = new float[(k + 1) * Block];
+            var at = new byte*[k];
+            fixed (float* f = buf)
+            {
+                float* mean = f + k * Block;
+                for (int j = 0; j < k; j++) at[j] = (byte*)(f + j * Block);
+                for (int start = 0; start < n; start += Block)
+                {
+                    int m = Math.Min(Block, n - start);
+                    for (int j = 0; j < k; j++) VectorDecode.ToFloat32(inputs[j] + (long)start * 2, m, dtype, (float*)at[j]);
+                    Compute(at, w, divide, DType.Float32, m, (byte*)mean);
+                    ElementCast.Cast((byte*)mean, DType.Float32, m, dtype, dst + (long)start * 2);
+                }
+            }
+            return n;
         }
 
         /// <summary>Elements [start, start+count) through a double scratch, one block at a time.</summary>
@@ -42,7 +72,7 @@ namespace LightningCkpt.Writing
                 for (int i = 0; i < m; i++) acc[i] = 0;
                 for (int k = 0; k < inputs.Length; k++)
                 {
-                    ElementBlock.Convert(inputs[k] + (long)at * item, m, g, x);
+                    VectorDecode.ToDouble(inputs[k] + (long)at * item, m, g, x);
                     double wk = w[k];
                     for (int i = 0; i < m; i++) acc[i] += wk * x[i];
                 }
