@@ -36,7 +36,7 @@ namespace LightningCkpt.Bench
             var table = new Table(new FileInfo(a).Length / seq);
 
             long weightBytes = 0;
-            double stats = Measure.Time(() =>
+            double stats = Measure.TimeThenSample(() =>
             {
                 var weights = CkptTensor.List(Checkpoint.Open(a), false);
                 TensorBatchAnalysis.AnalyzeAll(weights, hash: false, statistics: true);
@@ -49,7 +49,7 @@ namespace LightningCkpt.Bench
 
             long compareBytes = 0;
             int changed = 0;
-            double compare = Measure.Time(() =>
+            double compare = Measure.TimeThenSample(() =>
             {
                 var ca = Checkpoint.Open(a);
                 var cb = Checkpoint.Open(b);

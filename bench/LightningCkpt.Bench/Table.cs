@@ -16,12 +16,16 @@ namespace LightningCkpt.Bench
 
         private static string F(double v, string f) => v.ToString(f, CultureInfo.InvariantCulture);
 
-        /// <summary>A read path; <paramref name="seqSameBytes"/> is a sequential read of the same byte count measured beside it.</summary>
-        public void Read(string task, double ours, double? torch, double? bytes, Memory? mem, long? torchRss, string note, double? seqSameBytes = null)
+        /// <summary>
+        /// A read path; <paramref name="seqSameBytes"/> is the limit measured beside it on the same byte count: a
+        /// sequential read unless <paramref name="limitName"/> names another.
+        /// </summary>
+        public void Read(string task, double ours, double? torch, double? bytes, Memory? mem, long? torchRss, string note, double? seqSameBytes = null,
+            string limitName = "seq. read")
         {
             string gbs = bytes is double by ? F(by / ours / 1e9, "F2") : "";
             double? ratio = seqSameBytes is double s ? s / ours : bytes is double b2 ? b2 / ours / _seqRate : null;
-            string limit = ratio is double r ? $"{F(r * 100, "F0")} % of seq. read" + (seqSameBytes is double s2 ? $" ({F(s2, "F3")} s)" : "") : "";
+            string limit = ratio is double r ? $"{F(r * 100, "F0")} % of {limitName}" + (seqSameBytes is double s2 ? $" ({F(s2, "F3")} s)" : "") : "";
             _lines.Add(new Line(task, ours, torch, gbs, limit, mem?.ToString() ?? "", torchRss is long t ? Measure.Mb(t) : "", note, ratio, mem));
         }
 
