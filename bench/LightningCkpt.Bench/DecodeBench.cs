@@ -35,28 +35,12 @@ namespace LightningCkpt.Bench
             Program.SequentialRead(b);
             var table = new Table(new FileInfo(a).Length / seq);
 
-            long weightBytes = 0;
-            double stats = Measure.TimeThenSample(() =>
-            {
-                var weights = CkptTensor.List(Checkpoint.Open(a), false);
-                TensorBatchAnalysis.AnalyzeAll(weights, hash: false, statistics: true);
-                weightBytes = weights.Sum(t => t.Bytes);
-            }, repeat, out var statsMem);
-            double seqWeights = Measure.Time(() => Program.SequentialRead(a, weightBytes), repeat, out _);
+            var (stats, seqWeights, weightBytes, statsMem) = ReadRows.Statistics(a, repeat);
             var tStats = torchSide("stats", new[] { a });
             table.Read("statistics of all weights, bfloat16 file", stats, T(tStats), weightBytes, statsMem, Rss(tStats),
                 "torch: load + per-tensor min/max/mean/std in double", seqWeights);
 
-            long compareBytes = 0;
-            int changed = 0;
-            double compare = Measure.TimeThenSample(() =>
-            {
-                var ca = Checkpoint.Open(a);
-                var cb = Checkpoint.Open(b);
-                compareBytes = CkptTensor.List(ca, true).Sum(t => t.Bytes) + CkptTensor.List(cb, true).Sum(t => t.Bytes);
-                changed = CheckpointComparer.Compare(ca, cb, new CompareOptions { AllTensors = true }).Count(r => r.Kind == "Tensor");
-            }, repeat, out var compareMem);
-            double seqCompare = Measure.Time(() => { Program.SequentialRead(a, compareBytes / 2); Program.SequentialRead(b, compareBytes / 2); }, repeat, out _);
+            var (compare, seqCompare, compareBytes, changed, compareMem) = ReadRows.Compare(a, b, repeat);
             var tCompare = torchSide("compare", new[] { a, b });
             table.Read("compare two bfloat16 files", compare, T(tCompare), compareBytes, compareMem, Rss(tCompare),
                 $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);

@@ -102,16 +102,8 @@ namespace LightningCkpt.Bench
                     $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
             }
 
-            // 2. statistics over all weights
-            long weightBytes = 0;
-            double stats = Measure.TimeThenSample(() =>
-            {
-                var c = Checkpoint.Open(a);
-                var weights = CkptTensor.List(c, false);
-                TensorBatchAnalysis.AnalyzeAll(weights, hash: false, statistics: true); // what Get-CkptTensor -Statistics does
-                weightBytes = weights.Sum(t => t.Bytes);
-            }, _repeat, out var statsMem);
-            double seqWeights = Measure.Time(() => SequentialRead(a, weightBytes), _repeat, out _);
+            // 2. statistics over all weights (what Get-CkptTensor -Statistics does)
+            var (stats, seqWeights, weightBytes, statsMem) = ReadRows.Statistics(a, _repeat);
             // the ceilings of every core on the same weight bytes: reading only, hashing only
             var weightsA = CkptTensor.List(Checkpoint.Open(a), false);
             var ranges = CoreLimits.WeightRanges(weightsA);
@@ -124,7 +116,7 @@ namespace LightningCkpt.Bench
             table.Read($"read on all cores ({cores} threads, 256 KB positional reads)", readAll, null, weightBytes, null, null,
                 "the weight bytes, 8 MB ranges largest first: the read limit of the parallel rows", seqWeights);
             table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, statsMem, tStats.rss,
-                $"{F0(readAll / stats * 100)} % of read on all cores; torch: load + per-tensor min/max/mean/std in double", seqWeights);
+                $"{F0(readAll / stats * 100)} % of read on all cores; torch: load + per-tensor min/max/mean/std in double", seqWeights, goal: Goal.StatisticsAtReadSpeed);
             table.Read($"SHA-256 alone on all cores ({cores} threads)", hashAll, null, weightBytes, null, null,
                 "the weight bytes from memory, one stream per tensor, largest first: the hashing limit", seqWeights);
 
@@ -135,22 +127,13 @@ namespace LightningCkpt.Bench
                 TensorBatchAnalysis.AnalyzeAll(CkptTensor.List(c, false), hash: true, statistics: true);
             }, _repeat, out var statsHashMem);
             table.Read("statistics + SHA-256 of all weights", statsHash, null, weightBytes, statsHashMem, null,
-                "ours only (Get-CkptTensor -Hash -Statistics: tensors on all cores, largest first)", hashAll, "SHA-256 alone on all cores");
+                "ours only (Get-CkptTensor -Hash -Statistics: tensors on all cores, largest first)", hashAll, "SHA-256 alone on all cores", goal: Goal.HashingThroughput);
 
             // 3. compare every tensor of the two files
-            long compareBytes = 0;
-            int changed = 0;
-            double compare = Measure.TimeThenSample(() =>
-            {
-                var ca = Checkpoint.Open(a);
-                var cb = Checkpoint.Open(b);
-                compareBytes = CkptTensor.List(ca, true).Sum(t => t.Bytes) + CkptTensor.List(cb, true).Sum(t => t.Bytes);
-                changed = CheckpointComparer.Compare(ca, cb, new LightningCkpt.Data.CompareOptions { AllTensors = true }).Count(r => r.Kind == "Tensor");
-            }, _repeat, out var compareMem);
-            double seqCompare = Measure.Time(() => { SequentialRead(a, compareBytes / 2); SequentialRead(b, compareBytes / 2); }, _repeat, out _);
+            var (compare, seqCompare, compareBytes, changed, compareMem) = ReadRows.Compare(a, b, _repeat);
             var tCompare = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("compare", a, b);
             table.Read("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, compareMem, tCompare.rss,
-                $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);
+                $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare, goal: Goal.CompareAtReadSpeed);
 
             if (readOnly)
             {
