@@ -158,40 +158,40 @@ namespace LightningCkpt.Data
             return r | (Vector.Equals(h & new Vector<uint>(0x8000), new Vector<uint>(0x8000)) & new Vector<uint>(0x80000000));
         }
 
+        /// <summary>uint8 as int8 with the top bit flipped, then 128 added back: exact in float32, one widening kernel for both.</summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static int UInt8ToFloat32(byte* src, int n, float* dst)
         {
-            int w = Vector<byte>.Count, q = Vector<float>.Count;
+            int w = Vector<byte>.Count;
+            var flip = new Vector<byte>(0x80);
+            var bias = new Vector<float>(128f);
             int i = 0;
-            for (; i + w <= n; i += w)
-            {
-                Vector.Widen(*(Vector<byte>*)(src + i), out var lo, out var hi);
-                Vector.Widen(lo, out var a, out var b);
-                Vector.Widen(hi, out var c, out var d);
-                *(Vector<float>*)(dst + i) = Vector.ConvertToSingle(Vector.AsVectorInt32(a));
-                *(Vector<float>*)(dst + i + q) = Vector.ConvertToSingle(Vector.AsVectorInt32(b));
-                *(Vector<float>*)(dst + i + 2 * q) = Vector.ConvertToSingle(Vector.AsVectorInt32(c));
-                *(Vector<float>*)(dst + i + 3 * q) = Vector.ConvertToSingle(Vector.AsVectorInt32(d));
-            }
+            for (; i + w <= n; i += w) BytesToFloat32(Vector.AsVectorSByte(*(Vector<byte>*)(src + i) ^ flip), bias, dst + i);
             return i;
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         private static int Int8ToFloat32(sbyte* src, int n, float* dst)
         {
-            int w = Vector<sbyte>.Count, q = Vector<float>.Count;
+            int w = Vector<sbyte>.Count;
+            var bias = Vector<float>.Zero;
             int i = 0;
-            for (; i + w <= n; i += w)
-            {
-                Vector.Widen(*(Vector<sbyte>*)(src + i), out var lo, out var hi);
-                Vector.Widen(lo, out var a, out var b);
-                Vector.Widen(hi, out var c, out var d);
-                *(Vector<float>*)(dst + i) = Vector.ConvertToSingle(a);
-                *(Vector<float>*)(dst + i + q) = Vector.ConvertToSingle(b);
-                *(Vector<float>*)(dst + i + 2 * q) = Vector.ConvertToSingle(c);
-                *(Vector<float>*)(dst + i + 3 * q) = Vector.ConvertToSingle(d);
-            }
+            for (; i + w <= n; i += w) BytesToFloat32(*(Vector<sbyte>*)(src + i), bias, dst + i);
             return i;
+        }
+
+        /// <summary>One vector of int8 → four vectors of float32, each plus <paramref name="bias"/> (exact: |x| ≤ 255).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        private static void BytesToFloat32(Vector<sbyte> v, Vector<float> bias, float* dst)
+        {
+            int q = Vector<float>.Count;
+            Vector.Widen(v, out var lo, out var hi);
+            Vector.Widen(lo, out var a, out var b);
+            Vector.Widen(hi, out var c, out var d);
+            *(Vector<float>*)dst = Vector.ConvertToSingle(a) + bias;
+            *(Vector<float>*)(dst + q) = Vector.ConvertToSingle(b) + bias;
+            *(Vector<float>*)(dst + 2 * q) = Vector.ConvertToSingle(c) + bias;
+            *(Vector<float>*)(dst + 3 * q) = Vector.ConvertToSingle(d) + bias;
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
