@@ -46,7 +46,7 @@ namespace LightningCkpt.Data
             if (n >= MinRun && SimdKernels.Available)
                 switch (id)
                 {
-                    case 15: i = BFloat16ToFloat32((ushort*)src, n, (uint*)dst); break;
+                    case 15: i = BFloat16ToFloat32((ushort*)src, n, dst); break;
                     case 5: i = HalfToFloat32((ushort*)src, n, (uint*)dst); break;
                     case 0: case 11: i = UInt8ToFloat32(src, n, dst); break;
                     case 1: i = Int8ToFloat32((sbyte*)src, n, dst); break;
@@ -60,7 +60,7 @@ namespace LightningCkpt.Data
         {
             switch (id)
             {
-                case 15: { var s = (ushort*)src; var o = (uint*)dst; for (int i = start; i < n; i++) o[i] = (uint)s[i] << 16; return; }
+                case 15: { var s = (ushort*)src; var o = (uint*)dst; for (int i = start; i < n; i++) o[i] = BFloat16Bits(s[i]); return; }
                 case 5: { var s = (ushort*)src; for (int i = start; i < n; i++) dst[i] = (float)ElementConverter.HalfToDouble(s[i]); return; }
                 case 0: case 11: for (int i = start; i < n; i++) dst[i] = src[i]; return;
                 case 1: { var s = (sbyte*)src; for (int i = start; i < n; i++) dst[i] = s[i]; return; }
@@ -69,6 +69,9 @@ namespace LightningCkpt.Data
                 default: throw new InvalidOperationException($"scalar type {id} is not exact in float32");
             }
         }
+
+        /// <summary>The scalar bfloat16 rule: the bits moved up into a float32's (stored as bits, a signalling NaN stays signalling).</summary>
+        internal static uint BFloat16Bits(ushort h) => (uint)h << 16;
 
         /// <summary>
         /// <see cref="ElementBlock.Convert"/>, with the dtypes whose values a double holds exactly (those of
@@ -110,18 +113,27 @@ namespace LightningCkpt.Data
         // ---- the kernels: whole vectors only, each returns how many elements it decoded ----
 
         [MethodImpl(MethodImplOptions.NoInlining)]
-        private static int BFloat16ToFloat32(ushort* src, int n, uint* dst)
+        private static int BFloat16ToFloat32(ushort* src, int n, float* dst)
         {
-            int w = Vector<ushort>.Count, half = Vector<uint>.Count;
-            var up = new Vector<uint>(65536); // bits << 16 without a shift: bfloat16 is the top half of a float32
+            int w = Vector<ushort>.Count, half = Vector<float>.Count;
             int i = 0;
             for (; i + w <= n; i += w)
             {
-                Vector.Widen(*(Vector<ushort>*)(src + i), out var lo, out var hi);
-                *(Vector<uint>*)(dst + i) = lo * up;
-                *(Vector<uint>*)(dst + i + half) = hi * up;
+                BFloat16Lanes(*(Vector<ushort>*)(src + i), out var lo, out var hi);
+                *(Vector<float>*)(dst + i) = lo;
+                *(Vector<float>*)(dst + i + half) = hi;
             }
             return i;
+        }
+
+        /// <summary>One vector of bfloat16 bits → two vectors of the float32 they are (the decode kernel and <see cref="Data.BFloat16Lanes"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void BFloat16Lanes(Vector<ushort> v, out Vector<float> lo, out Vector<float> hi)
+        {
+            var up = new Vector<uint>(65536); // bits << 16 without a shift: bfloat16 is the top half of a float32
+            Vector.Widen(v, out var a, out var b);
+            lo = Vector.AsVectorSingle(a * up);
+            hi = Vector.AsVectorSingle(b * up);
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
