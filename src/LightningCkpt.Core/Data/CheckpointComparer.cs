@@ -296,6 +296,7 @@ namespace LightningCkpt.Data
             d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
         }
 
+        [MethodImpl(SimdKernels.Hot)]
         internal static bool Equal(byte* a, byte* b, long n, out bool nonZero)
         {
             ulong or = 0;

@@ -112,7 +112,7 @@ namespace LightningCkpt.Data
 
         // ---- the kernels: whole vectors only, each returns how many elements it decoded ----
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int BFloat16ToFloat32(ushort* src, int n, float* dst)
         {
             int w = Vector<ushort>.Count, half = Vector<float>.Count;
@@ -136,7 +136,7 @@ namespace LightningCkpt.Data
             hi = Vector.AsVectorSingle(b * up);
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int HalfToFloat32(ushort* src, int n, uint* dst)
         {
             int w = Vector<ushort>.Count, half = Vector<uint>.Count;
@@ -171,7 +171,7 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>uint8 as int8 with the top bit flipped, then 128 added back: exact in float32, one widening kernel for both.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int UInt8ToFloat32(byte* src, int n, float* dst)
         {
             int w = Vector<byte>.Count;
@@ -182,7 +182,7 @@ namespace LightningCkpt.Data
             return i;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int8ToFloat32(sbyte* src, int n, float* dst)
         {
             int w = Vector<sbyte>.Count;
@@ -206,7 +206,7 @@ namespace LightningCkpt.Data
             *(Vector<float>*)(dst + 3 * q) = Vector.ConvertToSingle(d) + bias;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int16ToFloat32(short* src, int n, float* dst)
         {
             int w = Vector<short>.Count, q = Vector<float>.Count;
@@ -220,7 +220,7 @@ namespace LightningCkpt.Data
             return i;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Float32ToDouble(float* src, int n, double* dst)
         {
             int w = Vector<float>.Count, half = Vector<double>.Count;
@@ -239,7 +239,7 @@ namespace LightningCkpt.Data
         /// mantissa bits for every int32 x, so adding x to that double's bit pattern and subtracting the constant as a
         /// double gives x exactly.
         /// </summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int32ToDouble(int* src, int n, double* dst)
         {
             int w = Vector<int>.Count, half = Vector<long>.Count;
