@@ -31,8 +31,8 @@ namespace LightningCkpt.Data
         /// The attributes of the per-block loops: not inlined, and compiled optimised at once
         /// (MethodImplOptions.AggressiveOptimization, 512, which netstandard2.0 does not name). Tiered compilation
         /// otherwise starts a method with loops unoptimised and moves it by on-stack replacement: a pass of a few
-        /// hundred milliseconds (a bfloat16 file's statistics) then ran mostly in that code, at half the speed. Runtimes
-        /// without tiering (.NET Framework) optimise every method anyway and ignore the bit.
+        /// hundred milliseconds (a bfloat16 file's statistics) then ran mostly in that code, at half the speed.
+        /// .NET Framework has no tiering and is expected to ignore the bit (not verified on Windows PowerShell 5.1 here).
         /// </summary>
         internal const MethodImplOptions Hot = MethodImplOptions.NoInlining | (MethodImplOptions)512;
 
