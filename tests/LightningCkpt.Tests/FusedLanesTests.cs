@@ -60,13 +60,9 @@ namespace LightningCkpt.Tests
             return f;
         }
 
-        private static string Bits(TensorAnalysis.Moments m) =>
-            string.Join(" ", new[] { m.Min, m.Max, m.Mean, m.M2, m.Sum, m.SumSq }.Select(x => BitConverter.DoubleToInt64Bits(x).ToString("x")))
-            + $" n{m.N} nan{m.NaN} inf{m.Inf} z{m.Zero}";
+        private static string Bits(TensorAnalysis.Moments m) => VectorDecodeTests.Bits(m);
 
-        private static string Bits(CheckpointComparer.DiffSums s) =>
-            string.Join(" ", new[] { s.MaxAbs, s.SumAbs, s.SumD2, s.SumA2, s.SumB2, s.SumAB }.Select(x => BitConverter.DoubleToInt64Bits(x).ToString("x")))
-            + $" n{s.N} bad{s.NotClose} nan{s.NaNDiff}";
+        private static string Bits(CheckpointComparer.DiffSums s) => VectorDecodeTests.Bits(s);
 
         [Theory]
         [InlineData("bfloat16", "normal")]
@@ -164,8 +160,8 @@ namespace LightningCkpt.Tests
                 var va = Data16(baseType, n, kind, seed++);
                 var vb = Moved(va, seed++);
                 byte[] a = Stored(Decoded(va, baseType), da), b = Stored(Decoded(vb, baseType), db);
-                var fa = ReferenceEquals(da, DType.Float32) ? a : Stored(Decoded(Shorts(a), da), DType.Float32);
-                var fb = ReferenceEquals(db, DType.Float32) ? b : Stored(Decoded(Shorts(b), db), DType.Float32);
+                var fa = VectorDecodeTests.AsFloat32(a, da);
+                var fb = VectorDecodeTests.AsFloat32(b, db);
                 var scratch = new float[2 * n];
                 fixed (byte* pa = a) fixed (byte* pb = b) fixed (byte* qa = fa) fixed (byte* qb = fb) fixed (float* sx = scratch)
                 {
@@ -175,8 +171,6 @@ namespace LightningCkpt.Tests
                 }
             }
         }
-
-        private static ushort[] Shorts(byte[] b) => Enumerable.Range(0, b.Length / 2).Select(i => BitConverter.ToUInt16(b, 2 * i)).ToArray();
 
         [Theory]
         [InlineData("bfloat16", "bfloat16")]
@@ -202,11 +196,8 @@ namespace LightningCkpt.Tests
             var ours = default(CheckpointComparer.DiffSums);
             CheckpointComparer.Sums(a, b, n, ka, kb, false, o, ref ours);
             // the float32 reference decoded from the stored bytes (storing may quiet a NaN)
-            byte[] AsFloat32(byte[] stored, DType d) => ReferenceEquals(d, DType.Float32) ? stored
-                : ReferenceEquals(d, DType.Int8) ? stored.SelectMany(x => BitConverter.GetBytes((float)(sbyte)x)).ToArray()
-                : Stored(Decoded(Shorts(stored), d), DType.Float32);
             var asFloat32 = default(CheckpointComparer.DiffSums);
-            CheckpointComparer.Sums(AsFloat32(a, da), AsFloat32(b, db), n, k32, k32, true, o, ref asFloat32);
+            CheckpointComparer.Sums(VectorDecodeTests.AsFloat32(a, da), VectorDecodeTests.AsFloat32(b, db), n, k32, k32, true, o, ref asFloat32);
             Assert.Equal(Bits(asFloat32), Bits(ours));
             Assert.True(ours.NaNDiff > 0);
         }
