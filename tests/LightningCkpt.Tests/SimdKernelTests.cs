@@ -48,7 +48,7 @@ namespace LightningCkpt.Tests
             fixed (float* pb = b)
             {
                 var fast = CheckpointComparer.Block(pa, pb, n, 1e-8, 1e-5);
-                SimdKernels.Differences(pa, pb, n, 1e-8, 1e-5, out var max, out var sum, out _, out _, out _, out _, out var bad, out int done);
+                SimdKernels.Differences(new Float32Lanes(pa), new Float32Lanes(pb), n, 1e-8, 1e-5, out var max, out var sum, out _, out _, out _, out _, out var bad, out int done);
                 Assert.True(done > n / 2);
                 long scalarBad = 0;
                 double scalarMax = 0;

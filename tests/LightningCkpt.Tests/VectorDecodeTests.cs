@@ -253,11 +253,11 @@ namespace LightningCkpt.Tests
             return acc.Total;
         }
 
-        private static string Bits(TensorAnalysis.Moments m) =>
+        internal static string Bits(TensorAnalysis.Moments m) =>
             string.Join(" ", new[] { m.Min, m.Max, m.Mean, m.M2, m.Sum, m.SumSq }.Select(v => BitConverter.DoubleToInt64Bits(v).ToString("x")))
             + $" n{m.N} nan{m.NaN} inf{m.Inf} z{m.Zero}";
 
-        private static byte[] AsFloat32(byte[] bytes, DType d)
+        internal static byte[] AsFloat32(byte[] bytes, DType d)
         {
             int n = bytes.Length / d.ItemSize;
             var f = new byte[n * 4];
@@ -312,7 +312,7 @@ namespace LightningCkpt.Tests
             return s;
         }
 
-        private static string Bits(CheckpointComparer.DiffSums s) =>
+        internal static string Bits(CheckpointComparer.DiffSums s) =>
             string.Join(" ", new[] { s.MaxAbs, s.SumAbs, s.SumD2, s.SumA2, s.SumB2, s.SumAB }.Select(v => BitConverter.DoubleToInt64Bits(v).ToString("x")))
             + $" n{s.N} bad{s.NotClose} nan{s.NaNDiff}";
 

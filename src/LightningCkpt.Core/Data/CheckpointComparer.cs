@@ -3,6 +3,7 @@ using System.Collections;
 using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
+using System.Runtime.CompilerServices;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Threading;
@@ -72,8 +73,9 @@ namespace LightningCkpt.Data
     /// dequantized; dtypes without numeric elements (sub-byte, bits, opaque) are compared by bytes only (Equal or
     /// Changed, no numbers). Empty tensors of equal shape are Equal with no numbers.</para>
     /// <para>Pairs whose both sides are float32 values exactly (float32, float16, bfloat16, bool, 8/16-bit integers,
-    /// in any mix) are decoded to float32 and summed by the float32 kernel, so their numbers are bit for bit those of
-    /// the same values stored as float32.</para>
+    /// in any mix) are summed as the float32 they equal by the float32 kernel, so their numbers are bit for bit those of
+    /// the same values stored as float32: float32 and bfloat16 sides are read in place (bfloat16 widened in the
+    /// kernel's registers, <see cref="IFloatLanes"/>), the others decoded to a float32 block first.</para>
     /// </remarks>
     public static unsafe class CheckpointComparer
     {
@@ -241,9 +243,16 @@ namespace LightningCkpt.Data
                         // float16/bfloat16/small integers (either side, or float32 against them): compared as the
                         // float32 they equal exactly, by the float32 kernel; a float32 side is read in place
                         bool fa = ReferenceEquals(ka.DType, DType.Float32), fb = ReferenceEquals(kb.DType, DType.Float32);
+                        // float32/bfloat16 on both sides: both read in place, bfloat16 widened in the kernel
+                        bool lanes = FloatLanes.Of(ka.DType) && FloatLanes.Of(kb.DType);
                         for (int at = 0; at < n; at += block)
                         {
                             int m = Math.Min(block, n - at);
+                            if (lanes && m >= SimdMin)
+                            {
+                                total = DiffSums.Merge(total, BlockLanes(px + (long)at * ia, ka.DType, py + (long)at * ib, kb.DType, m, o.AbsoluteTolerance, o.RelativeTolerance, (float*)bx, (float*)by));
+                                continue;
+                            }
                             float* xa = fa ? (float*)px + at : (float*)bx, yb = fb ? (float*)py + at : (float*)by;
                             if (!fa) VectorDecode.ToFloat32(px + (long)at * ia, m, ka.DType, xa);
                             if (!fb) VectorDecode.ToFloat32(py + (long)at * ib, m, kb.DType, yb);
@@ -287,6 +296,7 @@ namespace LightningCkpt.Data
             d.CosineSimilarity = na == 0 || nb == 0 ? (double?)null : s.SumAB / (na * nb);
         }
 
+        [MethodImpl(SimdKernels.Hot)]
         internal static bool Equal(byte* a, byte* b, long n, out bool nonZero)
         {
             ulong or = 0;
@@ -316,22 +326,67 @@ namespace LightningCkpt.Data
         /// NaN or infinite is redone by the exact loop, which also handles inf == inf and counts NaN differences.
         /// </summary>
         internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol) =>
-            BlockRun(new DoubleRun(x), new DoubleRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0);
+            TryBlockRun(new DoubleRun(x), new DoubleRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0, out var s) ? s : BlockExact(new DoubleRun(x), new DoubleRun(y), n, atol, rtol);
+
+        /// <summary>Shorter blocks are summed by the scalar loop (and 16-bit blocks decoded first, as they were).</summary>
+        private const int SimdMin = 64;
 
         /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static DiffSums Block(float* x, float* y, int n, double atol, double rtol)
         {
-            if (SimdKernels.Available && n >= 64)
-            {
-                SimdKernels.Differences(x, y, n, atol, rtol, out var mx, out var sa, out var d2, out var a2, out var b2, out var ab, out var bad, out int done);
-                return BlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, done, mx, sa, d2, a2, b2, ab, bad);
-            }
-            return BlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0);
+            if (SimdKernels.Available && n >= SimdMin) return BlockFloat32(x, y, n, atol, rtol);
+            return TryBlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0, out var s) ? s : BlockExact(new FloatRun(x), new FloatRun(y), n, atol, rtol);
         }
 
-        /// <summary>The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun.</summary>
-        private static DiffSums BlockRun<T>(T x, T y, int n, double atol, double rtol, int start,
-            double mx0, double sa0, double d20, double a20, double b20, double ab0, long bad) where T : struct, IElementRun
+        // the lane sources are named only in methods that run when SimdKernels.Available (see IFloatLanes)
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static DiffSums BlockFloat32(float* x, float* y, int n, double atol, double rtol) =>
+            TryBlock(new Float32Lanes(x), new Float32Lanes(y), n, atol, rtol, out var s) ? s : BlockExact(new FloatRun(x), new FloatRun(y), n, atol, rtol);
+
+        /// <summary>
+        /// A block of float32/bfloat16 elements on each side (n ≥ <see cref="SimdMin"/>, kernels available),
+        /// summed straight from the stored bytes: the sums of the decoded floats through
+        /// <see cref="Block(float*, float*, int, double, double)"/>, bit for bit. The scratch blocks (n floats each)
+        /// take the decoded floats of a block that needs the exact loop.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        internal static DiffSums BlockLanes(byte* x, DType dx, byte* y, DType dy, int n, double atol, double rtol, float* scratchX, float* scratchY)
+        {
+            bool fast;
+            DiffSums s;
+            switch (dx.ScalarTypeId)
+            {
+                case 15: fast = TryBlockLanes(new BFloat16Lanes((ushort*)x), y, dy, n, atol, rtol, out s); break;
+                default: fast = TryBlockLanes(new Float32Lanes((float*)x), y, dy, n, atol, rtol, out s); break;
+            }
+            if (fast) return s;
+            // NaN/±inf (rare blocks): the exact loop over the decoded floats, the very loop the float32 path redoes them
+            // with, so even the NaN a sum carries (which depends on the loop's code) is the same
+            float* fx = (float*)x, fy = (float*)y;
+            if (dx.ScalarTypeId != 6) VectorDecode.ToFloat32(x, n, dx, fx = scratchX);
+            if (dy.ScalarTypeId != 6) VectorDecode.ToFloat32(y, n, dy, fy = scratchY);
+            return BlockExact(new FloatRun(fx), new FloatRun(fy), n, atol, rtol);
+        }
+
+        private static bool TryBlockLanes<LA>(LA x, byte* y, DType dy, int n, double atol, double rtol, out DiffSums s) where LA : struct, IFloatLanes
+        {
+            switch (dy.ScalarTypeId)
+            {
+                case 15: return TryBlock(x, new BFloat16Lanes((ushort*)y), n, atol, rtol, out s);
+                default: return TryBlock(x, new Float32Lanes((float*)y), n, atol, rtol, out s);
+            }
+        }
+
+        /// <summary>The vector kernel over two lane sources and its scalar tail; false when the block needs the exact loop.</summary>
+        private static bool TryBlock<LA, LB>(LA x, LB y, int n, double atol, double rtol, out DiffSums s) where LA : struct, IFloatLanes where LB : struct, IFloatLanes
+        {
+            SimdKernels.Differences(x, y, n, atol, rtol, out var mx, out var sa, out var d2, out var a2, out var b2, out var ab, out var bad, out int done);
+            return TryBlockRun(x, y, n, atol, rtol, done, mx, sa, d2, a2, b2, ab, bad, out s);
+        }
+
+        /// <summary>The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun; false when the block needs the exact loop.</summary>
+        private static bool TryBlockRun<TA, TB>(TA x, TB y, int n, double atol, double rtol, int start,
+            double mx0, double sa0, double d20, double a20, double b20, double ab0, long bad, out DiffSums s) where TA : struct, IElementRun where TB : struct, IElementRun
         {
             double mx1 = 0, sa1 = 0, d21 = 0, a21 = 0, b21 = 0, ab1 = 0;
             int i = start;
@@ -355,8 +410,13 @@ namespace LightningCkpt.Data
                 bad += ad <= atol + rtol * Math.Abs(b) ? 0 : 1;
             }
             double check = sa0 + sa1 + d20 + d21 + a20 + a21 + b20 + b21 + ab0 + ab1;
-            if (double.IsNaN(check) || double.IsInfinity(check)) return BlockExact(x, y, n, atol, rtol);
-            return new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+            if (double.IsNaN(check) || double.IsInfinity(check))
+            {
+                s = default;
+                return false;
+            }
+            s = new DiffSums(n, bad, 0, Math.Max(mx0, mx1), sa0 + sa1, d20 + d21, a20 + a21, b20 + b21, ab0 + ab1);
+            return true;
         }
 
         private static DiffSums BlockExact<T>(T x, T y, int n, double atol, double rtol) where T : struct, IElementRun

@@ -1,4 +1,5 @@
 using System;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using LightningCkpt.Torch;
 
@@ -37,9 +38,10 @@ namespace LightningCkpt.Data
     /// each block mean at 2^-53 of the mean, which shows as ~3e-13 of the variance when the mean is 1e7 standard
     /// deviations from zero. No float32 accumulation: a float32 partial sum rounds at 6e-8, far above the 1e-16 of
     /// torch's float64 reductions that these figures are compared with.
-    /// float16, bfloat16, bool and the 8/16-bit integers are decoded to the float32 they equal exactly and reduced
-    /// by the float32 loop (vector lanes summed in another order than the double loop's two), so their figures are
-    /// bit for bit those of the same values stored as float32.
+    /// float16, bfloat16, bool and the 8/16-bit integers are reduced as the float32 they equal exactly by the float32
+    /// loop (vector lanes summed in another order than the double loop's two), so their figures are bit for bit those
+    /// of the same values stored as float32: bfloat16 widened in the kernel's registers (<see cref="IFloatLanes"/>),
+    /// the others decoded to a float32 block first.
     /// </remarks>
     public static unsafe class TensorAnalysis
     {
@@ -93,7 +95,7 @@ namespace LightningCkpt.Data
         internal sealed class MomentsAccumulator
         {
             private readonly ViewGeometry _g;
-            private readonly bool _float32, _viaFloat32;
+            private readonly bool _float32, _viaFloat32, _widened;
 
             public MomentsAccumulator(ViewGeometry g)
             {
@@ -101,6 +103,8 @@ namespace LightningCkpt.Data
                 _float32 = ReferenceEquals(g.DType, DType.Float32);
                 // float16/bfloat16/small integers are float32 values exactly: reduced as the float32 tensor they equal
                 _viaFloat32 = !_float32 && SimdKernels.Available && VectorDecode.ExactInFloat32(g);
+                // bfloat16 goes further: widened in the kernel's registers, no float32 copy
+                _widened = _viaFloat32 && FloatLanes.Widened(g.DType);
             }
 
             public Moments Total { get; private set; } = Moments.Empty;
@@ -142,6 +146,7 @@ namespace LightningCkpt.Data
             {
                 // float32 reduced straight from the read buffer, no conversion
                 if (_float32) return Reduce((float*)p, m);
+                if (_widened && m >= SimdMin) return ReduceBFloat16(p, m);
                 fixed (double* buf = Block())
                 {
                     if (_viaFloat32)
@@ -180,19 +185,46 @@ namespace LightningCkpt.Data
         /// from the mean that the shifted variance would cancel, are redone by the exact two-pass loop.
         /// </summary>
         internal static Moments Reduce(double* x, int n) =>
-            n == 0 ? Moments.Empty : ReduceRun(new DoubleRun(x), n, Shift(new DoubleRun(x), n), 0, 0, 0, 0, x[0], x[0], 0);
+            n == 0 ? Moments.Empty : TryReduceRun(new DoubleRun(x), n, Shift(new DoubleRun(x), n), 0, 0, 0, 0, x[0], x[0], 0, out var m) ? m : ReduceExact(new DoubleRun(x), n);
+
+        /// <summary>Shorter blocks are reduced by the scalar loop (and widened blocks decoded first, as they were).</summary>
+        private const int SimdMin = 64;
 
         /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static Moments Reduce(float* x, int n)
         {
             if (n == 0) return Moments.Empty;
-            double k = Shift(new FloatRun(x), n);
-            if (SimdKernels.Available && n >= 64)
+            if (SimdKernels.Available && n >= SimdMin) return ReduceFloat32(x, n);
+            return TryReduceRun(new FloatRun(x), n, Shift(new FloatRun(x), n), 0, 0, 0, 0, x[0], x[0], 0, out var m) ? m : ReduceExact(x, n);
+        }
+
+        // the lane sources are named only in methods that run when SimdKernels.Available (see IFloatLanes)
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        private static Moments ReduceFloat32(float* x, int n) => TryReduce(new Float32Lanes(x), n, out var m) ? m : ReduceExact(x, n);
+
+        /// <summary>
+        /// bfloat16 bits (n ≥ <see cref="SimdMin"/>, kernels available) reduced straight from the stored bits:
+        /// the figures of the decoded floats through <see cref="Reduce(float*, int)"/>, bit for bit.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        internal static Moments ReduceBFloat16(byte* p, int n)
+        {
+            if (TryReduce(new BFloat16Lanes((ushort*)p), n, out var m)) return m;
+            // NaN/±inf or a cancelling shift (rare blocks): the exact loop over the decoded floats, the very loop the
+            // float32 path redoes them with, so even the NaN a sum carries (which depends on the loop's code) is the same
+            fixed (double* buf = Block())
             {
-                SimdKernels.Moments(x, n, k, out var s, out var q, out var r, out var mn, out var mx, out var z, out int done);
-                return ReduceRun(new FloatRun(x), n, k, done, s, q, r, mn, mx, z);
+                VectorDecode.ToFloat32(p, n, DType.BFloat16, (float*)buf);
+                return ReduceExact((float*)buf, n);
             }
-            return ReduceRun(new FloatRun(x), n, k, 0, 0, 0, 0, x[0], x[0], 0);
+        }
+
+        /// <summary>The vector kernel over a lane source and its scalar tail; false when the block needs the exact loop.</summary>
+        private static bool TryReduce<L>(L x, int n, out Moments m) where L : struct, IFloatLanes
+        {
+            double k = Shift(x, n);
+            SimdKernels.Moments(x, n, k, out var s, out var q, out var r, out var mn, out var mx, out var z, out int done);
+            return TryReduceRun(x, n, k, done, s, q, r, mn, mx, z, out m);
         }
 
         /// <summary>Elements sampled for a block's shift.</summary>
@@ -220,10 +252,10 @@ namespace LightningCkpt.Data
         internal static Moments ReduceExact(float* x, int n) => ReduceExact(new FloatRun(x), n);
 
         /// <summary>
-        /// The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun. Generic over
-        /// the element reader so the JIT compiles one specialised loop per element type.
+        /// The scalar loop from <paramref name="start"/>, continuing sums a vector kernel may have begun; false when the
+        /// block needs the exact loop. Generic over the element reader so the JIT compiles one specialised loop per element type.
         /// </summary>
-        private static Moments ReduceRun<T>(T x, int n, double k, int start, double s0, double q0, double r0, double mn0, double mx0, long z0)
+        private static bool TryReduceRun<T>(T x, int n, double k, int start, double s0, double q0, double r0, double mn0, double mx0, long z0, out Moments m)
             where T : struct, IElementRun
         {
             // two lanes wide: more lanes spill the 16 SSE registers and run slower
@@ -251,9 +283,14 @@ namespace LightningCkpt.Data
             double s = s0 + s1, q = q0 + q1, r = r0 + r1;
             double shift = s * s / n;
             // non-finite data (NaN/inf make r non-finite), or a shift far from the mean: the exact two-pass path
-            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-3 * q) return ReduceExact(x, n);
+            if (double.IsNaN(r) || double.IsInfinity(r) || double.IsNaN(q) || double.IsInfinity(q) || q - shift < 1e-3 * q)
+            {
+                m = default;
+                return false;
+            }
             double mn = Math.Min(mn0, mn1), mx = Math.Max(mx0, mx1);
-            return new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+            m = new Moments(n, mn, mx, k + s / n, q - shift, n * k + s, r, 0, 0, z0 + z1);
+            return true;
         }
 
         /// <summary>Two passes over a cache-resident block: extremes, sums and counts, then Σ(x − blockMean)².</summary>

@@ -46,7 +46,7 @@ namespace LightningCkpt.Data
             if (n >= MinRun && SimdKernels.Available)
                 switch (id)
                 {
-                    case 15: i = BFloat16ToFloat32((ushort*)src, n, (uint*)dst); break;
+                    case 15: i = BFloat16ToFloat32((ushort*)src, n, dst); break;
                     case 5: i = HalfToFloat32((ushort*)src, n, (uint*)dst); break;
                     case 0: case 11: i = UInt8ToFloat32(src, n, dst); break;
                     case 1: i = Int8ToFloat32((sbyte*)src, n, dst); break;
@@ -60,7 +60,7 @@ namespace LightningCkpt.Data
         {
             switch (id)
             {
-                case 15: { var s = (ushort*)src; var o = (uint*)dst; for (int i = start; i < n; i++) o[i] = (uint)s[i] << 16; return; }
+                case 15: { var s = (ushort*)src; var o = (uint*)dst; for (int i = start; i < n; i++) o[i] = BFloat16Bits(s[i]); return; }
                 case 5: { var s = (ushort*)src; for (int i = start; i < n; i++) dst[i] = (float)ElementConverter.HalfToDouble(s[i]); return; }
                 case 0: case 11: for (int i = start; i < n; i++) dst[i] = src[i]; return;
                 case 1: { var s = (sbyte*)src; for (int i = start; i < n; i++) dst[i] = s[i]; return; }
@@ -69,6 +69,9 @@ namespace LightningCkpt.Data
                 default: throw new InvalidOperationException($"scalar type {id} is not exact in float32");
             }
         }
+
+        /// <summary>The scalar bfloat16 rule: the bits moved up into a float32's (stored as bits, a signalling NaN stays signalling).</summary>
+        internal static uint BFloat16Bits(ushort h) => (uint)h << 16;
 
         /// <summary>
         /// <see cref="ElementBlock.Convert"/>, with the dtypes whose values a double holds exactly (those of
@@ -109,22 +112,31 @@ namespace LightningCkpt.Data
 
         // ---- the kernels: whole vectors only, each returns how many elements it decoded ----
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
-        private static int BFloat16ToFloat32(ushort* src, int n, uint* dst)
+        [MethodImpl(SimdKernels.Hot)]
+        private static int BFloat16ToFloat32(ushort* src, int n, float* dst)
         {
-            int w = Vector<ushort>.Count, half = Vector<uint>.Count;
-            var up = new Vector<uint>(65536); // bits << 16 without a shift: bfloat16 is the top half of a float32
+            int w = Vector<ushort>.Count, half = Vector<float>.Count;
             int i = 0;
             for (; i + w <= n; i += w)
             {
-                Vector.Widen(*(Vector<ushort>*)(src + i), out var lo, out var hi);
-                *(Vector<uint>*)(dst + i) = lo * up;
-                *(Vector<uint>*)(dst + i + half) = hi * up;
+                BFloat16Lanes(*(Vector<ushort>*)(src + i), out var lo, out var hi);
+                *(Vector<float>*)(dst + i) = lo;
+                *(Vector<float>*)(dst + i + half) = hi;
             }
             return i;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        /// <summary>One vector of bfloat16 bits → two vectors of the float32 they are (the decode kernel and <see cref="Data.BFloat16Lanes"/>).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        internal static void BFloat16Lanes(Vector<ushort> v, out Vector<float> lo, out Vector<float> hi)
+        {
+            var up = new Vector<uint>(65536); // bits << 16 without a shift: bfloat16 is the top half of a float32
+            Vector.Widen(v, out var a, out var b);
+            lo = Vector.AsVectorSingle(a * up);
+            hi = Vector.AsVectorSingle(b * up);
+        }
+
+        [MethodImpl(SimdKernels.Hot)]
         private static int HalfToFloat32(ushort* src, int n, uint* dst)
         {
             int w = Vector<ushort>.Count, half = Vector<uint>.Count;
@@ -159,7 +171,7 @@ namespace LightningCkpt.Data
         }
 
         /// <summary>uint8 as int8 with the top bit flipped, then 128 added back: exact in float32, one widening kernel for both.</summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int UInt8ToFloat32(byte* src, int n, float* dst)
         {
             int w = Vector<byte>.Count;
@@ -170,7 +182,7 @@ namespace LightningCkpt.Data
             return i;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int8ToFloat32(sbyte* src, int n, float* dst)
         {
             int w = Vector<sbyte>.Count;
@@ -194,7 +206,7 @@ namespace LightningCkpt.Data
             *(Vector<float>*)(dst + 3 * q) = Vector.ConvertToSingle(d) + bias;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int16ToFloat32(short* src, int n, float* dst)
         {
             int w = Vector<short>.Count, q = Vector<float>.Count;
@@ -208,7 +220,7 @@ namespace LightningCkpt.Data
             return i;
         }
 
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Float32ToDouble(float* src, int n, double* dst)
         {
             int w = Vector<float>.Count, half = Vector<double>.Count;
@@ -227,7 +239,7 @@ namespace LightningCkpt.Data
         /// mantissa bits for every int32 x, so adding x to that double's bit pattern and subtracting the constant as a
         /// double gives x exactly.
         /// </summary>
-        [MethodImpl(MethodImplOptions.NoInlining)]
+        [MethodImpl(SimdKernels.Hot)]
         private static int Int32ToDouble(int* src, int n, double* dst)
         {
             int w = Vector<int>.Count, half = Vector<long>.Count;
