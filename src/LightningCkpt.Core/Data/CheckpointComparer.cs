@@ -248,7 +248,7 @@ namespace LightningCkpt.Data
                         for (int at = 0; at < n; at += block)
                         {
                             int m = Math.Min(block, n - at);
-                            if (lanes && m >= SimdMin)
+                            if (lanes && m >= SimdKernels.MinElements)
                             {
                                 total = DiffSums.Merge(total, BlockLanes(px + (long)at * ia, ka.DType, py + (long)at * ib, kb.DType, m, o.AbsoluteTolerance, o.RelativeTolerance, (float*)bx, (float*)by));
                                 continue;
@@ -328,13 +328,10 @@ namespace LightningCkpt.Data
         internal static DiffSums Block(double* x, double* y, int n, double atol, double rtol) =>
             TryBlockRun(new DoubleRun(x), new DoubleRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0, out var s) ? s : BlockExact(new DoubleRun(x), new DoubleRun(y), n, atol, rtol);
 
-        /// <summary>Shorter blocks are summed by the scalar loop (and 16-bit blocks decoded first, as they were).</summary>
-        private const int SimdMin = 64;
-
         /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static DiffSums Block(float* x, float* y, int n, double atol, double rtol)
         {
-            if (SimdKernels.Available && n >= SimdMin) return BlockFloat32(x, y, n, atol, rtol);
+            if (SimdKernels.Available && n >= SimdKernels.MinElements) return BlockFloat32(x, y, n, atol, rtol);
             return TryBlockRun(new FloatRun(x), new FloatRun(y), n, atol, rtol, 0, 0, 0, 0, 0, 0, 0, 0, out var s) ? s : BlockExact(new FloatRun(x), new FloatRun(y), n, atol, rtol);
         }
 
@@ -344,7 +341,7 @@ namespace LightningCkpt.Data
             TryBlock(new Float32Lanes(x), new Float32Lanes(y), n, atol, rtol, out var s) ? s : BlockExact(new FloatRun(x), new FloatRun(y), n, atol, rtol);
 
         /// <summary>
-        /// A block of float32/bfloat16 elements on each side (n ≥ <see cref="SimdMin"/>, kernels available),
+        /// A block of float32/bfloat16 elements on each side (n ≥ <see cref="SimdKernels.MinElements"/>, kernels available),
         /// summed straight from the stored bytes: the sums of the decoded floats through
         /// <see cref="Block(float*, float*, int, double, double)"/>, bit for bit. The scratch blocks (n floats each)
         /// take the decoded floats of a block that needs the exact loop.

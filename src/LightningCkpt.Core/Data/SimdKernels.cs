@@ -36,6 +36,13 @@ namespace LightningCkpt.Data
         /// </summary>
         internal const MethodImplOptions Hot = MethodImplOptions.NoInlining | (MethodImplOptions)512;
 
+        /// <summary>
+        /// The shortest block callers hand to <see cref="Moments{L}"/> and <see cref="Differences{LA, LB}"/>: above
+        /// their 2·Vector&lt;float&gt;.Count precondition at every vector width, and where the vector loop starts to
+        /// pay; shorter blocks take the callers' scalar loops.
+        /// </summary>
+        internal const int MinElements = 64;
+
         /// <summary>Vectors per inner run of the two-level sums.</summary>
         private const int RunVectors = 128;
 

@@ -146,7 +146,7 @@ namespace LightningCkpt.Data
             {
                 // float32 reduced straight from the read buffer, no conversion
                 if (_float32) return Reduce((float*)p, m);
-                if (_widened && m >= SimdMin) return ReduceBFloat16(p, m);
+                if (_widened && m >= SimdKernels.MinElements) return ReduceBFloat16(p, m);
                 fixed (double* buf = Block())
                 {
                     if (_viaFloat32)
@@ -187,14 +187,11 @@ namespace LightningCkpt.Data
         internal static Moments Reduce(double* x, int n) =>
             n == 0 ? Moments.Empty : TryReduceRun(new DoubleRun(x), n, Shift(new DoubleRun(x), n), 0, 0, 0, 0, x[0], x[0], 0, out var m) ? m : ReduceExact(new DoubleRun(x), n);
 
-        /// <summary>Shorter blocks are reduced by the scalar loop (and widened blocks decoded first, as they were).</summary>
-        private const int SimdMin = 64;
-
         /// <summary>The same for float32 read straight from the stored floats; the vector kernel takes the bulk.</summary>
         internal static Moments Reduce(float* x, int n)
         {
             if (n == 0) return Moments.Empty;
-            if (SimdKernels.Available && n >= SimdMin) return ReduceFloat32(x, n);
+            if (SimdKernels.Available && n >= SimdKernels.MinElements) return ReduceFloat32(x, n);
             return TryReduceRun(new FloatRun(x), n, Shift(new FloatRun(x), n), 0, 0, 0, 0, x[0], x[0], 0, out var m) ? m : ReduceExact(x, n);
         }
 
@@ -203,7 +200,7 @@ namespace LightningCkpt.Data
         private static Moments ReduceFloat32(float* x, int n) => TryReduce(new Float32Lanes(x), n, out var m) ? m : ReduceExact(x, n);
 
         /// <summary>
-        /// bfloat16 bits (n ≥ <see cref="SimdMin"/>, kernels available) reduced straight from the stored bits:
+        /// bfloat16 bits (n ≥ <see cref="SimdKernels.MinElements"/>, kernels available) reduced straight from the stored bits:
         /// the figures of the decoded floats through <see cref="Reduce(float*, int)"/>, bit for bit.
         /// </summary>
         [MethodImpl(MethodImplOptions.NoInlining)]
