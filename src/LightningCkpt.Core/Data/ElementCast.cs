@@ -98,13 +98,9 @@ namespace LightningCkpt.Data
                     case 7: { var p = (double*)dst; for (int i = 0; i < n; i++) p[i] = f[i]; return; }
                 }
             }
-            if (a == 15 && b == 6)
-            {
-                // exact: bfloat16 is the top half of a float32 (VectorDecode's rule, vectorised when it can be)
-                VectorDecode.ToFloat32(src, n, from, (float*)dst);
-                return;
-            }
-            if (SimdKernels.Available && (b == 5 || b == 6 || b == 7 || b == 15) && VectorDecode.ExactInFloat32(from))
+            // bfloat16 → float32 is VectorDecode's bit move; it and the other float32-exact sources go through float32
+            // (vectorised where Vector<T> is, its scalar rules elsewhere: the same bits as the double path below)
+            if ((b == 5 || b == 6 || b == 7 || b == 15) && VectorDecode.ExactInFloat32(from))
             {
                 ThroughFloat32(src, from, n, to, dst);
                 return;
