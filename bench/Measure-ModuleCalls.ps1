@@ -26,7 +26,7 @@ param(
 $ErrorActionPreference = 'Stop'
 if (-not (Test-Path -LiteralPath $File)) { throw "No checkpoint at $File; make it with the bench (bench/README.md)." }
 $ModulePath = (Resolve-Path -LiteralPath $ModulePath).Path
-function Get-Load { if (Test-Path /proc/loadavg) { ((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ' } else { '?' } }
+. (Join-Path $PSScriptRoot 'ChildShell.ps1')
 
 # The child prints one line: the Core it loaded (1 = the linux-x64 image), gen 2 collections, then each window's
 # median and mean, tab-separated.
@@ -49,11 +49,7 @@ $script = Join-Path ([IO.Path]::GetTempPath()) ("ckpt-calls-" + [guid]::NewGuid(
 Set-Content -LiteralPath $script -Value $child
 
 function Invoke-Child([switch] $NoReadyToRun) {
-    if ($NoReadyToRun) { $env:DOTNET_ReadyToRunExcludeList = 'LightningCkpt.Core' }
-    try { $out = & $Shell -NoProfile -NonInteractive -File $script $ModulePath $File $Calls }
-    finally { if ($NoReadyToRun) { Remove-Item Env:DOTNET_ReadyToRunExcludeList } }
-    if ($LASTEXITCODE) { throw "child pwsh failed: $out" }
-    [double[]](($out | Select-Object -Last 1) -split "`t")
+    Invoke-ChildShell -Shell $Shell -Path $script -Arguments $ModulePath, $File, $Calls -NoReadyToRun:$NoReadyToRun
 }
 
 $loadBefore = Get-Load

@@ -38,7 +38,7 @@ if (-not (Test-Path -LiteralPath $File)) { throw "No checkpoint at $File; make i
 $ModulePath = (Resolve-Path -LiteralPath $ModulePath).Path
 $shell = $Shell
 
-function Get-Load { if (Test-Path /proc/loadavg) { ((Get-Content /proc/loadavg) -split ' ')[0..2] -join ' ' } else { '?' } }
+. (Join-Path $PSScriptRoot 'ChildShell.ps1')
 
 # Each child prints one line of tab-separated figures; the file and module path come in as arguments.
 $cold = @'
@@ -109,13 +109,7 @@ public sealed class GetCkptInfoCommand : PSCmdlet
 function Invoke-Child([string] $Script, [switch] $NoReadyToRun, [string] $Module = $ModulePath) {
     $path = Join-Path $scriptDir ("child-" + [Math]::Abs($Script.GetHashCode()) + ".ps1")
     if (-not (Test-Path -LiteralPath $path)) { Set-Content -LiteralPath $path -Value $Script }
-    # The runtime's own switch: it loads the linux-x64 Core as usual but ignores its precompiled code (JIT as for IL),
-    # which is what every PowerShell without that image runs.
-    if ($NoReadyToRun) { $env:DOTNET_ReadyToRunExcludeList = 'LightningCkpt.Core' }
-    try { $out = & $shell -NoProfile -NonInteractive -File $path $Module $File }
-    finally { if ($NoReadyToRun) { Remove-Item Env:DOTNET_ReadyToRunExcludeList } }
-    if ($LASTEXITCODE) { throw "child pwsh failed: $out" }
-    [double[]](($out | Select-Object -Last 1) -split "`t")
+    Invoke-ChildShell -Shell $shell -Path $path -Arguments $Module, $File -NoReadyToRun:$NoReadyToRun
 }
 
 function Get-Median([double[]] $Values) {
