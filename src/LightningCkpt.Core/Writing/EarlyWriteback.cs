@@ -15,7 +15,7 @@ namespace LightningCkpt.Writing
     /// what is durable or which bytes are written. A failed background flush is remembered and fails the write (an
     /// error the kernel reports once must not be lost to the final fsync). Linux only; elsewhere a plain pass-through.
     /// </summary>
-    internal sealed class EarlyWriteback : Stream
+    internal sealed class EarlyWriteback : WriteOnlyStream
     {
         /// <summary>Bytes written between two background flushes: a few flushes per file, each large.</summary>
         internal const long Stretch = 32L << 20;
@@ -142,15 +142,7 @@ namespace LightningCkpt.Writing
         [DllImport("libc.so.6", SetLastError = true)]
         private static extern int fdatasync(int fd);
 
-        public override void WriteByte(byte value) => Write(new[] { value }, 0, 1);
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _written;
-        public override long Position { get => _written; set => throw new NotSupportedException(); }
+        protected override long BytesWritten => _written;
         public override void Flush() => _file.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

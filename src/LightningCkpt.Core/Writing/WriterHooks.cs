@@ -14,7 +14,7 @@ namespace LightningCkpt.Writing
     /// A write-only pass-through stream that counts bytes, stops at cancellation (Ctrl+C) between writes and honours
     /// <see cref="WriterHooks.FailAfterBytes"/>.
     /// </summary>
-    internal sealed class CountingStream : Stream
+    internal sealed class CountingStream : WriteOnlyStream
     {
         private readonly Stream _inner;
         private readonly long? _failAfter;
@@ -43,15 +43,7 @@ namespace LightningCkpt.Writing
             Written += count;
         }
 
-        public override void WriteByte(byte value) => Write(new[] { value }, 0, 1);
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => Written;
-        public override long Position { get => Written; set => throw new NotSupportedException(); }
+        protected override long BytesWritten => Written;
         public override void Flush() => _inner.Flush();
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }
