@@ -8,7 +8,7 @@
     GUID                   = '1265c1af-c8fb-417e-9e4f-150a2f86c0e9'
     Author                 = 'LightningCkpt contributors'
     CompanyName            = 'LightningCkpt contributors'
-    Copyright              = '(c) LightningCkpt contributors. All rights reserved.'
+    Copyright              = '(c) 2026 LightningCkpt contributors. MIT License.'
     Description            = 'Inspect, compare and cut PyTorch and PyTorch Lightning checkpoints (.ckpt, .pt, .pth) without Python. Pickles are read by a non-executing reader: nothing in a checkpoint is ever run.'
     CompatiblePSEditions   = @('Desktop', 'Core')
     PowerShellVersion      = '5.1'
@@ -29,10 +29,11 @@
     VariablesToExport      = @()
     PrivateData            = @{
         PSData = @{
-            Tags         = @('PyTorch', 'Lightning', 'Checkpoint', 'safetensors', 'PSEdition_Desktop', 'PSEdition_Core', 'Windows', 'Linux', 'MacOS')
-            LicenseUri   = 'https://github.com/lightningckpt/LightningCkpt/blob/main/LICENSE'
-            ProjectUri   = 'https://github.com/lightningckpt/LightningCkpt'
-            ReleaseNotes = 'https://github.com/lightningckpt/LightningCkpt/blob/main/CHANGELOG.md'
+            # Only what the test suite runs on: pwsh 7 on Linux (Windows PowerShell 5.1, Windows and macOS are built
+            # for but not tested here). No LicenseUri/ProjectUri until the project has a public home: the license is
+            # the LICENSE file shipped in the package, the release notes CHANGELOG.md.
+            Tags         = @('PyTorch', 'Lightning', 'Checkpoint', 'safetensors', 'PSEdition_Core', 'Linux')
+            ReleaseNotes = 'See CHANGELOG.md in the package.'
         }
     }
 }

@@ -4,13 +4,17 @@
 
 .DESCRIPTION
     Build:   dotnet publish src/LightningCkpt, then copy an explicit allow-list of files into
-             out/LightningCkpt/<ModuleVersion>/ and verify the result with Test-ModuleManifest. A ReadyToRun copy
-             of LightningCkpt.Core.dll for linux-x64 (tools/r2r) goes into its linux-x64 subfolder.
+             out/LightningCkpt/<ModuleVersion>/ and verify the result with Test-ModuleManifest. With -ReadyToRun,
+             a precompiled copy of LightningCkpt.Core.dll for linux-x64 (tools/r2r) goes into its linux-x64
+             subfolder (opt-in: it downloads ~210 MB of crossgen2 and runtime packs once, and saves ~40 ms at the
+             first call of a session; see CONTRIBUTING.md).
     Test:    dotnet test of the solution (xunit), then the Pester 5 suite in a fresh PowerShell process against
              the built module, with Pester fetched from NuGet by tools/pester. Prints both suites' counts as
              "xunit: N passed, N failed, N skipped" and "Pester: ..." lines; any failure, or a suite that ran
              nothing, fails the build. Results: out/TestResults/xunit/*.trx and out/TestResults/Pester.xml.
-    Package: publishes the built module to a local folder repository (out/repo) as a .nupkg.
+    Package: packs the built module into out/package/LightningCkpt.<ModuleVersion>.nupkg with PSResourceGet's
+             Compress-PSResource: no repository is registered and nothing outside out/ is touched. Install it
+             from that folder (see README.md). Release packages are built with -ReadyToRun.
 
 .EXAMPLE
     ./build.ps1 -Task Build, Test -Configuration Release
@@ -27,6 +31,9 @@ param(
 
     [ValidateSet('Debug', 'Release')]
     [string] $Configuration = 'Debug',
+
+    # Also build and ship the linux-x64 ReadyToRun copy of the Core (first build downloads ~210 MB).
+    [switch] $ReadyToRun,
 
     [Parameter(ValueFromRemainingArguments, DontShow)]
     [string[]] $MoreTasks
@@ -51,7 +58,7 @@ foreach ($t in $Task) {
 
 function Invoke-Build {
     $publish = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-publish-" + [guid]::NewGuid().ToString('N'))
-    $readyToRun = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-r2r-" + [guid]::NewGuid().ToString('N'))
+    $r2rPublish = Join-Path ([System.IO.Path]::GetTempPath()) ("LightningCkpt-r2r-" + [guid]::NewGuid().ToString('N'))
     try {
         & dotnet publish (Join-Path $root 'src/LightningCkpt/LightningCkpt.csproj') -c $Configuration -o $publish --nologo -v quiet "-p:Version=$moduleVersion"
         if ($LASTEXITCODE) { throw "dotnet publish failed with exit code $LASTEXITCODE" }
@@ -63,31 +70,33 @@ function Invoke-Build {
         foreach ($name in 'LightningCkpt.dll', 'LightningCkpt.Core.dll') {
             Copy-Item -LiteralPath (Join-Path $publish $name) -Destination $moduleOut
         }
-        foreach ($name in 'LightningCkpt.psd1', 'LightningCkpt.format.ps1xml') {
+        foreach ($name in 'LightningCkpt.psd1', 'LightningCkpt.format.ps1xml', 'LICENSE', 'CHANGELOG.md') {
             Copy-Item -LiteralPath (Join-Path $root $name) -Destination $moduleOut
         }
         foreach ($name in 'LightningCkpt.dll-Help.xml', 'about_LightningCkpt.help.txt') {
             Copy-Item -LiteralPath (Join-Path $root "en-US/$name") -Destination (Join-Path $moduleOut 'en-US')
         }
 
-        # The ReadyToRun (precompiled) Core for linux-x64, loaded there by ReadyToRunCore.OnImport instead of the
-        # IL-only Core: the first call JIT-compiles ~10 methods instead of ~380. It must be the same build as the IL
-        # Core (same MVID), and the two assemblies every PowerShell loads must stay IL-only and platform-neutral.
-        & dotnet publish (Join-Path $root 'tools/r2r/LightningCkpt.ReadyToRun.csproj') -c $Configuration -o $readyToRun --nologo -v quiet "-p:Version=$moduleVersion"
-        if ($LASTEXITCODE) { throw "dotnet publish of the ReadyToRun Core failed with exit code $LASTEXITCODE" }
         $imageInfo = Join-Path $root 'tools/r2r/Get-ImageInfo.ps1'
-        $ilCore = & $imageInfo -LiteralPath (Join-Path $moduleOut 'LightningCkpt.Core.dll')
-        $r2rCore = & $imageInfo -LiteralPath (Join-Path $readyToRun 'LightningCkpt.Core.dll')
         foreach ($name in 'LightningCkpt.dll', 'LightningCkpt.Core.dll') {
             if (-not (& $imageInfo -LiteralPath (Join-Path $moduleOut $name)).PlatformNeutral) { throw "$name must be IL-only and platform-neutral: Windows PowerShell and pwsh on every OS and CPU load it" }
         }
-        if (-not $r2rCore.ReadyToRun) { throw "tools/r2r produced no ReadyToRun image" }
-        if ($r2rCore.Mvid -ne $ilCore.Mvid) { throw "The ReadyToRun Core ($($r2rCore.Mvid)) is not compiled from the shipped IL Core ($($ilCore.Mvid))" }
-        $null = New-Item -ItemType Directory -Path (Join-Path $moduleOut 'linux-x64')
-        Copy-Item -LiteralPath (Join-Path $readyToRun 'LightningCkpt.Core.dll') -Destination (Join-Path $moduleOut 'linux-x64')
+        if ($ReadyToRun) {
+            # The ReadyToRun (precompiled) Core for linux-x64, loaded there by ReadyToRunCore.OnImport instead of the
+            # IL-only Core: the first call JIT-compiles ~25 methods instead of ~380. It must be the same build as the
+            # IL Core (same MVID).
+            & dotnet publish (Join-Path $root 'tools/r2r/LightningCkpt.ReadyToRun.csproj') -c $Configuration -o $r2rPublish --nologo -v quiet "-p:Version=$moduleVersion"
+            if ($LASTEXITCODE) { throw "dotnet publish of the ReadyToRun Core failed with exit code $LASTEXITCODE" }
+            $ilCore = & $imageInfo -LiteralPath (Join-Path $moduleOut 'LightningCkpt.Core.dll')
+            $r2rCore = & $imageInfo -LiteralPath (Join-Path $r2rPublish 'LightningCkpt.Core.dll')
+            if (-not $r2rCore.ReadyToRun) { throw "tools/r2r produced no ReadyToRun image" }
+            if ($r2rCore.Mvid -ne $ilCore.Mvid) { throw "The ReadyToRun Core ($($r2rCore.Mvid)) is not compiled from the shipped IL Core ($($ilCore.Mvid))" }
+            $null = New-Item -ItemType Directory -Path (Join-Path $moduleOut 'linux-x64')
+            Copy-Item -LiteralPath (Join-Path $r2rPublish 'LightningCkpt.Core.dll') -Destination (Join-Path $moduleOut 'linux-x64')
+        }
     }
     finally {
-        foreach ($folder in $publish, $readyToRun) {
+        foreach ($folder in $publish, $r2rPublish) {
             if (Test-Path -LiteralPath $folder) { Remove-Item -LiteralPath $folder -Recurse -Force }
         }
     }
@@ -97,7 +106,8 @@ function Invoke-Build {
 
     $manifest = Test-ModuleManifest -Path (Join-Path $moduleOut 'LightningCkpt.psd1')
     if ($manifest.Version -ne [version]$moduleVersion) { throw "Built manifest has version $($manifest.Version), expected $moduleVersion" }
-    Write-Host "Built LightningCkpt $moduleVersion into out/LightningCkpt/$moduleVersion"
+    $kind = if ($ReadyToRun) { ' with the linux-x64 ReadyToRun Core' } else { '' }
+    Write-Host "Built LightningCkpt $moduleVersion into out/LightningCkpt/$moduleVersion$kind"
 }
 
 function Get-ChildShell {
@@ -134,6 +144,11 @@ function Invoke-Test {
     $pesterResult = Join-Path $resultsRoot 'Pester.xml'
     if (Test-Path -LiteralPath $pesterResult) { Remove-Item -LiteralPath $pesterResult -Force }
 
+    # Say once, plainly, whether the real-world corpus is there: without it its tests are skipped.
+    $realworld = Join-Path $root '../shared/realworld/files'
+    if (Test-Path -LiteralPath $realworld) { Write-Host "Real-world corpus: $((Get-ChildItem -LiteralPath $realworld -File).Count) files in $((Resolve-Path -LiteralPath $realworld).ProviderPath)" }
+    else { Write-Host "Real-world corpus: absent ($realworld); the xunit tests that read it are skipped" }
+
     & dotnet test (Join-Path $root 'LightningCkpt.slnx') -c $Configuration --nologo --logger trx --results-directory $xunitResults
     $xunitExit = $LASTEXITCODE
     $xunit = Get-TrxCount $xunitResults
@@ -166,23 +181,15 @@ function Invoke-Package {
     if (-not (Test-Path -LiteralPath (Join-Path $moduleOut 'LightningCkpt.psd1'))) {
         throw "The module is not built; run ./build.ps1 -Task Build, Package."
     }
-    $repoPath = Join-Path $outRoot 'repo'
-    $null = New-Item -ItemType Directory -Path $repoPath -Force
-    $repoName = 'LightningCkpt-Local'
-
-    if (Get-Command Publish-PSResource -ErrorAction SilentlyContinue) {
-        if (-not (Get-PSResourceRepository -Name $repoName -ErrorAction SilentlyContinue)) {
-            Register-PSResourceRepository -Name $repoName -Uri $repoPath -Trusted
-        }
-        Publish-PSResource -Path $moduleOut -Repository $repoName
-    }
-    else {
-        if (-not (Get-PSRepository -Name $repoName -ErrorAction SilentlyContinue)) {
-            Register-PSRepository -Name $repoName -SourceLocation $repoPath -PublishLocation $repoPath -InstallationPolicy Trusted
-        }
-        Publish-Module -Path $moduleOut -Repository $repoName
-    }
-    Get-ChildItem -LiteralPath $repoPath -Filter 'LightningCkpt*.nupkg' | ForEach-Object { Write-Host "Packaged $($_.FullName)" }
+    # Compress-PSResource writes the .nupkg without registering a repository: nothing outlives the clone.
+    $packageRoot = Join-Path $outRoot 'package'
+    if (Test-Path -LiteralPath $packageRoot) { Remove-Item -LiteralPath $packageRoot -Recurse -Force }
+    $null = New-Item -ItemType Directory -Path $packageRoot
+    Import-Module Microsoft.PowerShell.PSResourceGet -ErrorAction Stop
+    Compress-PSResource -Path $moduleOut -DestinationPath $packageRoot
+    $package = Get-ChildItem -LiteralPath $packageRoot -Filter 'LightningCkpt*.nupkg'
+    if (-not $package) { throw "Compress-PSResource wrote no package into $packageRoot" }
+    Write-Host "Packaged $($package.FullName)"
 }
 
 foreach ($t in $Task) {
