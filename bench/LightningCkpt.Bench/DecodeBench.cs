@@ -26,9 +26,7 @@ namespace LightningCkpt.Bench
             }
             if (!File.Exists(b)) MakeTwin(Path.Combine(work, "bench_b.ckpt"), b);
             Console.WriteLine($"bfloat16 inputs {a} and {b}");
-            Func<string, string[], (double seconds, long rss)> torchSide = torch ? Program.RunPython : (_, _) => (double.NaN, 0);
-            double? T((double seconds, long rss) r) => double.IsNaN(r.seconds) ? null : r.seconds;
-            long? Rss((double seconds, long rss) r) => double.IsNaN(r.seconds) ? null : r.rss;
+            Func<string, string[], TorchTimes> torchSide = torch ? Program.RunTorch : (_, _) => TorchTimes.None;
 
             // both files in the page cache, as for every other row
             double seq = Measure.Time(() => Program.SequentialRead(a), repeat, out _);
@@ -37,12 +35,12 @@ namespace LightningCkpt.Bench
 
             var (stats, seqWeights, weightBytes, statsMem) = ReadRows.Statistics(a, repeat);
             var tStats = torchSide("stats", new[] { a });
-            table.Read("statistics of all weights, bfloat16 file", stats, T(tStats), weightBytes, statsMem, Rss(tStats),
-                "torch: load + per-tensor min/max/mean/std in double", seqWeights);
+            table.Read("statistics of all weights, bfloat16 file", stats, tStats, weightBytes, statsMem,
+                "torch 1.13: load + per-tensor min/max/mean/std in double; torch 2.x: mmap + native bfloat16 reductions", seqWeights);
 
             var (compare, seqCompare, compareBytes, changed, compareMem) = ReadRows.Compare(a, b, repeat);
             var tCompare = torchSide("compare", new[] { a, b });
-            table.Read("compare two bfloat16 files", compare, T(tCompare), compareBytes, compareMem, Rss(tCompare),
+            table.Read("compare two bfloat16 files", compare, tCompare, compareBytes, compareMem,
                 $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare);
 
             string merged = Path.Combine(outDir, "merge_bf16.pt");

@@ -39,10 +39,10 @@ namespace LightningCkpt.Bench
             }
             long bytes = new FileInfo(outFile).Length;
             double? torch = TorchLoadSave(checkpointPath, Path.Combine(workDir, "torch_edit.ckpt"));
-            table.Read("import whole graph (Import-Ckpt core)", import, null, null, null, null,
+            table.Read("import whole graph (Import-Ckpt core)", import, TorchTimes.None, null, null,
                 $"open + summary (Get-CkptInfo core) {info:F4}s; import is {import / info:F2}× of it (goal ≤ 2×)");
-            table.Write(new WriteRow("export after metadata edit (import + set epoch/step + write)", export, bytes, cpSync, torch, 0,
-                $"cp of the file {cp:F3}s: export is {export / cp:F2}× of cp (goal ≤ 1.5×; our write fsyncs like cp + sync); import + pickle {prepare:F3}s; torch = load + edit + save"));
+            table.Write(new WriteRow("export after metadata edit (import + set epoch/step + write)", export, bytes, cpSync, new TorchTimes(torch, 0, null, 0),
+                $"cp of the file {cp:F3}s: export is {export / cp:F2}× of cp (goal ≤ 1.5×; our write fsyncs like cp + sync); import + pickle {prepare:F3}s; torch 1.13 = load + edit + save"));
             return import / info;
         }
 

@@ -12,9 +12,10 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
-    ///     [--only meta|export|read|write|decode [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
+    ///     [--only meta|export|read|write|decode|process [--row half|cast|merge]] [--no-torch] [--no-torch2] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
-    /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
+    /// against torch 2.x (its best recipe: mmap, weights_only, all threads; tools/torch2, provisioned on first use) and
+    /// torch 1.13 — all warm, all best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
     /// </summary>
     public static class Program
@@ -22,6 +23,7 @@ namespace LightningCkpt.Bench
         private static string _python = "/usr/bin/python3";
         private static string _script = "";
         private static int _repeat = 3;
+        private static bool _torch = true, _torch2 = true;
 
         public static int Main(string[] args)
         {
@@ -39,16 +41,20 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--ext") ext = args[++i];
                 else if (args[i] == "--row") row = args[++i];
                 else if (args[i] == "--no-torch") torch = false;
+                else if (args[i] == "--no-torch2") _torch2 = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode");
+            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process");
             if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|read|write|decode (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");
+            _torch = torch;
+            _torch2 &= torch;
+            if (_torch2) TorchTwo.Provision();
             Directory.CreateDirectory(work);
             // outputs (and the copies of the limit) go to --out: the inputs in --work are shared and never rewritten
             outDir ??= work;
@@ -64,6 +70,7 @@ namespace LightningCkpt.Bench
             else Console.WriteLine($"reusing {a} and {b}");
             string loadBefore = Load();
             if (only == "meta") return RunMetadataOnly(a, loadBefore);
+            if (only == "process") return ProcessBench.Run(a, work, _repeat, _torch, _torch2, loadBefore, Load);
 
             // warm the page cache: every figure below is with both files cached, ours and torch's alike
             double seq = Measure.Time(() => SequentialRead(a), _repeat, out _);
@@ -71,7 +78,7 @@ namespace LightningCkpt.Bench
             long fileBytes = new FileInfo(a).Length;
             double seqRate = fileBytes / seq;
             var table = new Table(seqRate);
-            table.Read("sequential read (FileStream, 4 MB buffer)", seq, null, fileBytes, null, null, "the read limit");
+            table.Read("sequential read (FileStream, 4 MB buffer)", seq, TorchTimes.None, fileBytes, null, "the read limit");
             if (only == "export")
             {
                 ExportBench.Run(a, outDir, _repeat, table);
@@ -80,8 +87,7 @@ namespace LightningCkpt.Bench
             }
             if (only == "write")
             {
-                Func<string, string[], (double, long)> torchSide = torch ? RunPython : (_, _) => (double.NaN, 0);
-                foreach (var w in WriteBench.Run(a, b, outDir, _repeat, torchSide, row)) table.Write(w);
+                foreach (var w in WriteBench.Run(a, b, outDir, _repeat, RunTorch, row)) table.Write(w);
                 table.Print(fileBytes, loadBefore, Load(), _repeat);
                 table.PrintGoals(null, 0);
                 return 0;
@@ -92,14 +98,13 @@ namespace LightningCkpt.Bench
 
             // 1. open + metadata: in-process calls, first and warm, then torch.load warm
             MetadataBench.Result? meta = null;
-            double tLoadSeconds = 0;
+            TorchTimes tLoad = TorchTimes.None;
             if (!readOnly)
             {
                 meta = MetadataBench.Run(a);
-                var tLoad = RunPython("load", a);
-                tLoadSeconds = tLoad.seconds;
-                table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad.seconds, null, meta.Memory, tLoad.rss,
-                    $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat}");
+                tLoad = RunTorch("load", a);
+                table.Read("open + metadata (Get-CkptInfo), warm median of calls 1000+", meta.Late.Median / 1000, tLoad, null, meta.Memory,
+                    $"{meta.Weights} weights, {meta.Tensors} tensors; torch.load warm best of {_repeat} (torch 2.x: mmap=True, weights_only=True)");
             }
 
             // 2. statistics over all weights (what Get-CkptTensor -Statistics does)
@@ -111,13 +116,13 @@ namespace LightningCkpt.Bench
             var inMemory = CoreLimits.LoadLargestFirst(a, ranges);
             double hashAll = Measure.Best(() => CoreLimits.HashAllCores(inMemory), _repeat);
             inMemory = null;
-            var tStats = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("stats", a);
+            var tStats = readOnly ? TorchTimes.None : RunTorch("stats", a);
             int cores = Environment.ProcessorCount;
-            table.Read($"read on all cores ({cores} threads, 256 KB positional reads)", readAll, null, weightBytes, null, null,
+            table.Read($"read on all cores ({cores} threads, 256 KB positional reads)", readAll, TorchTimes.None, weightBytes, null,
                 "the weight bytes, 8 MB ranges largest first: the read limit of the parallel rows", seqWeights);
-            table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats.seconds, weightBytes, statsMem, tStats.rss,
-                $"{F0(readAll / stats * 100)} % of read on all cores; torch: load + per-tensor min/max/mean/std in double", seqWeights, goal: Goal.StatisticsAtReadSpeed);
-            table.Read($"SHA-256 alone on all cores ({cores} threads)", hashAll, null, weightBytes, null, null,
+            table.Read("statistics of all weights (min/max/mean/std/…)", stats, tStats, weightBytes, statsMem,
+                $"{F0(readAll / stats * 100)} % of read on all cores; ours float64-exact; torch 1.13: load + min/max/mean/std in double; torch 2.x: mmap + native float32 reductions on {cores} threads", seqWeights, goal: Goal.StatisticsAtReadSpeed);
+            table.Read($"SHA-256 alone on all cores ({cores} threads)", hashAll, TorchTimes.None, weightBytes, null,
                 "the weight bytes from memory, one stream per tensor, largest first: the hashing limit", seqWeights);
 
             // 2b. statistics + SHA-256 in the same pass
@@ -126,13 +131,14 @@ namespace LightningCkpt.Bench
                 var c = Checkpoint.Open(a);
                 TensorBatchAnalysis.AnalyzeAll(CkptTensor.List(c, false), hash: true, statistics: true);
             }, _repeat, out var statsHashMem);
-            table.Read("statistics + SHA-256 of all weights", statsHash, null, weightBytes, statsHashMem, null,
-                "ours only (Get-CkptTensor -Hash -Statistics: tensors on all cores, largest first)", hashAll, "SHA-256 alone on all cores", goal: Goal.HashingThroughput);
+            var tHash = readOnly ? TorchTimes.None : RunTorch("hash", a);
+            table.Read("statistics + SHA-256 of all weights", statsHash, tHash, weightBytes, statsHashMem,
+                "Get-CkptTensor -Hash -Statistics (tensors on all cores, largest first); torch: its statistics + hashlib SHA-256 of each tensor's (mmap'd) bytes", hashAll, "SHA-256 alone on all cores", goal: Goal.HashingThroughput);
 
             // 3. compare every tensor of the two files
             var (compare, seqCompare, compareBytes, changed, compareMem) = ReadRows.Compare(a, b, _repeat);
-            var tCompare = readOnly ? (seconds: (double?)null, rss: (long?)null) : RunPython("compare", a, b);
-            table.Read("compare all tensors of the two files", compare, tCompare.seconds, compareBytes, compareMem, tCompare.rss,
+            var tCompare = readOnly ? TorchTimes.None : RunTorch("compare", a, b);
+            table.Read("compare all tensors of the two files", compare, tCompare, compareBytes, compareMem,
                 $"{changed} tensors changed; torch: load both + max|a-b| + allclose", seqCompare, goal: Goal.CompareAtReadSpeed);
 
             if (readOnly)
@@ -143,13 +149,13 @@ namespace LightningCkpt.Bench
             }
 
             // 4. writing: each against a copy of the same byte count flushed to disk, measured beside it
-            foreach (var w in WriteBench.Run(a, b, outDir, _repeat, RunPython)) table.Write(w);
+            foreach (var w in WriteBench.Run(a, b, outDir, _repeat, RunTorch)) table.Write(w);
             double importRatio = ExportBench.Run(a, outDir, _repeat, table);
 
             string loadAfter = Load();
             table.Print(fileBytes, loadBefore, loadAfter, _repeat);
-            MetadataBench.Print(meta!, tLoadSeconds);
-            table.PrintGoals(meta, tLoadSeconds, importRatio);
+            MetadataBench.Print(meta!, tLoad.Torch1 ?? double.NaN);
+            table.PrintGoals(meta, tLoad.Torch1 ?? double.NaN, importRatio, tLoad.Torch2 ?? double.NaN);
             return 0;
         }
 
@@ -190,6 +196,15 @@ namespace LightningCkpt.Bench
         internal static (double seconds, long rss) RunPython(string mode, params string[] args) =>
             RunScript(_script, mode, mode == "make" ? args : args.Append(_repeat.ToString(CultureInfo.InvariantCulture)).ToArray());
 
+        /// <summary>One bench_torch.py task under each torch that is switched on, torch 2.x first (it is the one the goals name).</summary>
+        internal static TorchTimes RunTorch(string mode, params string[] args)
+        {
+            var withRepeat = args.Append(_repeat.ToString(CultureInfo.InvariantCulture)).ToArray();
+            (double? s, long rss) two = _torch2 ? TorchTwo.Run(_script, mode, withRepeat) : (null, 0);
+            (double? s, long rss) one = _torch ? RunScript(_script, mode, withRepeat) : (null, 0);
+            return new TorchTimes(one.s, one.rss, two.s, two.rss);
+        }
+
         /// <summary>A script beside bench_torch.py.</summary>
         internal static string Script(string name) => Path.Combine(Path.GetDirectoryName(_script)!, name);
 
@@ -198,9 +213,14 @@ namespace LightningCkpt.Bench
         internal static string Mb(long bytes) => Measure.Mb(bytes);
 
         /// <summary>Runs a bench script in its own process; its last output line is {"seconds", "maxrss_bytes"}.</summary>
-        internal static (double seconds, long rss) RunScript(string script, string mode, params string[] args)
+        internal static (double seconds, long rss) RunScript(string script, string mode, params string[] args) =>
+            RunScriptWith(new[] { _python }, script, mode, args);
+
+        /// <summary>Runs a bench script with the interpreter command <paramref name="python"/> (program and leading arguments).</summary>
+        internal static (double seconds, long rss) RunScriptWith(string[] python, string script, string mode, params string[] args)
         {
-            var psi = new ProcessStartInfo(_python) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            var psi = new ProcessStartInfo(python[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            foreach (var p0 in python.Skip(1)) psi.ArgumentList.Add(p0);
             psi.ArgumentList.Add(script);
             psi.ArgumentList.Add(mode);
             foreach (var a in args) psi.ArgumentList.Add(a);
@@ -209,7 +229,7 @@ namespace LightningCkpt.Bench
             var output = p.StandardOutput.ReadToEnd();
             p.WaitForExit();
             if (p.ExitCode != 0) throw new InvalidOperationException($"{Path.GetFileName(script)} {mode} failed: {err.Result}");
-            if (mode == "make") return (0, 0);
+            if (mode == "make" || mode == "make_many") return (0, 0);
             using var doc = JsonDocument.Parse(output.Trim().Split('\n').Last());
             return (doc.RootElement.GetProperty("seconds").GetDouble(), doc.RootElement.GetProperty("maxrss_bytes").GetInt64());
         }

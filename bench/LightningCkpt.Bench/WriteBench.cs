@@ -9,19 +9,19 @@ using LightningCkpt.Writing;
 namespace LightningCkpt.Bench
 {
     /// <summary>One writing task: our best time, the output size, the copy-and-fsync limit of that size, torch's best time.</summary>
-    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, double? TorchSeconds, long TorchRss, string Note, Memory? Memory = null);
+    public sealed record WriteRow(string Task, double OursSeconds, long Bytes, double CopySeconds, TorchTimes Torch, string Note, Memory? Memory = null);
 
     /// <summary>Select-and-write (half the weights; all weights cast to bfloat16) and Merge, each beside a flushed copy of its output size.</summary>
     public static class WriteBench
     {
-        public static IEnumerable<WriteRow> Run(string a, string b, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch, string? only = null)
+        public static IEnumerable<WriteRow> Run(string a, string b, string work, int repeat, Func<string, string[], TorchTimes> torch, string? only = null)
         {
             if (only == null || only == "half") yield return Half(a, work, repeat, torch);
             if (only == null || only == "cast") yield return Cast(a, work, repeat, torch);
             if (only == null || only == "merge") yield return Merge(a, b, work, repeat, torch);
         }
 
-        private static WriteRow Half(string a, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        private static WriteRow Half(string a, string work, int repeat, Func<string, string[], TorchTimes> torch)
         {
             string half = Path.Combine(work, "select_half.pt");
             return Row("select-write half of the weights (torch zip)", work, a, repeat, half, () =>
@@ -34,7 +34,7 @@ namespace LightningCkpt.Bench
             }, torch("half", new[] { a, Path.Combine(work, "torch_half.pt") }));
         }
 
-        private static WriteRow Cast(string a, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        private static WriteRow Cast(string a, string work, int repeat, Func<string, string[], TorchTimes> torch)
         {
             string cast = Path.Combine(work, "select_bf16.pt");
             return Row("Select-CkptWeights -DType bfloat16, all weights", work, a, repeat, cast, () =>
@@ -47,7 +47,7 @@ namespace LightningCkpt.Bench
             }, torch("cast", new[] { a, Path.Combine(work, "torch_bf16.pt") }));
         }
 
-        private static WriteRow Merge(string a, string b, string work, int repeat, Func<string, string[], (double seconds, long rss)> torch)
+        private static WriteRow Merge(string a, string b, string work, int repeat, Func<string, string[], TorchTimes> torch)
         {
             string merged = Path.Combine(work, "merge_ab.pt");
             return Row("Merge-CkptWeights of the two files (mean)", work, a, repeat, merged, () =>
@@ -58,7 +58,7 @@ namespace LightningCkpt.Bench
             }, torch("merge", new[] { a, b, Path.Combine(work, "torch_merge.pt") }));
         }
 
-        internal static WriteRow Row(string task, string work, string source, int repeat, string output, Func<string> ours, (double seconds, long rss) torch)
+        internal static WriteRow Row(string task, string work, string source, int repeat, string output, Func<string> ours, TorchTimes torch)
         {
             double best = double.MaxValue, copy = double.MaxValue;
             string note = "";
@@ -72,7 +72,7 @@ namespace LightningCkpt.Bench
                 mem.AnonPeakDelta = Math.Max(mem.AnonPeakDelta, m.AnonPeakDelta);
                 copy = Math.Min(copy, Measure.CopyFsync(source, work, new FileInfo(output).Length, 1));
             }
-            return new WriteRow(task, best, new FileInfo(output).Length, copy, double.IsNaN(torch.seconds) ? null : torch.seconds, torch.rss, note, mem);
+            return new WriteRow(task, best, new FileInfo(output).Length, copy, torch, note, mem);
         }
     }
 }

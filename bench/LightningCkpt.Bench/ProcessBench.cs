@@ -1,0 +1,107 @@
+using System;
+using System.Collections.Generic;
+using System.Diagnostics;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+
+namespace LightningCkpt.Bench
+{
+    /// <summary>
+    /// --only process: what a script pays per process and per folder. (1) One-shot: a fresh pwsh that imports the
+    /// module and reads one checkpoint's metadata, against a fresh python that imports torch and loads the same file
+    /// (torch 2.x: mmap=True, weights_only=True), each process timed from start to exit, median of several runs after a
+    /// warm-up. (2) A folder of 1,000 small Lightning checkpoints: Get-ChildItem | Get-CkptInfo | Sort-Object
+    /// CurrentScore in a warm pwsh against a warm torch loop that loads every file and reads its current_score.
+    /// The built module (out/LightningCkpt) is used; pwsh is $LIGHTNINGCKPT_PWSH, pwsh on PATH, or `dotnet pwsh`.
+    /// </summary>
+    internal static class ProcessBench
+    {
+        private const int FolderFiles = 1000;
+
+        public static int Run(string a, string work, int repeat, bool torch1, bool torch2, string loadBefore, Func<string> load)
+        {
+            string repo = Path.GetFullPath(Path.Combine(Path.GetDirectoryName(Program.FindScript("bench_torch.py"))!, ".."));
+            string module = Path.Combine(repo, "out", "LightningCkpt");
+            if (!Directory.Exists(module)) { Console.Error.WriteLine($"{module} is missing: build the module first (./build.ps1 -Task Build -Configuration Release)"); return 2; }
+            string[] pwsh = FindPwsh(repo);
+            int runs = Math.Max(5, repeat * 3);
+            Program.SequentialRead(a);
+            string literal = a.Replace("'", "''");
+
+            // (1) one-shot process
+            double ours = MedianProcess(pwsh.Concat(new[] { "-NoProfile", "-NonInteractive", "-Command", $"Import-Module '{module}'; $null = Get-CkptInfo -LiteralPath '{literal}'" }).ToArray(), runs, repo);
+            string py = $"import torch; torch.load(r'{a}', map_location='cpu', mmap=True, weights_only=True)";
+            double? t2 = torch2 ? MedianProcess(TorchTwo.Python.Concat(new[] { "-c", py }).ToArray(), runs, repo) : null;
+            double? t1 = torch1 ? MedianProcess(new[] { "/usr/bin/python3", "-c", $"import torch; torch.load(r'{a}', map_location='cpu')" }, runs, repo) : null;
+
+            // (2) a folder of 1,000 checkpoints
+            string folder = Path.Combine(work, "many");
+            if (!Directory.Exists(folder) || Directory.GetFiles(folder, "*.ckpt").Length < FolderFiles)
+            {
+                Console.WriteLine($"making {FolderFiles} small checkpoints in {folder} with torch …");
+                Program.RunScriptWith(new[] { "/usr/bin/python3" }, Program.FindScript("bench_torch.py"), "make_many", folder, FolderFiles.ToString(CultureInfo.InvariantCulture));
+            }
+            foreach (var f in Directory.GetFiles(folder)) Program.SequentialRead(f);
+            string folderLiteral = folder.Replace("'", "''");
+            string timed = "$sw = [Diagnostics.Stopwatch]::StartNew(); $null = Get-ChildItem -LiteralPath '" + folderLiteral + "' -Filter *.ckpt | Get-CkptInfo | Sort-Object CurrentScore; $sw.Elapsed.TotalSeconds";
+            string session = $"Import-Module '{module}'; $t = {{ {timed} }}; $null = & $t; $best = [double]::MaxValue; foreach ($i in 1..{repeat}) {{ $best = [Math]::Min($best, (& $t)) }}; $best";
+            double oursFolder = double.Parse(RunCapture(pwsh.Concat(new[] { "-NoProfile", "-NonInteractive", "-Command", session }).ToArray(), repo).Trim().Split('\n').Last(), CultureInfo.InvariantCulture);
+            string script = Program.FindScript("bench_torch.py");
+            string rep = repeat.ToString(CultureInfo.InvariantCulture);
+            double? f2 = torch2 ? TorchTwo.Run(script, "many", folder, rep).seconds : null;
+            double? f1 = torch1 ? Program.RunScript(script, "many", folder, rep).seconds : null;
+
+            Console.WriteLine();
+            Console.WriteLine($"{Environment.ProcessorCount} cores; load average {loadBefore} before, {load()} after; pwsh: {string.Join(" ", pwsh)}");
+            Console.WriteLine();
+            Console.WriteLine("| task | ours (s) | torch 2.x (s) | torch 2.x/ours | torch 1.13 (s) | torch 1.13/ours | note |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|---|");
+            Console.WriteLine($"| one-shot process: import + metadata of one checkpoint | {ours:F3} | {S(t2)} | {TorchTimes.Ratio(t2, ours)} | {S(t1)} | {TorchTimes.Ratio(t1, ours)} | median of {runs} processes after a warm-up; pwsh -c 'Import-Module; Get-CkptInfo' against python3 -c 'import torch; torch.load(mmap=True, weights_only=True)' (torch 1.13: no mmap); torch 2.x runs through tools/torch2/python.sh (chroot) |");
+            Console.WriteLine($"| {FolderFiles} checkpoints: Get-ChildItem \\| Get-CkptInfo \\| Sort-Object CurrentScore | {oursFolder:F3} | {S(f2)} | {TorchTimes.Ratio(f2, oursFolder)} | {S(f1)} | {TorchTimes.Ratio(f1, oursFolder)} | warm session, best of {repeat}; torch: load every file + current_score |");
+            Console.WriteLine();
+            Console.WriteLine("| goal (issue 24) | this run | met |");
+            Console.WriteLine("|---|---|---|");
+            if (t2 is double x) Console.WriteLine($"| one-shot process ≤ 0.5× python + torch 2.x import + mmap load | {ours / x:F2}× | {(ours / x <= 0.5 ? "yes" : "no")} |");
+            if (f2 is double y) Console.WriteLine($"| 1,000-file folder ≥ 10× the torch 2.x loop | {y / oursFolder:F1}× | {(y / oursFolder >= 10 ? "yes" : "no")} |");
+            return 0;
+        }
+
+        private static string S(double? v) => v is double d ? d.ToString("F3", CultureInfo.InvariantCulture) : "";
+
+        private static string[] FindPwsh(string repo)
+        {
+            string? env = Environment.GetEnvironmentVariable("LIGHTNINGCKPT_PWSH");
+            if (!string.IsNullOrEmpty(env)) return new[] { env };
+            foreach (var dir in (Environment.GetEnvironmentVariable("PATH") ?? "").Split(Path.PathSeparator).Append(Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".dotnet", "tools")))
+                if (File.Exists(Path.Combine(dir, "pwsh"))) return new[] { Path.Combine(dir, "pwsh") };
+            return new[] { "dotnet", "pwsh" };
+        }
+
+        private static double MedianProcess(string[] command, int runs, string cwd)
+        {
+            RunCapture(command, cwd);  // warm-up: page cache, the dotnet/python caches
+            var times = new List<double>();
+            for (int i = 0; i < runs; i++)
+            {
+                var sw = Stopwatch.StartNew();
+                RunCapture(command, cwd);
+                times.Add(sw.Elapsed.TotalSeconds);
+            }
+            times.Sort();
+            return times[times.Count / 2];
+        }
+
+        private static string RunCapture(string[] command, string cwd)
+        {
+            var psi = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false, WorkingDirectory = cwd };
+            foreach (var c in command.Skip(1)) psi.ArgumentList.Add(c);
+            using var p = Process.Start(psi)!;
+            var err = p.StandardError.ReadToEndAsync();
+            string output = p.StandardOutput.ReadToEnd();
+            p.WaitForExit();
+            if (p.ExitCode != 0) throw new InvalidOperationException($"{string.Join(" ", command.Take(3))} … failed: {err.Result}");
+            return output;
+        }
+    }
+}
