@@ -181,7 +181,7 @@ namespace LightningCkpt.Tests
         public static TheoryData<string, string> ZeroFoldersInBothTorches()
         {
             var d = new TheoryData<string, string>();
-            foreach (var f in new[] { "ds_zero1_fp16_dp2", "ds_zero2_bf16_dp2", "ds_zero3_bf16_dp2", "ds_bf16opt_dp2" })
+            foreach (var f in new[] { "ds_zero1_fp16_dp2", "ds_zero2_bf16_dp2", "ds_zero3_bf16_dp2", "ds_bf16opt_dp2", "dsu_zero2_bf16_dp2", "dsu_zero3_fp16_dp2" })
                 foreach (var o in new[] { "torch1", "torch2" }) d.Add(f, o);
             return d;
         }

@@ -112,6 +112,14 @@ namespace LightningCkpt.Container.Sharded
             throw new CheckpointFormatException(path, "param_groups", $"group {g} of the base optimizer does not name its one flat partition");
         }
 
+        /// <summary>The step of (sub-)group g in a base optimizer's state dict, or null.</summary>
+        internal static object? GroupStep(PyDict? inner, int g)
+        {
+            if (inner == null) return null;
+            try { return GroupState(inner, g, "")?.Get("step"); }
+            catch (CheckpointFormatException) { return null; }
+        }
+
         /// <summary>Rank r's state of group g's flat partition, or null when the optimizer took no step for it.</summary>
         private static PyDict? GroupState(PyDict inner, int g, string path) =>
             (inner.Get("state") as PyDict)?.Get(FlatIndex(inner, g, path)) as PyDict;
