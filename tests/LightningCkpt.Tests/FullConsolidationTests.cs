@@ -73,6 +73,32 @@ namespace LightningCkpt.Tests
             Assert.All(back.View.Weights, w => Assert.Equal(w.Tensor.NBytes, w.Tensor.Storage!.DeclaredBytes));
         }
 
+        /// <summary>Real torch 2.x DCP folders (two gloo processes: FSDP2 model + AdamW, DTensors, a Lightning folder), made once per run.</summary>
+        private static readonly Lazy<string> Torch2Folders = new Lazy<string>(() =>
+        {
+            var dir = Path.Combine(Path.GetTempPath(), "lightningckpt-dcp2cons-" + Guid.NewGuid().ToString("N").Substring(0, 8));
+            var script = Path.Combine(RepoPaths.Fixtures, "make_dcp2_consolidation.py");
+            int code = TorchOracle.Torch2.Run($"\"{script}\" --out \"{dir}\"", out var log, timeoutMs: 240_000);
+            Assert.True(code == 0, "make_dcp2_consolidation.py failed: " + log);
+            AppDomain.CurrentDomain.ProcessExit += (_, _) => { try { Directory.Delete(dir, true); } catch (IOException) { } };
+            return dir;
+        });
+
+        [SkippableTheory]
+        [InlineData("fsdp2", false)]
+        [InlineData("dtensor", false)]
+        [InlineData("lightning.ckpt", true)]
+        public void ARealTorch2FolderExportsAsDcpToTorchSaveWritesIt(string name, bool lightning)
+        {
+            var o = TorchOracle.Torch2;
+            Skip.IfNot(o.Available, o.SkipReason);
+            var source = Path.Combine(Torch2Folders.Value, name);
+            var outFile = ImportExport(source, Path.Combine(_dir, name + ".pt"));
+            var reference = Path.Combine(_dir, name + ".reference.pt");
+            RunOracle(o, lightning ? new[] { "dcp", source, reference, "lightning" } : new[] { "dcp", source, reference });
+            Assert.Empty(Diffs(RunOracle(o, "same", outFile, reference)));
+        }
+
         [SkippableTheory]
         [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
         public void TorchSizeValuesExportAsTorchSize(string oracle)
