@@ -69,7 +69,7 @@ namespace LightningCkpt.Bench
                     var torchOut = Path.Combine(outDir, name + "_torch.pt");
                     var (torchS, torchRss) = ext == ".pt" && torch ? Program.RunScript(script, mode, src, torchOut) : (double.NaN, 0L);
                     if (File.Exists(torchOut)) File.Delete(torchOut);
-                    Console.WriteLine($"| {(full ? "ds + Adam (Import-Ckpt | Export-Ckpt)" : name)} → {ext} | {ours:F2} | {cp:F2} | {(double.IsNaN(torchS) ? "" : torchS.ToString("F2"))} | {ours / cp:F2} | {(double.IsNaN(torchS) ? "" : (torchS / ours).ToString("F2"))} | {Program.Mb(mem.AnonPeakDelta)} | {Program.Mb(largest)} | {(torchRss > 0 ? Program.Mb(torchRss) : "")} |");
+                    Console.WriteLine($"| {(full ? "ds + Adam, Import→Export" : name)} → {ext} | {ours:F2} | {cp:F2} | {(double.IsNaN(torchS) ? "" : torchS.ToString("F2"))} | {ours / cp:F2} | {(double.IsNaN(torchS) ? "" : (torchS / ours).ToString("F2"))} | {Program.Mb(mem.AnonPeakDelta)} | {Program.Mb(largest)} | {(torchRss > 0 ? Program.Mb(torchRss) : "")} |");
                     File.Delete(outFile);
                     Sync();
                 }
