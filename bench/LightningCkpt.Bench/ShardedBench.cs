@@ -7,7 +7,7 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// Consolidation of ~1.3 GB sharded checkpoints (torch 1.13 DCP, 4 row shards per tensor; DeepSpeed ZeRO-3, 4 ranks)
-    /// with Select-CkptWeights' engine, against copying the same bytes (cp) and against torch loading the shards into
+    /// with Select-CkptWeights' engine, and of a ~1.3 GB ZeRO-3 folder with its Adam state by Import-Ckpt | Export-Ckpt, against copying the same bytes (cp) and against torch loading the shards into
     /// full tensors and saving them, in one run. Memory: peak growth of anonymous RSS (ours, sampled) and torch's maxrss.
     /// </summary>
     internal static class ShardedBench
@@ -19,16 +19,18 @@ namespace LightningCkpt.Bench
         public static int Run(string work, string outDir, int repeat, string? only, string? onlyExt, bool torch)
         {
             var script = Program.Script("sharded_bench.py");
-            if (!File.Exists(Path.Combine(work, "dcp", ".metadata")) || !File.Exists(Path.Combine(work, "ds", "latest")))
+            if (!File.Exists(Path.Combine(work, "dcp", ".metadata")) || !File.Exists(Path.Combine(work, "ds", "latest")) || !File.Exists(Path.Combine(work, "dsopt", "latest")))
             {
                 Console.WriteLine($"making the sharded checkpoints in {work} with torch …");
                 Program.RunScript(script, "make", work);
             }
             Console.WriteLine("| row | ours s | cp s | torch s | ours/cp | torch/ours | ours anon peak | largest tensor | torch maxrss |");
             Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-            foreach (var (name, mode) in new[] { ("dcp", "dcp"), ("ds", "ds") })
+            foreach (var (name, mode) in new[] { ("dcp", "dcp"), ("ds", "ds"), ("dsopt", "dsopt") })
             {
                 if (only != null && only != name) continue;
+                // full consolidation (issue 22): the folder with its Adam state, Import-Ckpt | Export-Ckpt, torch file only
+                bool full = name == "dsopt";
                 var src = Path.Combine(work, name);
                 var files = Directory.GetFiles(src, "*", SearchOption.AllDirectories);
                 foreach (var f in files) Copy(f, Path.Combine(outDir, "warm.tmp")); // page cache warm for every side
@@ -47,10 +49,18 @@ namespace LightningCkpt.Bench
                 foreach (var ext in new[] { ".pt", ".safetensors" })
                 {
                     if (onlyExt != null && onlyExt != ext) continue;
+                    if (full && ext != ".pt") continue;
                     var outFile = Path.Combine(outDir, name + "_ours" + ext);
                     double ours = Program.Time(() =>
                     {
                         if (File.Exists(outFile)) File.Delete(outFile);
+                        if (full)
+                        {
+                            var graph = CkptGraph.Load(src, out var source);
+                            largest = source.View.Weights.Max(w => w.Tensor.NBytes);
+                            CheckpointExport.Write(graph, outFile, overwrite: false);
+                            return;
+                        }
                         var c = Checkpoint.Open(src);
                         largest = c.View.Weights.Max(w => w.Tensor.NBytes);
                         var o = new SelectOptions();
@@ -59,7 +69,7 @@ namespace LightningCkpt.Bench
                     var torchOut = Path.Combine(outDir, name + "_torch.pt");
                     var (torchS, torchRss) = ext == ".pt" && torch ? Program.RunScript(script, mode, src, torchOut) : (double.NaN, 0L);
                     if (File.Exists(torchOut)) File.Delete(torchOut);
-                    Console.WriteLine($"| {name} → {ext} | {ours:F2} | {cp:F2} | {(double.IsNaN(torchS) ? "" : torchS.ToString("F2"))} | {ours / cp:F2} | {(double.IsNaN(torchS) ? "" : (torchS / ours).ToString("F2"))} | {Program.Mb(mem.AnonPeakDelta)} | {Program.Mb(largest)} | {(torchRss > 0 ? Program.Mb(torchRss) : "")} |");
+                    Console.WriteLine($"| {(full ? "ds + Adam, Import→Export" : name)} → {ext} | {ours:F2} | {cp:F2} | {(double.IsNaN(torchS) ? "" : torchS.ToString("F2"))} | {ours / cp:F2} | {(double.IsNaN(torchS) ? "" : (torchS / ours).ToString("F2"))} | {Program.Mb(mem.AnonPeakDelta)} | {Program.Mb(largest)} | {(torchRss > 0 ? Program.Mb(torchRss) : "")} |");
                     File.Delete(outFile);
                     Sync();
                 }

@@ -69,6 +69,22 @@ Describe 'Sharded checkpoints in the cmdlets' {
         $d | Should -BeNullOrEmpty
     }
 
+    It 'consolidates a ZeRO-3 folder with its Adam state through Import-Ckpt | Export-Ckpt' {
+        $src = Join-Path $Copy 'ds_zero3_bf16_dp2'
+        $out = Join-Path $TestDrive 'resume.ckpt'
+        Import-Ckpt -LiteralPath $src | Export-Ckpt -OutFile $out
+        # the folder itself and the one file show the same moments, shaped like their parameters
+        foreach ($path in $src, $out) {
+            $all = Get-CkptTensor -LiteralPath $path -All
+            $moments = $all | Where-Object TensorPath -Like 'optimizer_states.0.state.*.exp_avg*'
+            @($moments).Count | Should -Be 6
+            ($all | Where-Object TensorPath -eq 'optimizer_states.0.state.1.exp_avg').Shape | Should -Be @(4, 3)
+        }
+        (Import-Ckpt -LiteralPath $out -Key 'optimizer_states/0/param_groups/0/param_names') | Should -Be @('embed.weight', 'lin.weight')
+        $d = Compare-Ckpt -ReferencePath $src -DifferencePath $out | Where-Object { $_.Kind -eq 'Tensor' -and $_.Status -ne 'Equal' }
+        $d | Should -BeNullOrEmpty
+    }
+
     It 'shows a DeepSpeed universal checkpoint at 80 columns and consolidates it with Select-CkptWeights' {
         $d = Join-Path $TestDrive 'universal/dsu_zero2_bf16_dp2'
         $null = New-Item -ItemType Directory -Path (Split-Path $d) -Force

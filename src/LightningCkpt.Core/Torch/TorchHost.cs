@@ -185,7 +185,9 @@ namespace LightningCkpt.Torch
                 }
                 else if (g.Is("torch", "Size"))
                 {
-                    return args.Count == 0 ? PyTuple.Empty : args[0] is PyTuple st ? st : args[0] is PyList sl ? new PyTuple(sl.ToArray()) : throw new PickleDataException("torch.Size of a non-sequence");
+                    // a tuple of its own: the Size's value must not be its argument, or its recorded construction
+                    // Size(value) would refer to itself and could not be written back
+                    return args.Count == 0 ? new PyTuple(Array.Empty<object?>()) : args[0] is PyTuple st ? new PyTuple(System.Linq.Enumerable.ToArray(st)) : args[0] is PyList sl ? new PyTuple(sl.ToArray()) : throw new PickleDataException("torch.Size of a non-sequence");
                 }
                 else if (g.Is("torch.nn.parameter", "Parameter"))
                 {

@@ -55,7 +55,7 @@ namespace LightningCkpt.Writing
             if (IsSource(outFile))
                 throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
             using var readers = new ReaderPool();
-            AtomicFile.Write(outFile, overwrite, _files.Keys, stream =>
+            AtomicFile.Write(outFile, overwrite, InputFiles(), stream =>
             {
                 foreach (var c in _files.Values) EnsureUnchanged(c);
                 TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages, readers);
@@ -68,12 +68,22 @@ namespace LightningCkpt.Writing
         {
             var full = Path.GetFullPath(path);
             var target = FileIdentity.Of(full);
-            foreach (var c in _files.Values)
+            foreach (var f in InputFiles())
             {
-                if (string.Equals(Path.GetFullPath(c.FilePath), full, StringComparison.Ordinal)) return true;
-                if (target.Exists && target.IsSameFile(FileIdentity.Of(c.FilePath))) return true;
+                if (string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal)) return true;
+                if (target.Exists && target.IsSameFile(FileIdentity.Of(f))) return true;
             }
             return false;
+        }
+
+        /// <summary>Every file the sources were read from (a sharded checkpoint: each of its shards).</summary>
+        private IEnumerable<string> InputFiles()
+        {
+            foreach (var c in _files.Values)
+            {
+                yield return c.FilePath;
+                foreach (var f in c.Files) if (!string.Equals(f, c.FilePath, StringComparison.Ordinal)) yield return f;
+            }
         }
 
         /// <summary>Tensors are bound to the file they were read from: its bytes may only be copied while it is that same file, unchanged.</summary>

@@ -350,7 +350,8 @@ namespace LightningCkpt.Writing
         private void SaveTensor(object key, TensorRef t, Checkpoint? source)
         {
             if (!ReferenceEquals(key, t) && _memo.TryGetValue(t, out int shared)) { Get(shared); return; }
-            if (!IsDense(t))
+            bool fresh = NeedsFreshStorage(t, source);
+            if (!fresh && !IsDense(t))
             {
                 var c = Construction.Of(t)
                     ?? throw new GraphWriteException($"{t} ({t.Layout}{(t.Quantizer != null ? ", quantized" : "")}) was not read with its construction recorded; import the checkpoint with Import-Ckpt to write it");
@@ -363,7 +364,7 @@ namespace LightningCkpt.Writing
             {
                 Global("torch._utils", hasState ? "_rebuild_parameter_with_state" : "_rebuild_parameter");
                 Op(MARK);
-                SaveDenseRebuild(t, source, requiresGrad: false); // Parameter.data is a detached tensor
+                SaveDenseRebuild(t, source, requiresGrad: false, fresh); // Parameter.data is a detached tensor
                 Save(t.RequiresGrad);
                 SaveEmptyOrderedDict();
                 if (hasState) Save(t.PythonState);
@@ -376,30 +377,49 @@ namespace LightningCkpt.Writing
                 Op(MARK);
                 Global("torch._utils", "_rebuild_tensor_v2");
                 Global("torch", "Tensor");
-                SaveDenseArgs(t, source, t.RequiresGrad);
+                SaveDenseArgs(t, source, t.RequiresGrad, fresh);
                 Save(t.PythonState);
                 Op(TUPLE); Op(REDUCE);
             }
-            else SaveDenseRebuild(t, source, t.RequiresGrad);
+            else SaveDenseRebuild(t, source, t.RequiresGrad, fresh);
             Put(key);
             if (!ReferenceEquals(key, t)) _memo[t] = _memo[key];
         }
 
-        private void SaveDenseRebuild(TensorRef t, Checkpoint? source, bool requiresGrad)
+        private void SaveDenseRebuild(TensorRef t, Checkpoint? source, bool requiresGrad, bool fresh)
         {
             Global("torch._utils", "_rebuild_tensor_v2");
-            SaveDenseArgs(t, source, requiresGrad);
+            SaveDenseArgs(t, source, requiresGrad, fresh);
             Op(REDUCE);
         }
 
+        /// <summary>
+        /// Consolidation: a tensor assembled from chunks, or a view into a larger partition of a sharded checkpoint
+        /// (DeepSpeed's flat groups), becomes a fresh dense storage holding exactly its elements, as
+        /// dcp_to_torch_save and zero_to_fp32 write it.
+        /// </summary>
+        private static bool NeedsFreshStorage(TensorRef t, Checkpoint? source) =>
+            t.Layout == "strided" && t.Quantizer == null && t.SubclassType == null && t.Storage?.InlineData == null
+            && (t.IsChunked || (source != null && t.Storage != null && WeightSelection.NeedsOwnStorage(source, t)));
+
         // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
-        private void SaveDenseArgs(TensorRef t, Checkpoint? source, bool requiresGrad)
+        private void SaveDenseArgs(TensorRef t, Checkpoint? source, bool requiresGrad, bool fresh)
         {
             Op(MARK);
-            SavePersistentId(t.Storage!, t.DType, source);
-            SaveLong(t.StorageOffset);
-            SaveLongTuple(t.Shape);
-            SaveLongTuple(t.Stride);
+            if (fresh)
+            {
+                SaveFreshPersistentId(t, source);
+                SaveLong(0);
+                SaveLongTuple(t.Shape);
+                SaveLongTuple(OutTensor.ContiguousStride(t.Shape));
+            }
+            else
+            {
+                SavePersistentId(t.Storage!, t.DType, source);
+                SaveLong(t.StorageOffset);
+                SaveLongTuple(t.Shape);
+                SaveLongTuple(t.Stride);
+            }
             Save(requiresGrad);
             SaveEmptyOrderedDict();
             if (t.Metadata != null) Save(t.Metadata);
@@ -410,6 +430,22 @@ namespace LightningCkpt.Writing
         {
             Global("collections", "OrderedDict");
             Op(EMPTY_TUPLE); Op(REDUCE);
+        }
+
+        /// <summary>A storage record of its own for <paramref name="t"/>'s elements in row-major order, read when the file is written.</summary>
+        private void SaveFreshPersistentId(TensorRef t, Checkpoint? source)
+        {
+            var from = source ?? throw new GraphWriteException($"{t} is assembled from shards but belongs to no checkpoint given to the writer");
+            var st = new ZipStorage
+            {
+                Key = _ordered.Count.ToString(CultureInfo.InvariantCulture),
+                TypedAs = t.DType.StorageName != null ? t.DType : null,
+                Bytes = t.NBytes,
+                Source = from,
+                Assembled = t,
+            };
+            _ordered.Add(st);
+            SaveStorageId(st, "cpu");
         }
 
         /// <summary>('storage', torch.XStorage, key, location, numel): one record per source storage, shared by its views.</summary>
@@ -432,12 +468,17 @@ namespace LightningCkpt.Writing
                 _storages.Add(storage, st);
                 _ordered.Add(st);
             }
+            SaveStorageId(st, storage.Location);
+        }
+
+        private void SaveStorageId(ZipStorage st, string location)
+        {
             Op(MARK);
             SaveString("storage");
             if (st.TypedAs != null) Global("torch", st.TypedAs.StorageName!);
             else Global("torch", "UntypedStorage");
             SaveString(st.Key);
-            SaveString(storage.Location);
+            SaveString(location);
             SaveLong(st.Numel);
             Op(TUPLE);
             Op(BINPERSID);

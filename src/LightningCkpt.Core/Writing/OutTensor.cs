@@ -76,6 +76,8 @@ namespace LightningCkpt.Writing
         /// <summary>Width used to turn big-endian source elements little-endian.</summary>
         public int SwapWidth = 1;
         public OutTensor? Fresh;
+        /// <summary>A sharded checkpoint's tensor (chunks, or a slice of a flat partition) of <see cref="Source"/>, written row-major into a storage of its own.</summary>
+        public TensorRef? Assembled;
         public long Numel => TypedAs != null ? Bytes / TypedAs.ItemSize : Bytes;
     }
 }

@@ -111,7 +111,7 @@ namespace LightningCkpt.Writing
         private static uint? KnownCrc(ZipStorage st)
         {
             var entry = st.SourceStorage?.Entry;
-            if (st.Fresh != null || entry == null || !entry.IsStored || st.SourceStorage!.ViewRoot != null) return null;
+            if (st.Fresh != null || st.Assembled != null || entry == null || !entry.IsStored || st.SourceStorage!.ViewRoot != null) return null;
             if (entry.UncompressedSize != st.Bytes || st.SourceStorage.FileOffset < 0) return null;
             if (st.SourceStorage.IsBigEndian && st.SwapWidth > 1) return null;
             return entry.Crc32;
@@ -126,6 +126,11 @@ namespace LightningCkpt.Writing
             }
             if (st.Bytes == 0) return;
             var reader = readers.Get(st.Source!);
+            if (st.Assembled != null)
+            {
+                reader.ReadRowMajor(st.Assembled, sink);
+                return;
+            }
             bool swap = st.SourceStorage!.IsBigEndian && st.SwapWidth > 1;
             int width = st.SwapWidth;
             var buffer = readers.CopyBuffer((int)Math.Min(TensorDataReader.ChunkSize, st.Bytes));

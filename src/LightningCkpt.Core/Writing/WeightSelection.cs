@@ -185,7 +185,7 @@ namespace LightningCkpt.Writing
         /// Consolidation: a tensor assembled from chunks, or a view into a larger partition of a sharded checkpoint
         /// (DeepSpeed's flat groups), is streamed into a storage of its own, so the output holds exactly its bytes.
         /// </summary>
-        private static bool NeedsOwnStorage(Checkpoint source, TensorRef t) =>
+        internal static bool NeedsOwnStorage(Checkpoint source, TensorRef t) =>
             t.IsChunked || (source.Sharding != null && (t.Storage == null || !t.IsContiguous || t.Storage.ViewRoot != null || t.Storage.DeclaredBytes != t.NBytes));
 
         /// <summary>The format an output path asks for: .safetensors → safetensors, anything else → torch zip.</summary>

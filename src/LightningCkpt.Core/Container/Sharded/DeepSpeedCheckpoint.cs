@@ -93,6 +93,7 @@ namespace LightningCkpt.Container.Sharded
             int? stage = null;
             int world = optim.Count;
             var weights = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
+            PyDict? optimizer = null;
             if (optim.Count == 0)
             {
                 notes.Add("no optimizer files: weights are the module's own (16-bit) copy");
@@ -117,19 +118,21 @@ namespace LightningCkpt.Container.Sharded
                     stage = StageFromConfig(ms.Get("ds_config")) ?? 0;
                 }
                 var shapes = ParamShapes(ms.Get("param_shapes"), model0Path);
-                if (stage <= 2 || !first.ContainsKey("fp32_flat_groups")) Stage12(optim, shapes, weights);
+                bool stage3Layout = !(stage <= 2 || !first.ContainsKey("fp32_flat_groups"));
+                if (!stage3Layout) Stage12(optim, shapes, weights);
                 else
                 {
                     Stage3(optim, shapes, weights, world);
                     Stage3Frozen(ms, modelByRank, f => OpenOne(f, "model states"), tagDir, weights, world, model0Path);
                 }
+                optimizer = DeepSpeedOptimizerState.Reassemble(optim, shapes, stage.Value, world, stage3Layout, notes);
             }
             if (stage == 2) Stage2Frozen(ms, weights);
             if (File.Exists(Path.Combine(dir, DeepSpeedUniversalCheckpoint.LatestName)))
                 notes.Add($"'{DeepSpeedUniversalCheckpoint.LatestName}' names a universal copy beside it; open that folder to read the copy");
 
             var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
-            return Present(dir, CheckpointFormat.DeepSpeed, model0, module, weights, moduleIsComplete: optim.Count == 0 || stage <= 1, info, notes, parts, null);
+            return Present(dir, CheckpointFormat.DeepSpeed, model0, module, weights, moduleIsComplete: optim.Count == 0 || stage <= 1, info, notes, parts, optimizer);
         }
 
         /// <summary>
@@ -271,10 +274,13 @@ namespace LightningCkpt.Container.Sharded
         }
 
         /// <summary>A parameter made of flat slices: a plain view when one slice holds it all, else a chunked tensor.</summary>
-        internal static TensorRef Place(long[] shape, List<(long at, TensorRef view, string origin)> pieces)
+        /// <param name="shape">The parameter's shape.</param>
+        /// <param name="pieces">Where each slice goes in the flat parameter.</param>
+        /// <param name="copy">Always a chunked tensor, so a writer gives it a storage of its own (a per-parameter copy of a shared value).</param>
+        internal static TensorRef Place(long[] shape, List<(long at, TensorRef view, string origin)> pieces, bool copy = false)
         {
             long numel = TensorRef.ComputeNumel(shape);
-            if (pieces.Count == 1 && pieces[0].view.Numel == numel)
+            if (!copy && pieces.Count == 1 && pieces[0].view.Numel == numel)
             {
                 var v = pieces[0].view;
                 var t = new TensorRef(v.DType, shape, TorchHost.ContiguousStride(shape), v.StorageOffset, v.Storage);
@@ -288,51 +294,85 @@ namespace LightningCkpt.Container.Sharded
             return TensorRef.Assembled(pieces[0].view.DType, shape, layout);
         }
 
+        /// <summary>Rank r's fp32 partition of group g (stage 1/2): single_partition_of_fp32_groups[g], padding already cut (BF16_Optimizer: kept).</summary>
+        internal static TensorRef Fp32Partition12(List<(string path, PyDict osd)> optim, int r, int g)
+        {
+            var groups = optim[r].osd.Get("single_partition_of_fp32_groups") as PyList
+                ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no single_partition_of_fp32_groups list");
+            if (g >= groups.Count || groups[g] is not TensorRef t)
+                throw new CheckpointFormatException(optim[r].path, "single_partition_of_fp32_groups", $"group {g} is missing") { Defect = CheckpointDefect.MissingStorage };
+            return t;
+        }
+
+        /// <summary>Rank r's fp32 partitions of every sub-group (stage 3): fp32_flat_groups.</summary>
+        internal static List<TensorRef> Fp32Partitions3(List<(string path, PyDict osd)> optim, int r)
+        {
+            var groups = optim[r].osd.Get("fp32_flat_groups") as PyList ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no fp32_flat_groups list");
+            return groups.Select(t => t as TensorRef ?? throw new CheckpointFormatException(optim[r].path, "fp32_flat_groups", "a group is not a tensor")).ToList();
+        }
+
         private static void Stage12(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, Dictionary<string, TensorRef> weights)
         {
             for (int g = 0; g < shapes.Count; g++)
             {
-                var flat = new List<FlatSegments>();
-                long total = 0;
-                for (int r = 0; r < optim.Count; r++)
-                {
-                    var groups = optim[r].osd.Get("single_partition_of_fp32_groups") as PyList
-                        ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no single_partition_of_fp32_groups list");
-                    if (g >= groups.Count || groups[g] is not TensorRef t)
-                        throw new CheckpointFormatException(optim[r].path, "single_partition_of_fp32_groups", $"group {g} is missing") { Defect = CheckpointDefect.MissingStorage };
-                    var seg = new FlatSegments($"rank {r} group {g}");
-                    seg.Add(t, optim[r].path);
-                    flat.Add(seg);
-                    total += t.Numel;
-                }
-                long offset = 0;
-                foreach (var (name, shape) in shapes[g])
-                {
-                    long numel = TensorRef.ComputeNumel(shape);
-                    if (offset + numel > total)
-                        throw new CheckpointFormatException(optim[0].path, "single_partition_of_fp32_groups", $"group {g} needs {offset + numel} elements up to '{name}' but the ranks hold {total}") { Defect = CheckpointDefect.StorageSizeMismatch };
-                    var pieces = new List<(long, TensorRef, string)>();
-                    long rankStart = 0;
-                    foreach (var seg in flat)
-                    {
-                        long a = Math.Max(offset, rankStart), b = Math.Min(offset + numel, rankStart + seg.Length);
-                        if (a < b) foreach (var (at, view) in seg.Slices(a - rankStart, b - a)) pieces.Add((a - offset + at, view, seg.Origin));
-                        rankStart += seg.Length;
-                    }
-                    weights[name] = Place(shape, pieces);
-                    offset += numel;
-                }
+                int group = g;
+                CutGroup12(optim, shapes[g], g, r => Fp32Partition12(optim, r, group), "single_partition_of_fp32_groups", weights);
             }
         }
 
-        private static void Stage3(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, Dictionary<string, TensorRef> weights, int world)
+        /// <summary>
+        /// Stage 1/2 arithmetic: group <paramref name="g"/>'s ranks' partitions (<paramref name="partition"/> of rank r,
+        /// each as long as the rank's fp32 master) concatenated in rank order are the group's parameters back to back in
+        /// param_shapes order. The fp32 masters and every Adam moment are cut by it alike.
+        /// </summary>
+        internal static void CutGroup12(List<(string path, PyDict osd)> optim, List<(string name, long[] shape)> group, int g, Func<int, TensorRef> partition,
+            string what, Dictionary<string, TensorRef> into)
+        {
+            var flat = new List<FlatSegments>();
+            long total = 0;
+            for (int r = 0; r < optim.Count; r++)
+            {
+                var seg = new FlatSegments($"rank {r} group {g}");
+                seg.Add(partition(r), optim[r].path);
+                flat.Add(seg);
+                total += seg.Length;
+            }
+            long offset = 0;
+            foreach (var (name, shape) in group)
+            {
+                long numel = TensorRef.ComputeNumel(shape);
+                if (offset + numel > total)
+                    throw new CheckpointFormatException(optim[0].path, what, $"group {g} needs {offset + numel} elements up to '{name}' but the ranks hold {total}") { Defect = CheckpointDefect.StorageSizeMismatch };
+                var pieces = new List<(long, TensorRef, string)>();
+                long rankStart = 0;
+                foreach (var seg in flat)
+                {
+                    long a = Math.Max(offset, rankStart), b = Math.Min(offset + numel, rankStart + seg.Length);
+                    if (a < b) foreach (var (at, view) in seg.Slices(a - rankStart, b - a)) pieces.Add((a - offset + at, view, seg.Origin));
+                    rankStart += seg.Length;
+                }
+                into[name] = Place(shape, pieces);
+                offset += numel;
+            }
+        }
+
+        private static void Stage3(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, Dictionary<string, TensorRef> weights, int world) =>
+            Cut3(optim, shapes, world, r => Fp32Partitions3(optim, r), "fp32_flat_groups", weights);
+
+        /// <summary>
+        /// Stage 3 arithmetic: every parameter is split across the ranks on its own, rank r holding elements
+        /// [r·ps, (r+1)·ps) with ps = ceil(numel/world) (the last rank's tail is padding); a rank's sub-group partitions
+        /// (<paramref name="rankGroups"/>) concatenated are its parts of the parameters in param_shapes order. The fp32
+        /// masters and every Adam moment are cut by it alike.
+        /// </summary>
+        internal static void Cut3(List<(string path, PyDict osd)> optim, List<List<(string name, long[] shape)>> shapes, int world,
+            Func<int, IEnumerable<TensorRef>> rankGroups, string what, Dictionary<string, TensorRef> into)
         {
             var flats = new List<FlatSegments>();
             for (int r = 0; r < optim.Count; r++)
             {
-                var groups = optim[r].osd.Get("fp32_flat_groups") as PyList ?? throw new CheckpointFormatException(optim[r].path, "optimizer_state_dict", "no fp32_flat_groups list");
                 var seg = new FlatSegments($"rank {r}");
-                foreach (var t in groups) seg.Add(t as TensorRef ?? throw new CheckpointFormatException(optim[r].path, "fp32_flat_groups", "a group is not a tensor"), optim[r].path);
+                foreach (var t in rankGroups(r)) seg.Add(t, optim[r].path);
                 flats.Add(seg);
             }
             long offset = 0;
@@ -347,10 +387,10 @@ namespace LightningCkpt.Container.Sharded
                         long lo = r * ps, len = Math.Min(numel, lo + ps) - lo;
                         if (len <= 0) continue;
                         if (offset + len > flats[r].Length)
-                            throw new CheckpointFormatException(optim[r].path, "fp32_flat_groups", $"rank {r} holds {flats[r].Length} elements, fewer than '{name}' needs") { Defect = CheckpointDefect.StorageSizeMismatch };
+                            throw new CheckpointFormatException(optim[r].path, what, $"rank {r} holds {flats[r].Length} elements, fewer than '{name}' needs") { Defect = CheckpointDefect.StorageSizeMismatch };
                         foreach (var (at, view) in flats[r].Slices(offset, len)) pieces.Add((lo + at, view, flats[r].Origin));
                     }
-                    weights[name] = Place(shape, pieces);
+                    into[name] = Place(shape, pieces);
                     offset += ps;
                 }
         }

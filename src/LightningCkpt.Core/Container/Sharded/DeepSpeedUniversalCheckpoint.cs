@@ -14,8 +14,8 @@ namespace LightningCkpt.Container.Sharded
     /// a dict with the whole tensor under 'param'; stage 3: the bare tensor, flat), maybe <c>step.pt</c>,
     /// <c>zero/optimizer_state.pt</c> and the engine's copied model-states files. The weights are the fp32 tensors, one
     /// per name of param_shapes, shaped as param_shapes says; frozen parameters, buffers, tied aliases and the client
-    /// state come from the model states as in a ZeRO folder. The Adam moments appear as a torch-style optimizer state
-    /// keyed by parameter name (optimizer_states[0].state[name].exp_avg …), never as weights.
+    /// state come from the model states as in a ZeRO folder. The Adam moments appear as torch's optimizer state
+    /// (optimizer_states[0].state[index].exp_avg …, param_groups with params and param_names), never as weights.
     /// </summary>
     internal static class DeepSpeedUniversalCheckpoint
     {
@@ -99,12 +99,12 @@ namespace LightningCkpt.Container.Sharded
                 : DeepSpeedCheckpoint.PartitionCount(optimizerState?.Get("partition_count")) ?? (int)(PyFields.Long(ms.Get("dp_world_size")) ?? 1);
 
             var weights = new Dictionary<string, TensorRef>(StringComparer.Ordinal);
-            var moments = new PyDict();
+            var moments = new Dictionary<string, PyDict>(StringComparer.Ordinal);
             var shapes = DeepSpeedCheckpoint.ParamShapes(ms.Get("param_shapes"), model0Path);
             var named = new HashSet<string>(StringComparer.Ordinal);
             int before = parts.Count;
-            foreach (var group in shapes)
-                foreach (var (name, shape) in group)
+            for (int g = 0; g < shapes.Count; g++)
+                foreach (var (name, shape) in shapes[g])
                 {
                     named.Add(name);
                     var paramDir = ShardedCheckpointReader.Inside(zero, name, model0Path);
@@ -120,7 +120,10 @@ namespace LightningCkpt.Container.Sharded
                     }
                     var stepFile = Path.Combine(paramDir, "step.pt");
                     if (File.Exists(stepFile)) state.Set("step", OpenOne(stepFile, "step").Root);
-                    if (state.Count > 0) moments.Set(DeepSpeedCheckpoint.PublicName(name), state);
+                    // stage 3 writes no step.pt; the copied rank-0 optimizer dict has the sub-group's step (torch's Adam needs one to resume)
+                    else if (state.Count > 0 && DeepSpeedOptimizerState.GroupStep(optimizerState?.Get("optimizer_state_dict") as PyDict, g) is { } step)
+                        state.Set("step", DeepSpeedOptimizerState.PerParameter(step));
+                    if (state.Count > 0) moments[name] = state;
                 }
             int parameterFiles = parts.Count - before;
             foreach (var d in Directory.GetDirectories(zero))
@@ -132,9 +135,9 @@ namespace LightningCkpt.Container.Sharded
             PyDict? optimizer = null;
             if (moments.Count > 0)
             {
-                optimizer = new PyDict();
-                optimizer.Set("state", moments);
-                optimizer.Set("param_groups", optimizerState?.Get("param_groups") ?? new PyList());
+                var hyper = optimizerState?.Get("param_groups") as PyList;
+                var groups = shapes.Select((g, i) => (hyper != null && i < hyper.Count ? hyper[i] as PyDict : null, g.Select(x => x.name).ToList())).ToList();
+                optimizer = DeepSpeedOptimizerState.TorchLayout(groups, n => moments.TryGetValue(n, out var st) ? st : null);
             }
             var info = new ShardingInfo(files, parameterFiles) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
             return DeepSpeedCheckpoint.Present(dir, CheckpointFormat.DeepSpeedUniversal, model0, module, weights, moduleIsComplete: stage <= 1, info, notes, parts, optimizer);
