@@ -149,23 +149,35 @@ namespace LightningCkpt.Writing
                 outs.Add(o);
             }
 
-            var view = source.View;
-            bool meta = options.KeepMetadata && view.IsLightning;
-            if (options.KeepMetadata && !view.IsLightning)
-                options.Warn?.Invoke("the source is not a Lightning checkpoint; writing a plain state dict");
+            WriteFile(outFile, overwrite, source.Files, outs, format, options.KeepMetadata ? source : null, Path.GetFileName(source.FilePath), options.Warn, pool,
+                options.Progress?.Cancellation ?? default);
+        }
 
-            AtomicFile.Write(outFile, overwrite, source.Files, stream =>
+        /// <summary>
+        /// Writes <paramref name="outs"/> atomically as a bare state dict or safetensors file, or, with
+        /// <paramref name="metadataFrom"/> a Lightning checkpoint, as a checkpoint carrying its epoch, step, version and
+        /// hyper-parameters (what load_from_checkpoint needs). Select-CkptWeights and Merge-CkptWeights share it.
+        /// </summary>
+        internal static void WriteFile(string outFile, bool overwrite, IEnumerable<string> sources, IReadOnlyList<OutTensor> outs, WeightsFileFormat format,
+            Checkpoint? metadataFrom, string sourceDescription, Action<string>? warn, ReaderPool pool, System.Threading.CancellationToken cancel)
+        {
+            var view = metadataFrom?.View;
+            bool meta = view != null && view.IsLightning;
+            if (view != null && !view.IsLightning)
+                warn?.Invoke($"'{metadataFrom!.FilePath}' is not a Lightning checkpoint; writing a plain state dict");
+
+            AtomicFile.Write(outFile, overwrite, sources, stream =>
             {
                 if (format == WeightsFileFormat.Safetensors)
                 {
                     var md = new List<KeyValuePair<string, string>>
                     {
                         new KeyValuePair<string, string>("format", "pt"),
-                        new KeyValuePair<string, string>("source", Path.GetFileName(source.FilePath)),
+                        new KeyValuePair<string, string>("source", sourceDescription),
                     };
                     if (meta)
                     {
-                        if (view.Epoch is long e) md.Add(new KeyValuePair<string, string>("epoch", e.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        if (view!.Epoch is long e) md.Add(new KeyValuePair<string, string>("epoch", e.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                         if (view.GlobalStep is long g) md.Add(new KeyValuePair<string, string>("global_step", g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                         if (view.LightningVersion != null) md.Add(new KeyValuePair<string, string>("pytorch-lightning_version", view.LightningVersion));
                     }
@@ -175,10 +187,10 @@ namespace LightningCkpt.Writing
                 {
                     var stateDict = StateDict(outs);
                     object root = stateDict;
-                    if (meta) root = LightningRoot(source, stateDict, options.Warn);
+                    if (meta) root = LightningRoot(metadataFrom!, stateDict, warn);
                     TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
                 }
-            }, options.Progress?.Cancellation ?? default);
+            }, cancel);
         }
 
         /// <summary>
