@@ -91,7 +91,7 @@ namespace LightningCkpt.Lightning
             }
         }
 
-        /// <summary>The dict's tensors as weights, when its key says it is an average or its names are mostly the model's.</summary>
+        /// <summary>The dict's tensors as weights, when it shares names with the model and its key says it is an average or its names are mostly the model's.</summary>
         private static List<NamedTensor>? Candidate(string key, PyDict d, HashSet<string> modelNames)
         {
             var list = new List<NamedTensor>();
@@ -106,7 +106,8 @@ namespace LightningCkpt.Lightning
             if (list.Count == 0) return null;
             string k = key.ToLowerInvariant();
             bool named = k.Contains("ema") || k.Contains("swa") || k.Contains("averag");
-            return named || known * 2 >= list.Count && known > 0 ? list : null;
+            // an averaged copy shares names with the model (averaging_state's lone n_averaged does not)
+            return known > 0 && (named || known * 2 >= list.Count) ? list : null;
         }
 
         /// <summary>The name without the 'module.' an AveragedModel / ModelEmaV2 wraps the model in.</summary>

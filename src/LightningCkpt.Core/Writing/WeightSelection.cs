@@ -30,6 +30,12 @@ namespace LightningCkpt.Writing
 
         /// <summary>Cancellation and bytes read while writing; null = not cancellable.</summary>
         public Data.ReadProgress? Progress { get; set; }
+
+        /// <summary>Select from the model weights or from their EMA/SWA copy.</summary>
+        public Merging.WeightsSource Source { get; set; } = Merging.WeightsSource.Model;
+
+        /// <summary>Leave out the averaged copy held among the model weights (model_ema.* …), to slim a checkpoint.</summary>
+        public bool ExcludeAveraged { get; set; }
     }
 
     /// <summary>One selected tensor under its new name.</summary>
@@ -63,9 +69,11 @@ namespace LightningCkpt.Writing
                 throw new ArgumentException($"cannot cast to {options.CastTo.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
             var result = new List<SelectedTensor>();
             var byName = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var w in source.View.Weights)
+            var weights = options.Source == Merging.WeightsSource.Model ? source.View.Weights : WeightsOf(source, options.Source);
+            foreach (var w in weights)
             {
                 if (options.Filter != null && !options.Filter(w.Name)) continue;
+                if (options.ExcludeAveraged && options.Source == Merging.WeightsSource.Model && Lightning.AveragedWeightsLocator.IsAveragedName(w.Name)) continue;
                 string name = w.Name;
                 foreach (var prefix in options.StripPrefixes)
                 {
@@ -87,6 +95,20 @@ namespace LightningCkpt.Writing
                 result.Add(new SelectedTensor(w.Name, name, t));
             }
             return result;
+        }
+
+        /// <summary>The weights a cmdlet reads from <paramref name="c"/>: the model's, or the first EMA/SWA copy found.</summary>
+        public static IReadOnlyList<Lightning.NamedTensor> WeightsOf(Checkpoint c, Merging.WeightsSource source)
+        {
+            if (source == Merging.WeightsSource.Model)
+            {
+                if (c.View.Weights.Count == 0) throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no model weights");
+                return c.View.Weights;
+            }
+            var found = Lightning.AveragedWeightsLocator.Find(c.Root, c.View);
+            if (found.Count == 0)
+                throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no EMA or SWA copy of its weights (none in callback state, state_dict_ema, or model_ema.* names)");
+            return found[0].Weights;
         }
 
         /// <summary>The dtype <paramref name="t"/> is written as: the cast target for floating tensors, else its own.</summary>

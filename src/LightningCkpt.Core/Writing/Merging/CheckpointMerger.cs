@@ -34,7 +34,7 @@ namespace LightningCkpt.Writing.Merging
             var parts = new List<Checkpoint>(inputs);
             if (request.UsesBase) parts.Add(request.Base!);
             var reference = request.UsesBase ? request.Base! : inputs[0];
-            var lists = parts.Select(c => WeightsOf(c, request.Source)).ToList();
+            var lists = parts.Select(c => WeightSelection.WeightsOf(c, request.Source)).ToList();
             int referenceIndex = request.UsesBase ? n : 0;
             var referenceList = lists[referenceIndex];
             var maps = CheckAligned(parts, lists, referenceIndex);
@@ -77,20 +77,6 @@ namespace LightningCkpt.Writing.Merging
             var sources = parts.SelectMany(c => c.Files).Distinct().ToArray();
             WeightSelection.WriteFile(outFile, overwrite, sources, outs, format, request.KeepMetadata ? inputs[0] : null, description, request.Warn, pool,
                 request.Progress?.Cancellation ?? default);
-        }
-
-        /// <summary>The weights a cmdlet reads from <paramref name="c"/>: the model's, or its EMA/SWA copy.</summary>
-        public static IReadOnlyList<NamedTensor> WeightsOf(Checkpoint c, WeightsSource source)
-        {
-            if (source == WeightsSource.Model)
-            {
-                if (c.View.Weights.Count == 0) throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no model weights");
-                return c.View.Weights;
-            }
-            var found = AveragedWeightsLocator.Find(c.Root, c.View);
-            if (found.Count == 0)
-                throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no EMA or SWA copy of its weights (none in callback state, state_dict_ema, or model_ema.* names)");
-            return found[0].Weights;
         }
 
         private static void CheckRequest(MergeRequest r, int n)
