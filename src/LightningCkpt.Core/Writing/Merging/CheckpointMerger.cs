@@ -192,6 +192,21 @@ namespace LightningCkpt.Writing.Merging
             }
         }
 
+        /// <summary>Bytes of each part read per window: the budget shared by the parts, whole elements, at most one read chunk.</summary>
+        private static int WindowBytes(TensorRef[] parts)
+        {
+            int item = parts[0].DType.ItemSize;
+            return Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item));
+        }
+
+        /// <summary>The output buffer grown to this tensor's window, if needed: to the largest window met so far, not the full window (most weights are small).</summary>
+        private static byte[] OutputBuffer(byte[] current, TensorRef[] parts)
+        {
+            int item = parts[0].DType.ItemSize;
+            long bytes = Math.Min(parts[0].Numel, WindowBytes(parts) / item) * item;
+            return current.Length < bytes ? new byte[bytes] : current;
+        }
+
         private unsafe delegate void WindowAction(long start, int count, byte*[] at);
 
         /// <summary>
@@ -208,7 +223,7 @@ namespace LightningCkpt.Writing.Merging
             foreach (var p in parts) DistinctView.CheckMaterialisable(p, p.Storage?.File?.Path ?? "", "merging every element");
             // a reader is not shared across threads, so the same checkpoint given twice is read in turn
             bool parallel = parts.Length > 1 && Environment.ProcessorCount > 1 && readers.Distinct().Count() == readers.Length;
-            int windowBytes = Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item));
+            int windowBytes = WindowBytes(parts);
             long window = Math.Min(windowBytes / item, numel);
             long windows = (numel + window - 1) / window;
             int Count(long i) => (int)Math.Min(window, numel - i * window);
@@ -247,9 +262,7 @@ namespace LightningCkpt.Writing.Merging
         {
             var dtype = parts[0].DType;
             int item = dtype.ItemSize;
-            // grown to the largest window met so far, not the full window: most weights are small
-            int most = (int)Math.Min(parts[0].Numel, Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item)) / item);
-            if (outBuf.Length < most * item) outBuf = new byte[most * item];
+            outBuf = OutputBuffer(outBuf, parts);
             var buffer = outBuf;
             Windows(parts, readers, true, pool.Progress.Cancellation, (start, m, at) =>
             {
@@ -266,8 +279,7 @@ namespace LightningCkpt.Writing.Merging
             int item = dtype.ItemSize;
             var g = new ViewGeometry(dtype, new long[] { 1 }, new long[] { 1 }, 0, false);
             var scratch = new double[(parts.Length + 1) * Block];
-            int most = (int)Math.Min(parts[0].Numel, Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item)) / item);
-            if (outBuf.Length < most * item) outBuf = new byte[most * item];
+            outBuf = OutputBuffer(outBuf, parts);
             var buffer = outBuf;
             var cancel = pool.Progress.Cancellation;
             var x = new double*[parts.Length];
