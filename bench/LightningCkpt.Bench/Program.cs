@@ -45,10 +45,10 @@ namespace LightningCkpt.Bench
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
             bool known = only == null || (sharded ? only == "dcp" || only == "ds" || only == "dsopt" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process");
-            if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge"))) known = false;
+            if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge" && row != "ties"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process (or dcp|ds|dsopt with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process (or dcp|ds|dsopt with --sharded), --row half|cast|merge|ties goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");

@@ -19,6 +19,7 @@ namespace LightningCkpt.Bench
             if (only == null || only == "half") yield return Half(a, work, repeat, torch);
             if (only == null || only == "cast") yield return Cast(a, work, repeat, torch);
             if (only == null || only == "merge") yield return Merge(a, b, work, repeat, torch);
+            if (only == null || only == "ties") yield return Ties(a, b, work, repeat);
         }
 
         private static WriteRow Half(string a, string work, int repeat, Func<string, string[], TorchTimes> torch)
@@ -56,6 +57,25 @@ namespace LightningCkpt.Bench
                 WeightsAverager.Merge(inputs, null, merged, WeightsFileFormat.TorchZip, true, null);
                 return $"{inputs[0].View.Weights.Count} tensors averaged";
             }, torch("merge", new[] { a, b, Path.Combine(work, "torch_merge.pt") }));
+        }
+
+        /// <summary>
+        /// TIES of three checkpoints on a base (issue 21's memory goal: anonymous memory &lt; 64 MB whatever the inputs):
+        /// base bench_a; models bench_b and two mixes of a and b written once before the timing (same names, shapes
+        /// and dtypes, different values). No torch side: torch would need every task vector in memory at once.
+        /// </summary>
+        private static WriteRow Ties(string a, string b, string work, int repeat)
+        {
+            string mid = Path.Combine(work, "ties_model_mid.pt"), far = Path.Combine(work, "ties_model_far.pt"), merged = Path.Combine(work, "ties_abc.pt");
+            if (!File.Exists(mid)) WeightsAverager.Merge(new[] { Checkpoint.Open(a), Checkpoint.Open(b) }, null, mid, WeightsFileFormat.TorchZip, true, null);
+            if (!File.Exists(far)) WeightsAverager.Merge(new[] { Checkpoint.Open(a), Checkpoint.Open(b) }, new[] { 0.25, 0.75 }, far, WeightsFileFormat.TorchZip, true, null);
+            return Row("Merge-CkptWeights -Method Ties of three files on a base (d = 0.2)", work, a, repeat, merged, () =>
+            {
+                var models = new[] { Checkpoint.Open(b), Checkpoint.Open(mid), Checkpoint.Open(far) };
+                var request = new Writing.Merging.MergeRequest { Method = Writing.Merging.MergeMethod.Ties, Base = Checkpoint.Open(a), Density = 0.2 };
+                Writing.Merging.CheckpointMerger.Merge(models, request, merged, WeightsFileFormat.TorchZip, true);
+                return $"{models[0].View.Weights.Count} tensors, 3 models + base";
+            }, TorchTimes.None);
         }
 
         internal static WriteRow Row(string task, string work, string source, int repeat, string output, Func<string> ours, TorchTimes torch)

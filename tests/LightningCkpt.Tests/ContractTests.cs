@@ -26,7 +26,7 @@ namespace LightningCkpt.Tests
         private static readonly string[] ApprovedVerbs = { "Get", "Select", "Compare", "Merge", "Import", "Export", "Test" };
 
         private static readonly string[] PathCmdlets = { "Get-CkptInfo", "Get-CkptTensor", "Import-Ckpt", "Select-CkptWeights", "Merge-CkptWeights", "Test-Ckpt" };
-        private static readonly string[] InputObjectCmdlets = { "Get-CkptTensor", "Select-CkptWeights", "Test-Ckpt" };
+        private static readonly string[] InputObjectCmdlets = { "Get-CkptTensor", "Select-CkptWeights", "Merge-CkptWeights", "Test-Ckpt" };
         private static readonly string[] WritingCmdlets = { "Select-CkptWeights", "Merge-CkptWeights", "Export-Ckpt" };
 
         public static IEnumerable<object[]> CmdletNames() => ExpectedCmdlets.Select(n => new object[] { n });

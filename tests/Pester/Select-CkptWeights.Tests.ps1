@@ -104,4 +104,14 @@ Describe 'Select-CkptWeights -OutFile' {
         $ev[0].FullyQualifiedErrorId | Should -BeExactly "DTypeNotWritable,$Id"
         Test-Path -LiteralPath $out | Should -BeFalse
     }
+
+    It 'extracts an EMA copy with -Source Ema and slims it out with -ExcludeAveraged' {
+        $prefixed = Join-Path $RepoRoot 'tests/fixtures/files/ema_prefix.ckpt'
+        (Select-CkptWeights -LiteralPath $prefixed -Source Ema).Name | Should -Be 'layer.weight', 'layer.bias', 'norm.num_batches_tracked'
+        $slim = Join-Path $TestDrive 'slim.ckpt'
+        Select-CkptWeights -LiteralPath $prefixed -ExcludeAveraged -OutFile $slim -KeepMetadata
+        (Get-CkptInfo -LiteralPath $slim).AveragedWeights | Should -BeNullOrEmpty
+        (Get-CkptTensor -LiteralPath $slim).Name | Should -Be 'model.layer.weight', 'model.layer.bias', 'model.norm.num_batches_tracked'
+    }
 }
+

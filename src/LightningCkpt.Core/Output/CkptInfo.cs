@@ -86,6 +86,9 @@ namespace LightningCkpt
         /// <summary>Every file a sharded checkpoint was read from (metadata, index and data files); empty for single files.</summary>
         public TextList ShardFiles { get; } = TextList.Empty;
 
+        /// <summary>EMA / SWA copies of the weights the file keeps (where, and how many tensors): Merge/Select -Source Ema read the first.</summary>
+        public TextList AveragedWeights { get; } = TextList.Empty;
+
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
         public int? RunVersion { get; }
         public DateTime LastWriteTime { get; }
@@ -125,6 +128,13 @@ namespace LightningCkpt
             WeightsBytes = weightBytes;
             DTypes = new TextList(dtypes);
             AllTensorCount = c.AllTensors.Count;
+            var averaged = AveragedWeightsLocator.Find(c.Root, v);
+            if (averaged.Count > 0)
+            {
+                var copies = new string[averaged.Count];
+                for (int i = 0; i < copies.Length; i++) copies[i] = averaged[i].ToString();
+                AveragedWeights = new TextList(copies);
+            }
 
             var optimizers = new string[v.Optimizers.Count];
             long optimizerBytes = 0;

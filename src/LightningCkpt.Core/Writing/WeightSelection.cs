@@ -30,6 +30,12 @@ namespace LightningCkpt.Writing
 
         /// <summary>Cancellation and bytes read while writing; null = not cancellable.</summary>
         public Data.ReadProgress? Progress { get; set; }
+
+        /// <summary>Select from the model weights or from their EMA/SWA copy.</summary>
+        public Merging.WeightsSource Source { get; set; } = Merging.WeightsSource.Model;
+
+        /// <summary>Leave out the averaged copy held among the model weights (model_ema.* …), to slim a checkpoint.</summary>
+        public bool ExcludeAveraged { get; set; }
     }
 
     /// <summary>One selected tensor under its new name.</summary>
@@ -63,9 +69,11 @@ namespace LightningCkpt.Writing
                 throw new ArgumentException($"cannot cast to {options.CastTo.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
             var result = new List<SelectedTensor>();
             var byName = new Dictionary<string, string>(StringComparer.Ordinal);
-            foreach (var w in source.View.Weights)
+            var weights = options.Source == Merging.WeightsSource.Model ? source.View.Weights : WeightsOf(source, options.Source);
+            foreach (var w in weights)
             {
                 if (options.Filter != null && !options.Filter(w.Name)) continue;
+                if (options.ExcludeAveraged && options.Source == Merging.WeightsSource.Model && Lightning.AveragedWeightsLocator.IsAveragedName(w.Name)) continue;
                 string name = w.Name;
                 foreach (var prefix in options.StripPrefixes)
                 {
@@ -87,6 +95,20 @@ namespace LightningCkpt.Writing
                 result.Add(new SelectedTensor(w.Name, name, t));
             }
             return result;
+        }
+
+        /// <summary>The weights a cmdlet reads from <paramref name="c"/>: the model's, or the first EMA/SWA copy found.</summary>
+        public static IReadOnlyList<Lightning.NamedTensor> WeightsOf(Checkpoint c, Merging.WeightsSource source)
+        {
+            if (source == Merging.WeightsSource.Model)
+            {
+                if (c.View.Weights.Count == 0) throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no model weights");
+                return c.View.Weights;
+            }
+            var found = Lightning.AveragedWeightsLocator.Find(c.Root, c.View);
+            if (found.Count == 0)
+                throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no EMA or SWA copy of its weights (none in callback state, state_dict_ema, or model_ema.* names)");
+            return found[0].Weights;
         }
 
         /// <summary>The dtype <paramref name="t"/> is written as: the cast target for floating tensors, else its own.</summary>
@@ -149,23 +171,35 @@ namespace LightningCkpt.Writing
                 outs.Add(o);
             }
 
-            var view = source.View;
-            bool meta = options.KeepMetadata && view.IsLightning;
-            if (options.KeepMetadata && !view.IsLightning)
-                options.Warn?.Invoke("the source is not a Lightning checkpoint; writing a plain state dict");
+            WriteFile(outFile, overwrite, source.Files, outs, format, options.KeepMetadata ? source : null, Path.GetFileName(source.FilePath), options.Warn, pool,
+                options.Progress?.Cancellation ?? default);
+        }
 
-            AtomicFile.Write(outFile, overwrite, source.Files, stream =>
+        /// <summary>
+        /// Writes <paramref name="outs"/> atomically as a bare state dict or safetensors file, or, with
+        /// <paramref name="metadataFrom"/> a Lightning checkpoint, as a checkpoint carrying its epoch, step, version and
+        /// hyper-parameters (what load_from_checkpoint needs). Select-CkptWeights and Merge-CkptWeights share it.
+        /// </summary>
+        internal static void WriteFile(string outFile, bool overwrite, IEnumerable<string> sources, IReadOnlyList<OutTensor> outs, WeightsFileFormat format,
+            Checkpoint? metadataFrom, string sourceDescription, Action<string>? warn, ReaderPool pool, System.Threading.CancellationToken cancel)
+        {
+            var view = metadataFrom?.View;
+            bool meta = view != null && view.IsLightning;
+            if (view != null && !view.IsLightning)
+                warn?.Invoke($"'{metadataFrom!.FilePath}' is not a Lightning checkpoint; writing a plain state dict");
+
+            AtomicFile.Write(outFile, overwrite, sources, stream =>
             {
                 if (format == WeightsFileFormat.Safetensors)
                 {
                     var md = new List<KeyValuePair<string, string>>
                     {
                         new KeyValuePair<string, string>("format", "pt"),
-                        new KeyValuePair<string, string>("source", Path.GetFileName(source.FilePath)),
+                        new KeyValuePair<string, string>("source", sourceDescription),
                     };
                     if (meta)
                     {
-                        if (view.Epoch is long e) md.Add(new KeyValuePair<string, string>("epoch", e.ToString(System.Globalization.CultureInfo.InvariantCulture)));
+                        if (view!.Epoch is long e) md.Add(new KeyValuePair<string, string>("epoch", e.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                         if (view.GlobalStep is long g) md.Add(new KeyValuePair<string, string>("global_step", g.ToString(System.Globalization.CultureInfo.InvariantCulture)));
                         if (view.LightningVersion != null) md.Add(new KeyValuePair<string, string>("pytorch-lightning_version", view.LightningVersion));
                     }
@@ -175,10 +209,10 @@ namespace LightningCkpt.Writing
                 {
                     var stateDict = StateDict(outs);
                     object root = stateDict;
-                    if (meta) root = LightningRoot(source, stateDict, options.Warn);
+                    if (meta) root = LightningRoot(metadataFrom!, stateDict, warn);
                     TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
                 }
-            }, options.Progress?.Cancellation ?? default);
+            }, cancel);
         }
 
         /// <summary>

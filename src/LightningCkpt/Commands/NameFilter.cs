@@ -20,6 +20,15 @@ namespace LightningCkpt.Commands
 
         public bool IsEmpty => _patterns.Length == 0;
 
+        /// <summary>-Include/-Exclude as one rule: a name is kept when it matches an include (or none is given) and no exclude; null when both are empty.</summary>
+        public static Func<string, bool>? IncludeExclude(IEnumerable<string>? include, IEnumerable<string>? exclude)
+        {
+            var inc = new NameFilter(include);
+            var exc = new NameFilter(exclude);
+            if (inc.IsEmpty && exc.IsEmpty) return null;
+            return name => (inc.IsEmpty || inc.IsMatch(name)) && !exc.IsMatch(name);
+        }
+
         public bool IsMatch(string name)
         {
             foreach (var p in _patterns) if (p.IsMatch(name)) return true;

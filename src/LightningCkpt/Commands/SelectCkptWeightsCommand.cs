@@ -46,6 +46,14 @@ namespace LightningCkpt.Commands
         [ValidateSet("float16", "bfloat16", "float32", IgnoreCase = true)]
         public string? DType { get; set; }
 
+        /// <summary>Model (default) selects the model weights; Ema selects the EMA/SWA copy the checkpoint keeps (callback state, state_dict_ema, model_ema.*).</summary>
+        [Parameter]
+        public Writing.Merging.WeightsSource Source { get; set; } = Writing.Merging.WeightsSource.Model;
+
+        /// <summary>Leave out an averaged copy held among the model weights (model_ema.*, ema_model.*, swa_model.* …), to slim a checkpoint.</summary>
+        [Parameter]
+        public SwitchParameter ExcludeAveraged { get; set; }
+
         /// <summary>With -OutFile: write a Lightning checkpoint (epoch, hyper-parameters …) instead of a plain state dict.</summary>
         [Parameter]
         public SwitchParameter KeepMetadata { get; set; }
@@ -75,11 +83,13 @@ namespace LightningCkpt.Commands
             _operation = new DataOperation(this, 4, "Writing selected weights");
             _options = new SelectOptions
             {
-                Filter = BuildFilter(),
+                Filter = NameFilter.IncludeExclude(Include, Exclude),
                 StripPrefixes = StripPrefix ?? Array.Empty<string>(),
                 AddPrefix = string.IsNullOrEmpty(AddPrefix) ? null : AddPrefix,
                 CastTo = DType == null ? null : Torch.DType.FromName(DType.ToLowerInvariant()),
                 KeepMetadata = KeepMetadata,
+                Source = Source,
+                ExcludeAveraged = ExcludeAveraged,
                 Warn = message => _operation.Post(() => WriteWarning(message)), // the write runs on a worker
             };
             if (OutFile != null)
@@ -87,14 +97,6 @@ namespace LightningCkpt.Commands
                 if (!PathResolution.TryResolveOutput(this, OutFile, out _outFile, out var error))
                     ThrowTerminatingError(error!);
             }
-        }
-
-        private Func<string, bool>? BuildFilter()
-        {
-            var include = new NameFilter(Include);
-            var exclude = new NameFilter(Exclude);
-            if (include.IsEmpty && exclude.IsEmpty) return null;
-            return name => (include.IsEmpty || include.IsMatch(name)) && !exclude.IsMatch(name);
         }
 
         protected override void ProcessRecord()
