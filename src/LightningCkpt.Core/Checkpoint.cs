@@ -22,8 +22,8 @@ namespace LightningCkpt
         {
             Source = source;
             FilePath = source.Path;
-            FileLength = source.Identity.Length;
-            LastWriteTimeUtc = source.Identity.LastWriteTimeUtc;
+            FileLength = source.Length;
+            LastWriteTimeUtc = source.LastWriteTimeUtc;
             Format = format;
             Root = loaded.Root;
             Storages = loaded.Storages;
@@ -135,8 +135,15 @@ namespace LightningCkpt
         /// Opens a checkpoint file, a sharded checkpoint folder (DCP, Lightning sharded, DeepSpeed, Hugging Face) or a
         /// sharded index file; any problem with the bytes is a <see cref="CheckpointFormatException"/>.
         /// </summary>
-        public static Checkpoint Open(string path)
+        public static Checkpoint Open(string path) => Open(path, null);
+
+        /// <summary>
+        /// <see cref="Open(string)"/>, where <paramref name="path"/> may also be an http(s) URL of a single checkpoint
+        /// file, read by range requests through <paramref name="remote"/> (a session of its own when null).
+        /// </summary>
+        public static Checkpoint Open(string path, Remote.RemoteSession? remote)
         {
+            if (Remote.RemoteUrl.IsRemote(path)) return OpenRemote(path, remote);
             if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return OpenSharded(path);
             return OpenFile(path);
         }
@@ -172,7 +179,27 @@ namespace LightningCkpt
         {
             RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
-            var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
+            return Load(new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)), fs);
+        }
+
+        /// <summary>
+        /// One checkpoint file behind an http(s) URL: the same readers over a <see cref="Remote.RemoteStream"/>. Sharded
+        /// checkpoints (index or .metadata URLs) are not read remotely yet.
+        /// </summary>
+        private static Checkpoint OpenRemote(string url, Remote.RemoteSession? remote)
+        {
+            var display = Remote.RemoteUrl.RedactText(url);
+            if (ShardedCheckpointReader.IsIndexOrMarker(new Uri(url).AbsolutePath))
+                throw new CheckpointFormatException(display, "file", "sharded checkpoints (index or .metadata files) cannot be read by URL yet; download the folder and read it locally") { Kind = CheckpointErrorKind.Unsupported };
+            var source = new SourceFile((remote ?? new Remote.RemoteSession()).Open(url));
+            using var stream = source.OpenForData();
+            return Load(source, stream);
+        }
+
+        /// <summary>Reads the container and pickle of one file through <paramref name="fs"/> (local or remote).</summary>
+        private static Checkpoint Load(SourceFile source, Stream fs)
+        {
+            string path = source.Path;
             try
             {
                 if (SafetensorsReader.LooksLike(fs))
@@ -191,7 +218,7 @@ namespace LightningCkpt
                 source.CheckUnchanged(fs, "file");
                 return new Checkpoint(source, format, loaded);
             }
-            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !SameState(source, fs))
+            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !source.IsUnchanged(fs))
             {
                 // a parse error in a file that changed under us says nothing about the file: report the change
                 throw source.Changed("file");
@@ -201,9 +228,6 @@ namespace LightningCkpt
                 throw Wrap(path, e);
             }
         }
-
-        private static bool SameState(SourceFile source, FileStream fs) =>
-            source.Identity.IsUnchangedIn(FileIdentity.Of(fs.SafeFileHandle, source.Path));
 
         /// <summary>Reasons starting with this mark a reader bug rather than bad input.</summary>
         public const string InternalErrorPrefix = "internal error while reading: ";

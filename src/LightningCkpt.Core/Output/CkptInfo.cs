@@ -93,6 +93,9 @@ namespace LightningCkpt
         /// <summary>Opens <paramref name="path"/> and summarises it.</summary>
         public static CkptInfo Read(string path) => From(Checkpoint.Open(path));
 
+        /// <summary><see cref="Read(string)"/> of a file or of a URL read through <paramref name="remote"/>.</summary>
+        public static CkptInfo Read(string path, Remote.RemoteSession? remote) => From(Checkpoint.Open(path, remote));
+
         public static CkptInfo From(Checkpoint c) => new CkptInfo(c, c.View);
 
         // Plain loops and get-only properties assigned here: the first Get-CkptInfo of a session JIT-compiles every
@@ -101,7 +104,7 @@ namespace LightningCkpt
         private CkptInfo(Checkpoint c, CheckpointView v)
         {
             Path = c.FilePath;
-            Name = System.IO.Path.GetFileName(c.FilePath);
+            Name = Remote.RemoteUrl.FileNameOf(c.FilePath);
             Length = c.FileLength;
             Format = c.Format;
             Kind = v.Kind;

@@ -70,6 +70,7 @@ namespace LightningCkpt.Writing
             var target = FileIdentity.Of(full);
             foreach (var c in _files.Values)
             {
+                if (c.Source.Remote != null) continue; // a URL is never the local output
                 if (string.Equals(Path.GetFullPath(c.FilePath), full, StringComparison.Ordinal)) return true;
                 if (target.Exists && target.IsSameFile(FileIdentity.Of(c.FilePath))) return true;
             }

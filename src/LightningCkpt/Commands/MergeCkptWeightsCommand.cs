@@ -38,7 +38,11 @@ namespace LightningCkpt.Commands
         private int _failed;
         private DataOperation? _operation;
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            base.StopProcessing();
+        }
 
         protected override void BeginProcessing()
         {
@@ -68,7 +72,7 @@ namespace LightningCkpt.Commands
             var checkpoints = new List<Checkpoint>(_inputs.Count);
             foreach (var file in _inputs)
             {
-                if (TryProcessFile(file, () => checkpoints.Add(Checkpoint.Open(file)))) continue;
+                if (TryProcessFile(file, () => checkpoints.Add(OpenCheckpoint(file)))) continue;
                 _failed++;
             }
             if (_failed > 0)
