@@ -49,22 +49,13 @@ namespace LightningCkpt.Remote
         /// </summary>
         public void ReadData(long offset, byte[] dst, int at, int count, long spanEnd)
         {
-            if (count < RemoteObject.DirectBytes || spanEnd <= offset + count)
-            {
-                Remote.ReadAt(offset, dst, at, count, spanEnd);
-                return;
-            }
             Task<byte[]>? ahead;
             lock (_ahead)
                 if (_ahead.TryGetValue(offset, out ahead)) _ahead.Remove(offset);
-            byte[]? got = null;
-            if (ahead != null)
-            {
-                try { got = ahead.GetAwaiter().GetResult(); }
-                catch (OperationCanceledException) when (_stop.IsCancellationRequested) { throw; }
-            }
+            byte[]? got = ahead?.GetAwaiter().GetResult();
             if (got != null && got.Length >= count) Buffer.BlockCopy(got, 0, dst, at, count);
             else Remote.ReadAt(offset, dst, at, count, spanEnd);
+            if (count < RemoteObject.DirectBytes) return; // small storages come whole; only data streams read ahead
             lock (_ahead)
             {
                 for (int k = 1; k <= InFlight; k++)
