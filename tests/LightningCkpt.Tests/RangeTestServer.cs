@@ -67,7 +67,12 @@ namespace LightningCkpt.Tests
 
         public sealed record Seen(string PathAndQuery, string? Range, string? IfMatch, string? IfUnmodifiedSince, string? Authorization, string? Custom, int Status, long BodyBytes);
 
+        /// <summary>Recorded when answered (an answer still being written is not there yet).</summary>
         public readonly ConcurrentQueue<Seen> Requests = new ConcurrentQueue<Seen>();
+
+        /// <summary>Requests received so far, counted on arrival.</summary>
+        public int Arrived => Volatile.Read(ref _arrived);
+        private int _arrived;
 
         public string ETag => $"\"v{_version}\"";
 
@@ -91,6 +96,7 @@ namespace LightningCkpt.Tests
 
         private void Handle(HttpListenerContext ctx)
         {
+            Interlocked.Increment(ref _arrived);
             var req = ctx.Request;
             var resp = ctx.Response;
             int status = 200;

@@ -12,14 +12,17 @@ namespace LightningCkpt.Remote
 {
     /// <summary>
     /// One object behind an http(s) URL read by byte ranges: its identity (length, ETag, Last-Modified) is recorded
-    /// by the first request and every later range is conditional on it (If-Match, else If-Unmodified-Since) and
+    /// by the first request (the head: format magic, torch's data.pkl, a safetensors header) and every later range is conditional on it (If-Match, else If-Unmodified-Since) and
     /// checked against it (Content-Range length, ETag), so an object replaced mid-read gives ChangedWhileReading,
     /// never mixed bytes. Small reads (the container's metadata) are served from cached blocks; reads of
     /// <see cref="DirectBytes"/> or more (tensor data) go straight into the caller's buffer. Thread-safe.
     /// </summary>
     public sealed class RemoteObject
     {
-        /// <summary>The first request's suffix: the zip end records and, for most checkpoints, the whole central directory.</summary>
+        /// <summary>
+        /// What the first read near the end fetches: the zip end records and, for most checkpoints, the whole central
+        /// directory. (Fetched by an explicit range once the length is known: Azure Blob rejects suffix ranges.)
+        /// </summary>
         public const int TailBytes = 64 << 10;
 
         /// <summary>Smallest block a miss in the file's head fetches (the head holds torch's data.pkl, written first).</summary>
@@ -84,7 +87,7 @@ namespace LightningCkpt.Remote
         public override string ToString() =>
             $"{DisplayUrl}, {Length} bytes" + (ETag != null ? $", ETag {ETag}" : "") + (LastModified is { } lm ? $", modified {lm:O}" : "");
 
-        /// <summary>Opens the object with one suffix range request: identity, length and the tail bytes.</summary>
+        /// <summary>Opens the object with one range request for its head: identity, length and the first bytes.</summary>
         internal static RemoteObject Open(RemoteSession session, Uri uri)
         {
             var o = new RemoteObject(session, uri);
@@ -111,12 +114,19 @@ namespace LightningCkpt.Remote
                         Fetch(offset, dst, at, count);
                         return;
                     }
+                    long start = offset;
                     long end = Math.Min(Length, offset + Math.Max(count, NextBlock(offset)));
                     if (spanEnd > 0) end = Math.Min(end, Math.Max(offset + count, spanEnd));
                     end = Math.Min(end, Math.Max(offset + count, NextCachedStart(offset)));
-                    var block = new byte[end - offset];
-                    Fetch(offset, block, 0, block.Length);
-                    AddToCache(offset, block);
+                    if (spanEnd <= 0 && offset >= Length - TailBytes && NextCachedStart(offset) == Length)
+                    {
+                        // the end records: the whole tail in one request (a zip reader reads backwards from here)
+                        start = Math.Max(CachedEndBefore(offset), Length - TailBytes);
+                        end = Length;
+                    }
+                    var block = new byte[end - start];
+                    Fetch(start, block, 0, block.Length);
+                    AddToCache(start, block);
                     lock (_cache)
                     {
                         _lastMissEnd = end;
@@ -188,6 +198,17 @@ namespace LightningCkpt.Remote
             }
         }
 
+        /// <summary>The end of the cached bytes nearest below <paramref name="offset"/> (0 when none).</summary>
+        private long CachedEndBefore(long offset)
+        {
+            lock (_cache)
+            {
+                long end = 0;
+                foreach (var s in _cache) if (s.End <= offset && s.End > end) end = s.End;
+                return end;
+            }
+        }
+
         private void AddToCache(long start, byte[] data)
         {
             lock (_cache)
@@ -214,14 +235,14 @@ namespace LightningCkpt.Remote
                 HttpResponseMessage? resp = null;
                 try
                 {
-                    resp = await SendAsync(r => r.Headers.Range = new RangeHeaderValue(null, TailBytes), conditional: false, cts.Token).ConfigureAwait(false);
+                    resp = await SendAsync(r => r.Headers.Range = new RangeHeaderValue(0, BlockBytes - 1), conditional: false, cts.Token).ConfigureAwait(false);
                     using var registration = cts.Token.Register(() => resp.Dispose());
                     if (Retryable(resp.StatusCode) && attempt < _session.Options.MaxAttempts)
                     {
                         await BackoffAsync(attempt, resp, cancel).ConfigureAwait(false);
                         continue;
                     }
-                    if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resp.Content.Headers.ContentRange?.Length == 0)
+                    if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resp.Content.Headers.ContentRange?.Length == 0) // an empty object
                     {
                         RecordIdentity(resp, 0);
                         return;
@@ -242,11 +263,12 @@ namespace LightningCkpt.Remote
                     var range = resp.Content.Headers.ContentRange;
                     if (range?.From is null || range.To is null || range.Length is null)
                         throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, "the server's partial answer has no usable Content-Range header", 206);
+                    if (range.From != 0) throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, $"asked for the first bytes, the server answered {range}", 206);
                     RecordIdentity(resp, range.Length.Value);
-                    var tail = new byte[range.To.Value - range.From.Value + 1];
-                    int n = await ReadBodyAsync(resp, tail, 0, tail.Length, cts.Token).ConfigureAwait(false);
-                    if (n != tail.Length) throw new IOException($"the connection ended after {n} of {tail.Length} bytes");
-                    AddToCache(range.From.Value, tail);
+                    var head = new byte[range.To.Value + 1];
+                    int n = await ReadBodyAsync(resp, head, 0, head.Length, cts.Token).ConfigureAwait(false);
+                    if (n != head.Length) throw new IOException($"the connection ended after {n} of {head.Length} bytes");
+                    AddToCache(0, head);
                     return;
                 }
                 catch (Exception e) when (IsTimeout(e, cts, cancel)) { throw Timeout(e); }

@@ -18,7 +18,7 @@ namespace LightningCkpt.Commands
         /// <summary>Checkpoints behind http(s) URLs (presigned, SAS and Hugging Face resolve URLs included); read by range requests.</summary>
         [Parameter(Mandatory = true, ParameterSetName = UriSet, ValueFromPipelineByPropertyName = true)]
         [Alias("Url")]
-        public Uri[] Uri { get; set; } = Array.Empty<Uri>();
+        public string[] Uri { get; set; } = Array.Empty<string>();
 
         /// <summary>Bearer token for URLs (HF_TOKEN is used for huggingface.co when none is given); sent only to the host named in the URL.</summary>
         [Parameter]

@@ -21,15 +21,14 @@ namespace LightningCkpt.Commands
         public static string Shown(string input) => IsUrl(input) ? RemoteUrl.RedactText(input) : input;
 
         /// <summary>The -Uri values as URL text; anything but an absolute http(s) URL is a non-terminating UriNotHttp error.</summary>
-        public static IEnumerable<string> Urls(PSCmdlet cmdlet, IEnumerable<Uri> uris)
+        public static IEnumerable<string> Urls(PSCmdlet cmdlet, IEnumerable<string> uris)
         {
             foreach (var u in uris)
             {
                 if (u == null) continue;
-                var text = u.IsAbsoluteUri ? u.AbsoluteUri : u.OriginalString;
-                if (IsUrl(text)) { yield return text; continue; }
-                cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{RemoteUrl.RedactText(u.OriginalString)}' is not an http:// or https:// URL; pass files with -Path"),
-                    "UriNotHttp", ErrorCategory.InvalidArgument, RemoteUrl.RedactText(u.OriginalString)));
+                if (IsUrl(u)) { yield return u; continue; }
+                cmdlet.WriteError(new ErrorRecord(new ArgumentException($"'{RemoteUrl.RedactText(u)}' is not an http:// or https:// URL; pass files with -Path"),
+                    "UriNotHttp", ErrorCategory.InvalidArgument, RemoteUrl.RedactText(u)));
             }
         }
 
