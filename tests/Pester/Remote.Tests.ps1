@@ -188,6 +188,11 @@ Describe 'Azure Blob SAS URLs (Azurite)' {
         $info.Path | Should -Not -Match ([regex]::Escape(($ReadSas -split 'sig=')[1]))
     }
 
+    It 'pipes a Get-CkptInfo of a SAS URL on to Get-CkptTensor (the signature travels unseen)' {
+        $info = Get-CkptInfo "$BlobUrl`?$ReadSas"
+        ($info | Get-CkptTensor -Name 'model.block.bias' -Hash).Sha256 | Should -Be (Get-CkptTensor -LiteralPath $Medium -Name 'model.block.bias' -Hash).Sha256
+    }
+
     It 'hashes tensors by SAS URL as the local file' {
         (Get-CkptTensor -Uri "$BlobUrl`?$ReadSas" -Name 'model.block.*' -Hash).Sha256 | Should -Be (Get-CkptTensor -LiteralPath $Medium -Name 'model.block.*' -Hash).Sha256
     }

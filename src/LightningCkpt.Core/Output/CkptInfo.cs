@@ -104,6 +104,7 @@ namespace LightningCkpt
         private CkptInfo(Checkpoint c, CheckpointView v)
         {
             Path = c.FilePath;
+            ReadFrom = c.Source.Remote?.Url ?? c.FilePath;
             Name = Remote.RemoteUrl.FileNameOf(c.FilePath);
             Length = c.FileLength;
             Format = c.Format;
@@ -209,6 +210,9 @@ namespace LightningCkpt
         }
 
         /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
+        /// <summary>Where the checkpoint is read again (piped on): the path, or the URL with its credentials (never shown).</summary>
+        internal string ReadFrom { get; }
+
         internal string? SafetyWarning => IsSafe ? null
             : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 

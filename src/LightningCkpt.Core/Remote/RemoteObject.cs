@@ -67,6 +67,9 @@ namespace LightningCkpt.Remote
             TokenSource = session.Options.Token != null ? session.Options.TokenSource ?? "-Token" : Token != null ? "HF_TOKEN" : null;
         }
 
+        /// <summary>The URL as given, credentials included: to open it again, never to show.</summary>
+        internal string Url => _requested.OriginalString;
+
         /// <summary>The URL as it may be shown (no query values, no user info).</summary>
         public string DisplayUrl { get; }
 

@@ -44,7 +44,7 @@ namespace LightningCkpt.Commands
         protected IEnumerable<string> ResolveInputObject(CkptInfo? info, Action<string>? missing = null)
         {
             if (info == null) yield break;
-            if (RemoteInput.IsUrl(info.Path)) { yield return info.Path; yield break; }
+            if (RemoteInput.IsUrl(info.ReadFrom)) { yield return info.ReadFrom; yield break; }
             if (File.Exists(info.Path) || Directory.Exists(info.Path)) { yield return info.Path; yield break; }
             if (missing != null) { missing(info.Path); yield break; }
             WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find path '{info.Path}' because it does not exist.", info.Path),
