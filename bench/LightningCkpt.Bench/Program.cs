@@ -12,7 +12,7 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
-    ///     [--only meta|export|read|write|decode [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
+    ///     [--only meta|export|read|write|decode|remote [--row half|cast|merge]] [--no-torch] [--sharded [--only dcp|ds] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch — both warm, both best of N, in the same run — next to the machine's limits measured in that run:
     /// a sequential read of the same bytes for the read paths, a copy flushed to disk for the write paths.
@@ -41,11 +41,11 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--no-torch") torch = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode");
+            bool known = only == null || (sharded ? only == "dcp" || only == "ds" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "remote");
             if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|read|write|decode (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write|decode|remote (or dcp|ds with --sharded), --row half|cast|merge goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");
@@ -64,6 +64,7 @@ namespace LightningCkpt.Bench
             else Console.WriteLine($"reusing {a} and {b}");
             string loadBefore = Load();
             if (only == "meta") return RunMetadataOnly(a, loadBefore);
+            if (only == "remote") return RemoteBench.Run(a, outDir, _repeat, loadBefore, Load);
 
             // warm the page cache: every figure below is with both files cached, ours and torch's alike
             double seq = Measure.Time(() => SequentialRead(a), _repeat, out _);
