@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using LightningCkpt.Container;
 using LightningCkpt.Container.Sharded;
 using LightningCkpt.Lightning;
@@ -64,10 +65,20 @@ namespace LightningCkpt
             var last = DateTime.MinValue;
             foreach (var f in sharding.Files)
             {
+                if (Remote.RemoteUrl.IsRemote(f)) continue; // counted from the sources below
                 var fi = new FileInfo(f);
                 if (!fi.Exists) continue;
                 length += fi.Length;
                 if (fi.LastWriteTimeUtc > last) last = fi.LastWriteTimeUtc;
+            }
+            // remote parts (a Hugging Face index by URL): the objects as opened
+            var remote = new HashSet<SourceFile>();
+            if (main.Remote != null) remote.Add(main);
+            foreach (var s in storages) if (s.File?.Remote != null) remote.Add(s.File);
+            foreach (var r in remote)
+            {
+                length += r.Length;
+                if (r.LastWriteTimeUtc > last) last = r.LastWriteTimeUtc;
             }
             FileLength = length;
             LastWriteTimeUtc = last;
@@ -189,11 +200,37 @@ namespace LightningCkpt
         private static Checkpoint OpenRemote(string url, Remote.RemoteSession? remote)
         {
             var display = Remote.RemoteUrl.RedactText(url);
-            if (ShardedCheckpointReader.IsIndexOrMarker(new Uri(url).AbsolutePath))
-                throw new CheckpointFormatException(display, "file", "sharded checkpoints (index or .metadata files) cannot be read by URL yet; download the folder and read it locally") { Kind = CheckpointErrorKind.Unsupported };
-            var source = new SourceFile((remote ?? new Remote.RemoteSession()).Open(url));
+            remote ??= new Remote.RemoteSession();
+            var name = new Uri(url).AbsolutePath;
+            if (name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenRemoteIndex(url, remote);
+            if (ShardedCheckpointReader.IsIndexOrMarker(name))
+                throw new CheckpointFormatException(display, "file", "DCP checkpoints (.metadata) cannot be read by URL yet; download the folder and read it locally") { Kind = CheckpointErrorKind.Unsupported };
+            var source = new SourceFile(remote.Open(url));
             using var stream = source.OpenForData();
             return Load(source, stream);
+        }
+
+        /// <summary>
+        /// A Hugging Face index by URL: its shards are the URLs beside it (with the index's query, so a SAS or signed
+        /// prefix that covers the folder reaches them too), each read by ranges like any remote file.
+        /// </summary>
+        private static Checkpoint OpenRemoteIndex(string url, Remote.RemoteSession remote)
+        {
+            var index = remote.Open(url);
+            if (index.Length > Limits.MaxJsonHeaderBytes)
+                throw new CheckpointFormatException(index.DisplayUrl, "file", $"{index.Length} bytes exceed the {Limits.MaxJsonHeaderBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
+            var text = new byte[index.Length];
+            index.ReadAt(0, text, 0, text.Length);
+            var baseUri = new Uri(url);
+            return HfShardedIndex.Assemble(index.DisplayUrl, index.DisplayUrl, new SourceFile(index), System.Text.Encoding.UTF8.GetString(text), shard =>
+            {
+                ShardedCheckpointReader.RequirePlainName(shard, index.DisplayUrl);
+                if (shard.IndexOf(':') >= 0 || shard.IndexOf('?') >= 0 || shard.IndexOf('#') >= 0)
+                    throw new CheckpointFormatException(index.DisplayUrl, "file names", $"'{shard}' is not a plain file name beside the index");
+                var escaped = string.Join("/", shard.Replace('\\', '/').Split('/').Select(Uri.EscapeDataString));
+                var shardUri = new UriBuilder(new Uri(baseUri, escaped)) { Query = baseUri.Query.TrimStart('?') }.Uri;
+                return Checkpoint.Open(shardUri.AbsoluteUri, remote);
+            });
         }
 
         /// <summary>Reads the container and pickle of one file through <paramref name="fs"/> (local or remote).</summary>

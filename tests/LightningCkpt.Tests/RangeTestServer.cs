@@ -67,8 +67,19 @@ namespace LightningCkpt.Tests
 
         public sealed record Seen(string PathAndQuery, string? Range, string? IfMatch, string? IfUnmodifiedSince, string? Authorization, string? Custom, int Status, long BodyBytes);
 
-        /// <summary>Recorded when answered (an answer still being written is not there yet).</summary>
-        public readonly ConcurrentQueue<Seen> Requests = new ConcurrentQueue<Seen>();
+        /// <summary>Recorded when answered (an answer still being written is not there yet: read <see cref="Settled"/>).</summary>
+        private readonly ConcurrentQueue<Seen> _requests = new ConcurrentQueue<Seen>();
+
+        /// <summary>
+        /// Every request so far, once each one that arrived has been answered (the client may have its bytes before
+        /// the server thread records them): a synchronisation, not a time limit on the code under test.
+        /// </summary>
+        public Seen[] Settled()
+        {
+            var wait = System.Diagnostics.Stopwatch.StartNew();
+            while (_requests.Count < Arrived && wait.Elapsed < TimeSpan.FromSeconds(30)) Thread.Sleep(5);
+            return _requests.ToArray();
+        }
 
         /// <summary>Requests received so far, counted on arrival.</summary>
         public int Arrived => Volatile.Read(ref _arrived);
@@ -178,7 +189,7 @@ namespace LightningCkpt.Tests
             }
             finally
             {
-                Requests.Enqueue(new Seen(req.Url!.PathAndQuery, req.Headers["Range"], req.Headers["If-Match"], req.Headers["If-Unmodified-Since"],
+                _requests.Enqueue(new Seen(req.Url!.PathAndQuery, req.Headers["Range"], req.Headers["If-Match"], req.Headers["If-Unmodified-Since"],
                     req.Headers["Authorization"], req.Headers["X-Custom"], status, sent));
                 if (!aborted) try { resp.Close(); } catch (Exception) { }
             }

@@ -50,18 +50,18 @@ namespace LightningCkpt.Tests
             var o = Session().Open(server.Url());
             Assert.Equal(content.Length, o.Length);
             Assert.Equal(server.ETag, o.ETag);
-            var first = server.Requests.Single();
+            var first = server.Settled().Single();
             Assert.Equal($"bytes=0-{RemoteObject.BlockBytes - 1}", first.Range);
             Assert.Null(first.IfMatch);
             // the head came with the open: no request for it
             Assert.Equal(content.Skip(10).Take(300).ToArray(), Read(o, 10, 300));
-            Assert.Single(server.Requests);
+            Assert.Single(server.Settled());
             // the first read near the end fetches the whole tail (the zip end records), the next ones are served from it
             Assert.Equal(content.Skip(content.Length - 22).ToArray(), Read(o, content.Length - 22, 22));
             Assert.Equal(content.Skip(content.Length - 40_000).Take(100).ToArray(), Read(o, content.Length - 40_000, 100));
-            Assert.Equal($"bytes={content.Length - RemoteObject.TailBytes}-{content.Length - 1}", server.Requests.Last().Range);
+            Assert.Equal($"bytes={content.Length - RemoteObject.TailBytes}-{content.Length - 1}", server.Settled().Last().Range);
             Assert.Equal(content.Skip(1_000_000).Take(1 << 20).ToArray(), Read(o, 1_000_000, 1 << 20));
-            var later = server.Requests.Skip(1).ToList();
+            var later = server.Settled().Skip(1).ToList();
             Assert.Equal(2, later.Count);
             Assert.All(later, r => Assert.Equal(server.ETag, r.IfMatch));
         }
@@ -73,7 +73,7 @@ namespace LightningCkpt.Tests
             using var server = new RangeTestServer(content) { NoETag = true };
             var o = Session().Open(server.Url());
             Read(o, 200_000, 10);
-            var r = server.Requests.Last();
+            var r = server.Settled().Last();
             Assert.Null(r.IfMatch);
             Assert.NotNull(r.IfUnmodifiedSince);
             server.Replace(Pattern(1 << 20));
@@ -90,7 +90,7 @@ namespace LightningCkpt.Tests
             server.Replace(Pattern((2 << 20) + 1));
             var e = Assert.Throws<CheckpointFormatException>(() => Read(o, 0, 1 << 20));
             Assert.Equal(CheckpointDefect.ChangedWhileReading, e.Defect);
-            Assert.Equal(412, server.Requests.Last().Status);
+            Assert.Equal(412, server.Settled().Last().Status);
         }
 
         [Fact]
@@ -124,7 +124,7 @@ namespace LightningCkpt.Tests
             using var server = new RangeTestServer(content) { IgnoreRange = true };
             var o = Session().Open(server.Url());
             Assert.Equal(content, Read(o, 0, content.Length));
-            Assert.Single(server.Requests);
+            Assert.Single(server.Settled());
         }
 
         [Fact]
@@ -138,7 +138,7 @@ namespace LightningCkpt.Tests
             server.DropsLeft = 1;
             const int at = 100_000;
             Assert.Equal(content.Skip(at).Take(3 << 20).ToArray(), Read(o, at, 3 << 20));
-            var ranges = server.Requests.Skip(1).Select(r => r.Range).ToList();
+            var ranges = server.Settled().Skip(1).Select(r => r.Range).ToList();
             Assert.Equal(new[] { $"bytes={at}-{at + (3 << 20) - 1}", $"bytes={at + 100_000}-{at + (3 << 20) - 1}" }, ranges);
         }
 
@@ -151,12 +151,12 @@ namespace LightningCkpt.Tests
             server.Failures.Enqueue(429);
             var session = Session();
             var o = session.Open(server.Url());
-            Assert.Equal(3, server.Requests.Count);
+            Assert.Equal(3, server.Settled().Length);
             for (int i = 0; i < 10; i++) server.Failures.Enqueue(503);
             var e = Assert.Throws<RemoteSourceException>(() => Read(o, 0, 400_000));
             Assert.Equal(RemoteProblem.RequestFailed, e.Problem);
             Assert.Equal(503, e.StatusCode);
-            Assert.Equal(3 + session.Options.MaxAttempts, server.Requests.Count);
+            Assert.Equal(3 + session.Options.MaxAttempts, server.Settled().Length);
         }
 
         [Theory]
@@ -195,12 +195,12 @@ namespace LightningCkpt.Tests
             var o = new RemoteSession(options).Open(origin.Url("/redirect/model.ckpt?download=1"));
             Assert.Equal(content.Length, o.Length);
             Assert.Equal(content.Skip(200_000).Take(1000).ToArray(), Read(o, 200_000, 1000));
-            var first = origin.Requests.Single();
+            var first = origin.Settled().Single();
             Assert.Equal("Bearer tok-SECRET", first.Authorization);
             Assert.Equal("custom-SECRET", first.Custom);
             // the CDN (another host) gets neither; later ranges go straight to it
-            Assert.Equal(2, target.Requests.Count);
-            Assert.All(target.Requests, r => { Assert.Null(r.Authorization); Assert.Null(r.Custom); Assert.StartsWith("/cdn/model.ckpt?download=1", r.PathAndQuery); });
+            Assert.Equal(2, target.Settled().Length);
+            Assert.All(target.Settled(), r => { Assert.Null(r.Authorization); Assert.Null(r.Custom); Assert.StartsWith("/cdn/model.ckpt?download=1", r.PathAndQuery); });
         }
 
         [Fact]
@@ -239,7 +239,7 @@ namespace LightningCkpt.Tests
             var local = Checkpoint.Open(Sample);
             using var reader = new TensorDataReader();
             Assert.Equal(CkptTensor.List(local, true).Select(t => reader.Sha256(t.Tensor)), CkptTensor.List(remote, true).Select(t => reader.Sha256(t.Tensor)));
-            Assert.Single(server.Requests);
+            Assert.Single(server.Settled());
         }
 
         [Fact]
@@ -264,7 +264,7 @@ namespace LightningCkpt.Tests
             var remote = Checkpoint.Open(server.Url("/ckpt/last.ckpt?sig=SECRET"), session);
             var local = Checkpoint.Open(file);
             Assert.Equal(server.Url("/ckpt/last.ckpt?sig=REDACTED"), remote.FilePath);
-            Assert.True(server.Requests.Count <= 2, $"{server.Requests.Count} requests");
+            Assert.True(server.Settled().Length <= 2, $"{server.Settled().Length} requests");
             Assert.True(session.BytesReceived < 256 << 10, $"{session.BytesReceived} bytes");
             Assert.Equal(local.View.Epoch, remote.View.Epoch);
             var lt = CkptTensor.List(local, all: true);

@@ -9,6 +9,9 @@ BeforeAll {
     & /usr/bin/python3 (Join-Path $RepoRoot 'tests/fixtures/make_remote.py') $Served
     if ($LASTEXITCODE -ne 0) { throw 'tests/fixtures/make_remote.py failed (it needs torch in /usr/bin/python3)' }
     Copy-TestFile (Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt') (Join-Path $Served 'last.ckpt')
+    foreach ($layout in 'hf_safetensors', 'hf_bin') {
+        Get-ChildItem -LiteralPath (Join-Path $RepoRoot "tests/fixtures/sharded/$layout") -File | ForEach-Object { Copy-TestFile $_.FullName (Join-Path $Served "$layout/$($_.Name)") }
+    }
     $script:Big = Join-Path $Served 'big.ckpt'
     $script:Medium = Join-Path $Served 'medium.ckpt'
     $script:Certificates = New-TestCertificateAuthority (Join-Path $TestDrive 'tls')
@@ -141,6 +144,26 @@ Describe 'Tensor data by URL' {
         Move-Item -LiteralPath $next -Destination $copy -Force
         $tensor | Get-CkptTensor -Hash -ErrorVariable err -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
         $err[0].FullyQualifiedErrorId | Should -BeLike 'CheckpointChangedWhileReading,*'
+    }
+}
+
+Describe 'Hugging Face sharded checkpoints by the URL of their index' {
+    It 'reads <_> as the local folder, each shard by ranges' -ForEach @('hf_safetensors/model.safetensors.index.json', 'hf_bin/pytorch_model.bin.index.json') {
+        $local = Join-Path $Served $_
+        $remote = Get-CkptInfo "$Http/$_`?token=SECRET"
+        $expected = Get-CkptInfo -LiteralPath $local
+        foreach ($p in 'Format', 'TensorCount', 'ParameterCount', 'ShardCount', 'IsSafe') { $remote.$p | Should -Be $expected.$p -Because $p }
+        $remote.Path | Should -Be "$Http/$_`?token=REDACTED"
+        $remote.ShardFiles | ForEach-Object { $_ | Should -Match 'token=REDACTED$' }
+        (Get-CkptTensor "$Http/$_" -Hash).Sha256 | Should -Be (Get-CkptTensor -LiteralPath $local -Hash).Sha256
+    }
+
+    It 'refuses a shard name that leaves the index''s folder' {
+        $evil = Join-Path $Served 'evil'
+        $null = New-Item -ItemType Directory -Path $evil -Force
+        Set-Content -LiteralPath (Join-Path $evil 'model.safetensors.index.json') -Value '{"weight_map": {"w": "../last.ckpt"}}'
+        Get-CkptInfo "$Http/evil/model.safetensors.index.json" -ErrorVariable err -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -BeLike 'InvalidCheckpoint,*'
     }
 }
 

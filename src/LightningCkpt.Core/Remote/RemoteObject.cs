@@ -229,61 +229,38 @@ namespace LightningCkpt.Remote
 
         // ---- HTTP ----
 
-        private async Task OpenAsync(CancellationToken cancel)
-        {
-            for (int attempt = 1; ; attempt++)
+        private Task OpenAsync(CancellationToken cancel) =>
+            RequestAsync(() => r => r.Headers.Range = new RangeHeaderValue(0, BlockBytes - 1), conditional: false, async (resp, token) =>
             {
-                using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-                cts.CancelAfter(_session.Options.Timeout);
-                HttpResponseMessage? resp = null;
-                try
+                if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resp.Content.Headers.ContentRange?.Length == 0) // an empty object
                 {
-                    resp = await SendAsync(r => r.Headers.Range = new RangeHeaderValue(0, BlockBytes - 1), conditional: false, cts.Token).ConfigureAwait(false);
-                    using var registration = cts.Token.Register(() => resp.Dispose());
-                    if (Retryable(resp.StatusCode) && attempt < _session.Options.MaxAttempts)
-                    {
-                        await BackoffAsync(attempt, resp, cancel).ConfigureAwait(false);
-                        continue;
-                    }
-                    if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resp.Content.Headers.ContentRange?.Length == 0) // an empty object
-                    {
-                        RecordIdentity(resp, 0);
-                        return;
-                    }
-                    if (resp.StatusCode == HttpStatusCode.OK)
-                    {
-                        // a server without ranges: a small object is read whole, once; a large one is refused unread
-                        long? whole = resp.Content.Headers.ContentLength;
-                        if (whole is null || whole > WholeBodyLimit) throw RangeIgnored(whole);
-                        var body = new byte[whole.Value];
-                        int got = await ReadBodyAsync(resp, body, 0, body.Length, cts.Token).ConfigureAwait(false);
-                        if (got != body.Length) throw new IOException($"the connection ended after {got} of {body.Length} bytes");
-                        RecordIdentity(resp, body.Length);
-                        AddToCache(0, body);
-                        return;
-                    }
-                    if (resp.StatusCode != HttpStatusCode.PartialContent) throw StatusError(resp);
-                    var range = resp.Content.Headers.ContentRange;
-                    if (range?.From is null || range.To is null || range.Length is null)
-                        throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, "the server's partial answer has no usable Content-Range header", 206);
-                    if (range.From != 0) throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, $"asked for the first bytes, the server answered {range}", 206);
-                    RecordIdentity(resp, range.Length.Value);
-                    var head = new byte[range.To.Value + 1];
-                    int n = await ReadBodyAsync(resp, head, 0, head.Length, cts.Token).ConfigureAwait(false);
-                    if (n != head.Length) throw new IOException($"the connection ended after {n} of {head.Length} bytes");
-                    AddToCache(0, head);
-                    return;
+                    RecordIdentity(resp, 0);
+                    return true;
                 }
-                catch (Exception e) when (IsTimeout(e, cts, cancel)) { throw Timeout(e); }
-                catch (Exception e) when (IsDropped(e) && attempt < _session.Options.MaxAttempts)
+                if (resp.StatusCode == HttpStatusCode.OK)
                 {
-                    _session.Log?.Invoke($"{DisplayUrl}: {e.Message}; retrying");
-                    await BackoffAsync(attempt, null, cancel).ConfigureAwait(false);
+                    // a server without ranges: a small object is read whole, once; a large one is refused unread
+                    long? whole = resp.Content.Headers.ContentLength;
+                    if (whole is null || whole > WholeBodyLimit) throw RangeIgnored(whole);
+                    var body = new byte[whole.Value];
+                    int got = await ReadBodyAsync(resp, body, 0, body.Length, token).ConfigureAwait(false);
+                    if (got != body.Length) throw new IOException($"the connection ended after {got} of {body.Length} bytes");
+                    RecordIdentity(resp, body.Length);
+                    AddToCache(0, body);
+                    return true;
                 }
-                catch (Exception e) when (IsDropped(e)) { throw Failed(e); }
-                finally { resp?.Dispose(); }
-            }
-        }
+                if (resp.StatusCode != HttpStatusCode.PartialContent) throw StatusError(resp);
+                var range = resp.Content.Headers.ContentRange;
+                if (range?.From is null || range.To is null || range.Length is null)
+                    throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, "the server's partial answer has no usable Content-Range header", 206);
+                if (range.From != 0) throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, $"asked for the first bytes, the server answered {range}", 206);
+                RecordIdentity(resp, range.Length.Value);
+                var head = new byte[range.To.Value + 1];
+                int n = await ReadBodyAsync(resp, head, 0, head.Length, token).ConfigureAwait(false);
+                if (n != head.Length) throw new IOException($"the connection ended after {n} of {head.Length} bytes");
+                AddToCache(0, head);
+                return true;
+            }, cancel);
 
         private void RecordIdentity(HttpResponseMessage resp, long length)
         {
@@ -293,9 +270,41 @@ namespace LightningCkpt.Remote
         }
 
         /// <summary>One range, conditional on the identity, retried from where it stopped after a drop, 429 or 5xx.</summary>
-        private async Task FetchAsync(long offset, byte[] dst, int at, int count, CancellationToken cancel)
+        private Task FetchAsync(long offset, byte[] dst, int at, int count, CancellationToken cancel)
         {
             int got = 0;
+            long to = offset + count - 1;
+            return RequestAsync(() => r => r.Headers.Range = new RangeHeaderValue(offset + got, to), conditional: true, async (resp, token) =>
+            {
+                long from = offset + got;
+                if (resp.StatusCode == HttpStatusCode.PreconditionFailed) throw Changed("the server says the object no longer matches the version opened (412)");
+                if (resp.StatusCode == HttpStatusCode.OK) throw RangeIgnored(resp.Content.Headers.ContentLength);
+                if (resp.StatusCode != HttpStatusCode.PartialContent) throw StatusError(resp);
+                var range = resp.Content.Headers.ContentRange;
+                if (range?.Length is long total && total != Length) throw Changed($"its length is now {total} bytes, not {Length}");
+                var etag = resp.Headers.ETag?.ToString();
+                if (ETag != null && etag != null && !SameTag(etag, ETag)) throw Changed($"its ETag is now {etag}, not {ETag}");
+                if (range?.From != from)
+                    throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, $"asked for bytes {from}-{to}, the server answered {range?.ToString() ?? "without Content-Range"}", 206);
+                int want = (int)(Math.Min(to, range.To ?? to) - from + 1);
+                int n = await ReadBodyAsync(resp, dst, at + got, want, token).ConfigureAwait(false);
+                got += n;
+                if (got == count) return true;
+                // nothing arrived: a dropped connection (retried with backoff); some arrived: ask for the rest at once
+                if (n == 0) throw new IOException($"the connection ended after {got} of {count} bytes");
+                _session.Log?.Invoke($"{DisplayUrl}: the answer ended after {got} of {count} bytes at {offset}; asking for the rest");
+                return false;
+            }, cancel);
+        }
+
+        /// <summary>
+        /// Sends the request <paramref name="request"/> describes (asked again for each attempt) until
+        /// <paramref name="answer"/> has what it needs (true; false: progress, ask again with a fresh retry budget).
+        /// 429/5xx answers and dropped connections are retried with backoff, at most <see cref="RemoteOptions.MaxAttempts"/>
+        /// times in a row; each attempt has the whole timeout for its answer and body.
+        /// </summary>
+        private async Task RequestAsync(Func<Action<HttpRequestMessage>> request, bool conditional, Func<HttpResponseMessage, CancellationToken, Task<bool>> answer, CancellationToken cancel)
+        {
             for (int attempt = 1; ; attempt++)
             {
                 using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancel);
@@ -303,31 +312,15 @@ namespace LightningCkpt.Remote
                 HttpResponseMessage? resp = null;
                 try
                 {
-                    long from = offset + got, to = offset + count - 1;
-                    resp = await SendAsync(r => r.Headers.Range = new RangeHeaderValue(from, to), conditional: true, cts.Token).ConfigureAwait(false);
+                    resp = await SendAsync(request(), conditional, cts.Token).ConfigureAwait(false);
                     using var registration = cts.Token.Register(() => resp.Dispose());
                     if (Retryable(resp.StatusCode) && attempt < _session.Options.MaxAttempts)
                     {
                         await BackoffAsync(attempt, resp, cancel).ConfigureAwait(false);
                         continue;
                     }
-                    if (resp.StatusCode == HttpStatusCode.PreconditionFailed) throw Changed("the server says the object no longer matches the version opened (412)");
-                    if (resp.StatusCode == HttpStatusCode.OK) throw RangeIgnored(resp.Content.Headers.ContentLength);
-                    if (resp.StatusCode != HttpStatusCode.PartialContent) throw StatusError(resp);
-                    var range = resp.Content.Headers.ContentRange;
-                    if (range?.Length is long total && total != Length) throw Changed($"its length is now {total} bytes, not {Length}");
-                    var etag = resp.Headers.ETag?.ToString();
-                    if (ETag != null && etag != null && !SameTag(etag, ETag)) throw Changed($"its ETag is now {etag}, not {ETag}");
-                    if (range?.From != from)
-                        throw new RemoteSourceException(DisplayUrl, RemoteProblem.RequestFailed, $"asked for bytes {from}-{to}, the server answered {range?.ToString() ?? "without Content-Range"}", 206);
-                    int want = (int)(Math.Min(to, range.To ?? to) - from + 1);
-                    int n = await ReadBodyAsync(resp, dst, at + got, want, cts.Token).ConfigureAwait(false);
-                    got += n;
-                    if (got == count) return;
-                    if (n == 0 && attempt >= _session.Options.MaxAttempts) throw Failed(new IOException($"the connection ended after {got} of {count} bytes"));
-                    _session.Log?.Invoke($"{DisplayUrl}: the answer ended after {got} of {count} bytes at {offset}; asking for the rest");
-                    if (n == 0) await BackoffAsync(attempt, null, cancel).ConfigureAwait(false);
-                    else attempt = 0; // progress was made: a fresh budget for the rest
+                    if (await answer(resp, cts.Token).ConfigureAwait(false)) return;
+                    attempt = 0;
                 }
                 catch (Exception e) when (IsTimeout(e, cts, cancel)) { throw Timeout(e); }
                 catch (Exception e) when (IsDropped(e) && attempt < _session.Options.MaxAttempts)
