@@ -12,7 +12,7 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
-    ///     [--only meta|export|read|write|decode|process [--row half|cast|merge]] [--no-torch] [--no-torch2] [--sharded [--only dcp|ds|dsopt] [--ext .pt|.safetensors]]
+    ///     [--only meta|export|read|write|decode|process|remote [--row half|cast|merge|ties]] [--no-torch] [--no-torch2] [--sharded [--only dcp|ds|dsopt] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch 2.x (its best recipe: mmap, weights_only, all threads; tools/torch2, provisioned on first use) and
     /// torch 1.13 — all warm, all best of N, in the same run — next to the machine's limits measured in that run:
@@ -44,11 +44,11 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--no-torch2") _torch2 = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            bool known = only == null || (sharded ? only == "dcp" || only == "ds" || only == "dsopt" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process");
+            bool known = only == null || (sharded ? only == "dcp" || only == "ds" || only == "dsopt" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process" || only == "remote");
             if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge" && row != "ties"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process (or dcp|ds|dsopt with --sharded), --row half|cast|merge|ties goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process|remote (or dcp|ds|dsopt with --sharded), --row half|cast|merge|ties goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");
@@ -71,6 +71,7 @@ namespace LightningCkpt.Bench
             string loadBefore = Load();
             if (only == "meta") return RunMetadataOnly(a, loadBefore);
             if (only == "process") return ProcessBench.Run(a, work, _repeat, _torch, _torch2, loadBefore, Load);
+            if (only == "remote") return RemoteBench.Run(a, outDir, _repeat, loadBefore, Load);
 
             // warm the page cache: every figure below is with both files cached, ours and torch's alike
             double seq = Measure.Time(() => SequentialRead(a), _repeat, out _);

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using LightningCkpt.Container;
 using LightningCkpt.Container.Sharded;
 using LightningCkpt.Lightning;
@@ -22,8 +23,8 @@ namespace LightningCkpt
         {
             Source = source;
             FilePath = source.Path;
-            FileLength = source.Identity.Length;
-            LastWriteTimeUtc = source.Identity.LastWriteTimeUtc;
+            FileLength = source.Length;
+            LastWriteTimeUtc = source.LastWriteTimeUtc;
             Format = format;
             Root = loaded.Root;
             Storages = loaded.Storages;
@@ -64,10 +65,20 @@ namespace LightningCkpt
             var last = DateTime.MinValue;
             foreach (var f in sharding.Files)
             {
+                if (Remote.RemoteUrl.IsRemote(f)) continue; // counted from the sources below
                 var fi = new FileInfo(f);
                 if (!fi.Exists) continue;
                 length += fi.Length;
                 if (fi.LastWriteTimeUtc > last) last = fi.LastWriteTimeUtc;
+            }
+            // remote parts (a Hugging Face index by URL): the objects as opened
+            var remote = new HashSet<SourceFile>();
+            if (main.Remote != null) remote.Add(main);
+            foreach (var s in storages) if (s.File?.Remote != null) remote.Add(s.File);
+            foreach (var r in remote)
+            {
+                length += r.Length;
+                if (r.LastWriteTimeUtc > last) last = r.LastWriteTimeUtc;
             }
             FileLength = length;
             LastWriteTimeUtc = last;
@@ -135,8 +146,15 @@ namespace LightningCkpt
         /// Opens a checkpoint file, a sharded checkpoint folder (DCP, Lightning sharded, DeepSpeed, Hugging Face) or a
         /// sharded index file; any problem with the bytes is a <see cref="CheckpointFormatException"/>.
         /// </summary>
-        public static Checkpoint Open(string path)
+        public static Checkpoint Open(string path) => Open(path, null);
+
+        /// <summary>
+        /// <see cref="Open(string)"/>, where <paramref name="path"/> may also be an http(s) URL of a single checkpoint
+        /// file, read by range requests through <paramref name="remote"/> (a session of its own when null).
+        /// </summary>
+        public static Checkpoint Open(string path, Remote.RemoteSession? remote)
         {
+            if (Remote.RemoteUrl.IsRemote(path)) return OpenRemote(path, remote);
             if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return OpenSharded(path);
             return OpenFile(path);
         }
@@ -172,7 +190,53 @@ namespace LightningCkpt
         {
             RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
             using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
-            var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
+            return Load(new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)), fs);
+        }
+
+        /// <summary>
+        /// One checkpoint file behind an http(s) URL: the same readers over a <see cref="Remote.RemoteStream"/>. Sharded
+        /// checkpoints (index or .metadata URLs) are not read remotely yet.
+        /// </summary>
+        private static Checkpoint OpenRemote(string url, Remote.RemoteSession? remote)
+        {
+            var display = Remote.RemoteUrl.RedactText(url);
+            remote ??= new Remote.RemoteSession();
+            var name = new Uri(url).AbsolutePath;
+            if (name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenRemoteIndex(url, remote);
+            if (ShardedCheckpointReader.IsIndexOrMarker(name))
+                throw new CheckpointFormatException(display, "file", "DCP checkpoints (.metadata) cannot be read by URL yet; download the folder and read it locally") { Kind = CheckpointErrorKind.Unsupported };
+            var source = new SourceFile(remote.Open(url));
+            using var stream = source.OpenForData();
+            return Load(source, stream);
+        }
+
+        /// <summary>
+        /// A Hugging Face index by URL: its shards are the URLs beside it (with the index's query, so a SAS or signed
+        /// prefix that covers the folder reaches them too), each read by ranges like any remote file.
+        /// </summary>
+        private static Checkpoint OpenRemoteIndex(string url, Remote.RemoteSession remote)
+        {
+            var index = remote.Open(url);
+            if (index.Length > Limits.MaxJsonHeaderBytes)
+                throw new CheckpointFormatException(index.DisplayUrl, "file", $"{index.Length} bytes exceed the {Limits.MaxJsonHeaderBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
+            var text = new byte[index.Length];
+            index.ReadAt(0, text, 0, text.Length);
+            var baseUri = new Uri(url);
+            return HfShardedIndex.Assemble(index.DisplayUrl, index.DisplayUrl, new SourceFile(index), System.Text.Encoding.UTF8.GetString(text), shard =>
+            {
+                ShardedCheckpointReader.RequirePlainName(shard, index.DisplayUrl);
+                if (shard.IndexOf(':') >= 0 || shard.IndexOf('?') >= 0 || shard.IndexOf('#') >= 0)
+                    throw new CheckpointFormatException(index.DisplayUrl, "file names", $"'{shard}' is not a plain file name beside the index");
+                var escaped = string.Join("/", shard.Replace('\\', '/').Split('/').Select(Uri.EscapeDataString));
+                var shardUri = new UriBuilder(new Uri(baseUri, escaped)) { Query = baseUri.Query.TrimStart('?') }.Uri;
+                return Checkpoint.Open(shardUri.AbsoluteUri, remote);
+            });
+        }
+
+        /// <summary>Reads the container and pickle of one file through <paramref name="fs"/> (local or remote).</summary>
+        private static Checkpoint Load(SourceFile source, Stream fs)
+        {
+            string path = source.Path;
             try
             {
                 if (SafetensorsReader.LooksLike(fs))
@@ -191,7 +255,7 @@ namespace LightningCkpt
                 source.CheckUnchanged(fs, "file");
                 return new Checkpoint(source, format, loaded);
             }
-            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !SameState(source, fs))
+            catch (CheckpointFormatException e) when (e.Defect != CheckpointDefect.ChangedWhileReading && !source.IsUnchanged(fs))
             {
                 // a parse error in a file that changed under us says nothing about the file: report the change
                 throw source.Changed("file");
@@ -201,9 +265,6 @@ namespace LightningCkpt
                 throw Wrap(path, e);
             }
         }
-
-        private static bool SameState(SourceFile source, FileStream fs) =>
-            source.Identity.IsUnchangedIn(FileIdentity.Of(fs.SafeFileHandle, source.Path));
 
         /// <summary>Reasons starting with this mark a reader bug rather than bad input.</summary>
         public const string InternalErrorPrefix = "internal error while reading: ";

@@ -138,6 +138,8 @@ namespace LightningCkpt.Tests
                 foreach (var p in c.Parameters)
                 {
                     if (p.Name is "Path" or "LiteralPath" or "InputObject" or "DifferencePath") continue;
+                    // URLs pipe in from objects with a Uri (or Url) property, e.g. a list of presigned URLs; strings by value go to -Path
+                    if (p.Name == "Uri" && p.Sets.All(s => s.Set == "Uri" && !s.ValueFromPipeline)) continue;
                     // tensors piped back in are objects, not strings: read from the file version they came from
                     if (c.Name == "Get-CkptTensor" && p.Name == "Tensor" && p.ParameterType.FullName == "LightningCkpt.CkptTensor[]") continue;
                     Assert.All(p.Sets, s => Assert.False(s.ValueFromPipeline || s.ValueFromPipelineByPropertyName, $"{c.Name} -{p.Name} binds from the pipeline"));

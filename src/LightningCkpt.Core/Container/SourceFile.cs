@@ -1,5 +1,6 @@
 using System;
 using System.IO;
+using LightningCkpt.Remote;
 
 namespace LightningCkpt.Container
 {
@@ -8,7 +9,9 @@ namespace LightningCkpt.Container
     /// write). Every storage points at its SourceFile, so tensor bytes can be read without the Checkpoint (sharded
     /// checkpoints read storages of several files). Data reads go through <see cref="OpenForData"/> and
     /// <see cref="ReadAt"/>: a file that is no longer the recorded version, or that changes while it is read, gives
-    /// one clean <see cref="CheckpointFormatException"/> instead of stale or mixed bytes.
+    /// one clean <see cref="CheckpointFormatException"/> instead of stale or mixed bytes. A remote file (an http(s)
+    /// URL) is the same kind of source: its identity is the object's length, ETag and Last-Modified, and every range
+    /// is conditional on it, so the readers above never know where the bytes come from.
     /// </summary>
     public sealed class SourceFile
     {
@@ -18,19 +21,34 @@ namespace LightningCkpt.Container
             Identity = identity;
         }
 
+        /// <summary>A remote object (opened by its first range request); its Path is the redacted URL.</summary>
+        public SourceFile(RemoteObject remote)
+        {
+            Remote = remote ?? throw new ArgumentNullException(nameof(remote));
+            Path = remote.DisplayUrl;
+        }
+
+        /// <summary>The file path, or for a remote object its URL without credentials.</summary>
         public string Path { get; }
+
+        /// <summary>The remote object this source reads, or null for a local file.</summary>
+        public RemoteObject? Remote { get; }
 
         /// <summary>The identity recorded when the checkpoint was opened.</summary>
         public FileIdentity Identity { get; }
 
-        public long Length => Identity.Length;
+        public long Length => Remote?.Length ?? Identity.Length;
+
+        /// <summary>Last write (local) or Last-Modified (remote; MinValue when the server sent none).</summary>
+        public DateTime LastWriteTimeUtc => Remote != null ? Remote.LastModified?.UtcDateTime ?? DateTime.MinValue : Identity.LastWriteTimeUtc;
 
         /// <summary>
         /// Opens the file for data reads, refusing when the path now names another file (a replaced last.ckpt) or the
         /// same file in another state: objects made from an older version never read the new one.
         /// </summary>
-        public FileStream OpenForData()
+        public Stream OpenForData()
         {
+            if (Remote != null) return new RemoteStream(Remote);
             FileStream fs;
             try
             {
@@ -50,12 +68,18 @@ namespace LightningCkpt.Container
         /// <summary>
         /// Reads exactly <paramref name="count"/> bytes at <paramref name="offset"/> from a stream opened by
         /// <see cref="OpenForData"/>, then checks the open file is still the recorded version, so the bytes handed
-        /// on are the ones the checkpoint described.
+        /// on are the ones the checkpoint described. <paramref name="spanEnd"/> (the end of the storage read, when
+        /// known) bounds a remote source's read-ahead.
         /// </summary>
-        public void ReadAt(FileStream fs, long offset, byte[] buffer, int bufferOffset, int count, string part)
+        public void ReadAt(Stream fs, long offset, byte[] buffer, int bufferOffset, int count, string part, long spanEnd = -1)
         {
             if (offset < 0 || count < 0 || offset > Length - count)
                 throw new CheckpointFormatException(Path, part, $"{count} bytes at {offset} lie outside the {Length}-byte file") { Defect = CheckpointDefect.Truncated };
+            if (fs is RemoteStream remote)
+            {
+                remote.ReadData(offset, buffer, bufferOffset, count, spanEnd);
+                return;
+            }
             fs.Position = offset;
             int got = 0;
             while (got < count)
@@ -68,11 +92,18 @@ namespace LightningCkpt.Container
             CheckUnchanged(fs, part);
         }
 
-        /// <summary>Throws when the open file's length or last write differ from the recorded identity.</summary>
-        public void CheckUnchanged(FileStream fs, string part)
+        /// <summary>
+        /// Throws when the open file's length or last write differ from the recorded identity. A remote stream
+        /// needs no look: each of its ranges was conditional on the identity.
+        /// </summary>
+        public void CheckUnchanged(Stream fs, string part)
         {
-            if (!Identity.IsUnchangedIn(FileIdentity.Of(fs.SafeFileHandle, Path))) throw Changed(part);
+            if (!IsUnchanged(fs)) throw Changed(part);
         }
+
+        /// <summary>True when the open file is still the recorded version (always for a remote stream, see <see cref="CheckUnchanged"/>).</summary>
+        public bool IsUnchanged(Stream fs) =>
+            !(fs is FileStream f) || Identity.IsUnchangedIn(FileIdentity.Of(f.SafeFileHandle, Path));
 
         /// <summary>The error for a file that changed under a read in progress.</summary>
         public CheckpointFormatException Changed(string part) =>

@@ -99,7 +99,8 @@ namespace LightningCkpt.Container
             var directory = new ZipDirectory(path, length, entries, cdOffset, cdSize);
             // A zip embedded in another file (a DCP blob read through a SubStream) has offsets relative to that stream,
             // which a later reopen of the file by path could not resolve: locate its entries now, through the stream.
-            if (!(s is FileStream)) directory.LocateAll(s);
+            // (a remote file is reopened through its own source: its headers are located one by one, when read)
+            if (!(s is FileStream) && !(s is Remote.RemoteStream)) directory.LocateAll(s);
             return directory;
         }
 
@@ -125,7 +126,8 @@ namespace LightningCkpt.Container
             {
                 if (e.IsLocated) return e.DataOffset;
                 using var fs = OpenForLocate();
-                if (++_singleLocates <= SingleLocatesBeforeAll) LocateOne(fs, e);
+                // remote: one header per entry read, never a pass over every header of a multi-gigabyte object
+                if (++_singleLocates <= SingleLocatesBeforeAll || Source?.Remote != null) LocateOne(fs, e);
                 else LocateAll(fs);
                 return e.DataOffset;
             }
@@ -159,7 +161,7 @@ namespace LightningCkpt.Container
         /// </summary>
         internal SourceFile? Source { get; set; }
 
-        private FileStream OpenForLocate() =>
+        private Stream OpenForLocate() =>
             Source?.OpenForData() ?? new FileStream(FilePath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.RandomAccess);
 
         private bool AllLocated()

@@ -15,7 +15,7 @@ namespace LightningCkpt.Data
         private const int SkipBuffer = 1 << 16;
         private readonly SourceFile _file;
         private readonly ZipEntry _entry;
-        private FileStream? _fs;
+        private Stream? _fs;
         private Stream? _inflate;
         private long _position;
         private byte[]? _skip;

@@ -22,7 +22,7 @@ namespace LightningCkpt.Data
         /// <summary>Buffer size callers use for their own chunked copies.</summary>
         public const int ChunkSize = 1 << 20;
 
-        private readonly Dictionary<SourceFile, FileStream> _files = new Dictionary<SourceFile, FileStream>();
+        private readonly Dictionary<SourceFile, Stream> _files = new Dictionary<SourceFile, Stream>();
         private InflateCursor? _inflate;
         private byte[]? _window;
         private StorageRef? _windowStorage;
@@ -140,7 +140,7 @@ namespace LightningCkpt.Data
             if (s.FileOffset >= 0)
             {
                 if (!_files.TryGetValue(file, out var fs)) _files[file] = fs = file.OpenForData();
-                file.ReadAt(fs, s.FileOffset + byteOffset, dst, dstOffset, count, $"storage '{s.Key}'");
+                file.ReadAt(fs, s.FileOffset + byteOffset, dst, dstOffset, count, $"storage '{s.Key}'", s.FileOffset + Available(s));
                 return;
             }
             if (s.Entry != null && s.Entry.IsDeflated)

@@ -31,7 +31,7 @@ namespace LightningCkpt
         public string DifferencePath { get; internal set; } = "";
 
         /// <summary>The file name of <see cref="DifferencePath"/>: tells the rows of several difference files apart.</summary>
-        public string DifferenceName => System.IO.Path.GetFileName(DifferencePath);
+        public string DifferenceName => Remote.RemoteUrl.FileNameOf(DifferencePath);
 
         /// <summary>
         /// What changed, as text: a metadata value ("0 → 2"), a shape ("[16, 4] → [32, 4]") or a dtype

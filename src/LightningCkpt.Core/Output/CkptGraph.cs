@@ -17,9 +17,12 @@ namespace LightningCkpt
         /// <summary>Reads a checkpoint's graph; tensors become one <see cref="CkptTensor"/> each (shared ones stay one object).</summary>
         public static object? Load(string path) => Load(path, out _);
 
-        public static object? Load(string path, out Checkpoint checkpoint)
+        public static object? Load(string path, out Checkpoint checkpoint) => Load(path, null, out checkpoint);
+
+        /// <summary><see cref="Load(string)"/> of a file or of a URL read through <paramref name="remote"/>.</summary>
+        public static object? Load(string path, Remote.RemoteSession? remote, out Checkpoint checkpoint)
         {
-            using (Construction.Record()) checkpoint = Checkpoint.Open(path);
+            using (Construction.Record()) checkpoint = Checkpoint.Open(path, remote);
             var bound = new Dictionary<object, CkptTensor>(ReferenceComparer.Instance);
             foreach (var t in CkptTensor.List(checkpoint, all: true))
                 if (!bound.ContainsKey(t.Tensor)) bound.Add(t.Tensor, t);

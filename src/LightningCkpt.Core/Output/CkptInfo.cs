@@ -96,6 +96,9 @@ namespace LightningCkpt
         /// <summary>Opens <paramref name="path"/> and summarises it.</summary>
         public static CkptInfo Read(string path) => From(Checkpoint.Open(path));
 
+        /// <summary><see cref="Read(string)"/> of a file or of a URL read through <paramref name="remote"/>.</summary>
+        public static CkptInfo Read(string path, Remote.RemoteSession? remote) => From(Checkpoint.Open(path, remote));
+
         public static CkptInfo From(Checkpoint c) => new CkptInfo(c, c.View);
 
         // Plain loops and get-only properties assigned here: the first Get-CkptInfo of a session JIT-compiles every
@@ -104,7 +107,8 @@ namespace LightningCkpt
         private CkptInfo(Checkpoint c, CheckpointView v)
         {
             Path = c.FilePath;
-            Name = System.IO.Path.GetFileName(c.FilePath);
+            ReadFrom = c.Source.Remote?.Url ?? c.FilePath;
+            Name = Remote.RemoteUrl.FileNameOf(c.FilePath);
             Length = c.FileLength;
             Format = c.Format;
             Kind = v.Kind;
@@ -216,6 +220,9 @@ namespace LightningCkpt
         }
 
         /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
+        /// <summary>Where the checkpoint is read again (piped on): the path, or the URL with its credentials (never shown).</summary>
+        internal string ReadFrom { get; }
+
         internal string? SafetyWarning => IsSafe ? null
             : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 

@@ -28,7 +28,7 @@ namespace LightningCkpt
         public string Path { get; internal set; } = "";
 
         /// <summary>The file name of <see cref="Path"/>.</summary>
-        public string Name => System.IO.Path.GetFileName(Path);
+        public string Name => Remote.RemoteUrl.FileNameOf(Path);
 
         public override string ToString() => $"{Severity} {Kind}: {Message}";
     }

@@ -20,6 +20,9 @@ namespace LightningCkpt.Safety
 
         /// <summary>Cancellation and bytes read by -VerifyCrc/-CheckValues; null = not cancellable.</summary>
         public ReadProgress? Progress { get; set; }
+
+        /// <summary>The session that reads URLs (a session of the test's own when null).</summary>
+        public Remote.RemoteSession? Remote { get; set; }
     }
 
     /// <summary>Tests a checkpoint for damage and danger without running anything.</summary>
@@ -33,19 +36,21 @@ namespace LightningCkpt.Safety
         {
             options ??= new ValidateOptions();
             var findings = new List<CkptFinding>();
-            var result = new CkptTestResult { Path = path, Name = System.IO.Path.GetFileName(path) };
+            bool remote = LightningCkpt.Remote.RemoteUrl.IsRemote(path);
+            var result = new CkptTestResult { Path = remote ? LightningCkpt.Remote.RemoteUrl.RedactText(path) : path, Name = LightningCkpt.Remote.RemoteUrl.FileNameOf(path) };
             Checkpoint c;
             try
             {
-                c = Checkpoint.Open(path);
+                c = Checkpoint.Open(path, options.Remote);
             }
             catch (CheckpointFormatException e)
             {
                 findings.Add(new CkptFinding(Classify(e), FindingSeverity.Error, e.Reason, LocationIn(path, e)));
                 return Finish(result, findings);
             }
-            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            catch (Exception e) when ((e is IOException && !(e is LightningCkpt.Remote.RemoteSourceException)) || e is UnauthorizedAccessException)
             {
+                // (a URL that cannot be fetched is the caller's error record, RemoteNotFound …, as a missing file is)
                 findings.Add(new CkptFinding("Unreadable", FindingSeverity.Error, e.Message, "file"));
                 return Finish(result, findings);
             }
@@ -101,7 +106,7 @@ namespace LightningCkpt.Safety
         private static string LocationIn(string path, CheckpointFormatException e)
         {
             var where = LocationOf(e);
-            if (string.IsNullOrEmpty(e.FilePath) || string.Equals(System.IO.Path.GetFullPath(e.FilePath), System.IO.Path.GetFullPath(path), StringComparison.Ordinal)) return where;
+            if (string.IsNullOrEmpty(e.FilePath) || LightningCkpt.Remote.RemoteUrl.IsRemote(path) || string.Equals(System.IO.Path.GetFullPath(e.FilePath), System.IO.Path.GetFullPath(path), StringComparison.Ordinal)) return where;
             return System.IO.Path.GetFileName(e.FilePath.TrimEnd('/', '\\')) + ": " + where;
         }
 

@@ -81,6 +81,7 @@ namespace LightningCkpt.Writing
         {
             foreach (var c in _files.Values)
             {
+                if (c.Source.Remote != null) continue; // a URL is never a local output
                 yield return c.FilePath;
                 foreach (var f in c.Files) if (!string.Equals(f, c.FilePath, StringComparison.Ordinal)) yield return f;
             }

@@ -27,7 +27,7 @@ namespace LightningCkpt.Writing
             {
                 foreach (var input in inputs ?? Array.Empty<string>())
                 {
-                    if (string.IsNullOrEmpty(input)) continue;
+                    if (string.IsNullOrEmpty(input) || Remote.RemoteUrl.IsRemote(input)) continue; // a URL is never the local output
                     if (id.IsSameFile(FileIdentity.Of(input)))
                         throw new CheckpointWriteException(target, CheckpointWriteErrorKind.OutputIsInput,
                             $"is the input checkpoint '{input}' (the same file, by device and inode); an input is never overwritten, choose another output path");

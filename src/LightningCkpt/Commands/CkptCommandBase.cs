@@ -10,7 +10,7 @@ namespace LightningCkpt.Commands
     /// The shared -Path / -LiteralPath pair of the file-reading cmdlets, bound exactly as Get-FileHash binds them,
     /// and the per-file error handling: one bad file is one non-terminating error, and the batch goes on.
     /// </summary>
-    public abstract class CkptCommandBase : PSCmdlet
+    public abstract partial class CkptCommandBase : PSCmdlet
     {
         internal const string PathSet = "Path";
         internal const string LiteralPathSet = "LiteralPath";
@@ -33,6 +33,8 @@ namespace LightningCkpt.Commands
         /// <param name="missing">When given, called for a path that names no file instead of writing FileNotFound.</param>
         protected IEnumerable<string> ResolveInputFiles(Action<string>? missing = null)
         {
+            if (ParameterSetName == UriSet)
+                return RemoteInput.Urls(this, Uri);
             if (ParameterSetName == LiteralPathSet)
                 return PathResolution.ResolveLiteral(this, LiteralPath, missing);
             return PathResolution.ResolveWildcard(this, Path, missing);
@@ -42,6 +44,7 @@ namespace LightningCkpt.Commands
         protected IEnumerable<string> ResolveInputObject(CkptInfo? info, Action<string>? missing = null)
         {
             if (info == null) yield break;
+            if (RemoteInput.IsUrl(info.ReadFrom)) { yield return info.ReadFrom; yield break; }
             if (File.Exists(info.Path) || Directory.Exists(info.Path)) { yield return info.Path; yield break; }
             if (missing != null) { missing(info.Path); yield break; }
             WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find path '{info.Path}' because it does not exist.", info.Path),
@@ -62,6 +65,7 @@ namespace LightningCkpt.Commands
             foreach (var p in paths)
             {
                 if (p == null) continue;
+                if (RemoteInput.IsUrl(p)) { yield return p; continue; } // a URL is not a provider path ('?' is no wildcard there)
                 System.Collections.ObjectModel.Collection<string> resolved;
                 ProviderInfo provider;
                 try
@@ -111,6 +115,7 @@ namespace LightningCkpt.Commands
         /// <summary>Resolves one literal path to an existing file or folder (sharded checkpoints; Core names other folders as not checkpoints).</summary>
         public static bool TryResolveLiteral(PSCmdlet cmdlet, string p, out string? file, out ErrorRecord? error)
         {
+            if (RemoteInput.IsUrl(p)) { file = p; error = null; return true; }
             if (!TryResolveOutput(cmdlet, p, out var resolved, out error)) { file = null; return false; }
             if (!File.Exists(resolved) && !Directory.Exists(resolved))
             {
@@ -169,7 +174,7 @@ namespace LightningCkpt.Commands
                 work();
                 return true;
             }
-            catch (Exception e) when (Classify(e, path, writing) is ErrorRecord error)
+            catch (Exception e) when (Classify(e, RemoteInput.Shown(path), writing) is ErrorRecord error)
             {
                 cmdlet.WriteError(error);
                 return false;
@@ -185,6 +190,7 @@ namespace LightningCkpt.Commands
             CheckpointFormatException f => ErrorFor(f, path),
             CheckpointWriteException w => ErrorFor(w),
             Writing.WeightsRequestException r => ErrorFor(r, path),
+            Remote.RemoteSourceException r => RemoteInput.ErrorFor(r),
             FileNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),
             DirectoryNotFoundException _ when writing => new ErrorRecord(e, "FileWriteError", ErrorCategory.WriteError, path),
             DirectoryNotFoundException _ => new ErrorRecord(e, "FileNotFound", ErrorCategory.ObjectNotFound, path),

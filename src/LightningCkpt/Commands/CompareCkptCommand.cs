@@ -5,6 +5,8 @@ using System.Linq;
 using System.Management.Automation;
 using LightningCkpt.Data;
 
+using LightningCkpt.Remote;
+
 namespace LightningCkpt.Commands
 {
     /// <summary>
@@ -53,8 +55,27 @@ namespace LightningCkpt.Commands
         [ArgumentCompleter(typeof(Completers.TensorNameCompleter))]
         public string[] Name { get; set; } = Array.Empty<string>();
 
+        /// <summary>Bearer token for URLs (HF_TOKEN is used for huggingface.co when none is given).</summary>
+        [Parameter]
+        [SecureStringTransformation]
+        public System.Security.SecureString? Token { get; set; }
+
+        /// <summary>Extra request headers for URLs, as Invoke-WebRequest's -Headers.</summary>
+        [Parameter]
+        public System.Collections.IDictionary? Headers { get; set; }
+
+        /// <summary>Longest wait, in seconds, for one request to a URL (default 100).</summary>
+        [Parameter]
+        [ValidateRange(1, int.MaxValue)]
+        public int TimeoutSec { get; set; }
+
         private Checkpoint? _reference;
         private DataOperation? _operation;
+        private RemoteSession? _remote;
+
+        /// <summary>A file or folder, or a URL through this call's session.</summary>
+        private Checkpoint Open(string input) =>
+            RemoteInput.IsUrl(input) ? Checkpoint.Open(input, _remote ??= RemoteInput.NewSession(this, Token, Headers, TimeoutSec)) : Checkpoint.Open(input);
 
         protected override void BeginProcessing()
         {
@@ -62,9 +83,9 @@ namespace LightningCkpt.Commands
                 ThrowTerminatingError(error!);
             try
             {
-                _reference = Checkpoint.Open(file!);
+                _reference = Open(file!);
             }
-            catch (Exception e) when (PathResolution.Classify(e, file!, writing: false) is ErrorRecord failure)
+            catch (Exception e) when (PathResolution.Classify(e, RemoteInput.Shown(file!), writing: false) is ErrorRecord failure)
             {
                 // Every comparison needs the reference: an unreadable one ends the command.
                 ThrowTerminatingError(failure);
@@ -72,7 +93,11 @@ namespace LightningCkpt.Commands
             _operation = new DataOperation(this, 2, "Comparing checkpoints");
         }
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            _remote?.Cancel();
+        }
 
         protected override void ProcessRecord()
         {
@@ -91,9 +116,9 @@ namespace LightningCkpt.Commands
                 List<CkptDiff>? rows = null;
                 bool ok = PathResolution.TryFile(this, file, () =>
                 {
-                    var difference = Checkpoint.Open(file);
+                    var difference = Open(file);
                     long total = TensorBytes(_reference, options) + TensorBytes(difference, options);
-                    rows = _operation!.Run(System.IO.Path.GetFileName(file), total, progress =>
+                    rows = _operation!.Run(RemoteUrl.FileNameOf(file), total, progress =>
                     {
                         options.Progress = progress;
                         return CheckpointComparer.Compare(_reference, difference, options).ToList();

@@ -13,7 +13,7 @@ namespace LightningCkpt.Commands
             {
                 CkptInfo? info = null;
                 // CkptInfo.Read closes the file before returning, so the next pipeline command may move or delete it.
-                if (!TryProcessFile(file, () => info = CkptInfo.Read(file)) || info == null) continue;
+                if (!TryProcessFile(file, () => info = CkptInfo.Read(file, RemoteInput.IsUrl(file) ? RemoteAccess : null)) || info == null) continue;
                 if (info.SafetyWarning is string warning) WriteWarning(warning);
                 WriteObject(info);
             }

@@ -51,7 +51,11 @@ namespace LightningCkpt.Commands
             if (Hash || Statistics) _operation = new DataOperation(this, 1, "Reading tensor data");
         }
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            base.StopProcessing();
+        }
 
         protected override void ProcessRecord()
         {
@@ -64,7 +68,7 @@ namespace LightningCkpt.Commands
                 List<CkptTensor>? listed = null;
                 bool ok = TryProcessFile(file, () =>
                 {
-                    var checkpoint = Checkpoint.Open(file);
+                    var checkpoint = OpenCheckpoint(file);
                     listed = CkptTensor.List(checkpoint, All);
                     tensors = filter.IsEmpty ? listed : listed.Where(t => filter.IsMatch(t.Name)).ToList();
                     if (Hash || Statistics) Analyze(checkpoint, tensors);

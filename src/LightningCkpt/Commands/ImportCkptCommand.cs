@@ -2,6 +2,8 @@ using System.Collections.Generic;
 using System.Management.Automation;
 using LightningCkpt.Pickle;
 
+using LightningCkpt.Remote;
+
 namespace LightningCkpt.Commands
 {
     /// <summary>
@@ -27,13 +29,13 @@ namespace LightningCkpt.Commands
                 bool found = true;
                 if (!TryProcessFile(file, () =>
                 {
-                    value = CkptGraph.Load(file);
+                    value = CkptGraph.Load(file, RemoteInput.IsUrl(file) ? RemoteAccess : null, out _);
                     if (Key == null) return;
                     try { value = CkptGraph.Select(value, Key); }
                     catch (KeyNotFoundException e)
                     {
                         found = false;
-                        WriteError(new ErrorRecord(new ItemNotFoundException($"{System.IO.Path.GetFileName(file)}: {e.Message}", e), "KeyNotFound", ErrorCategory.ObjectNotFound, Key));
+                        WriteError(new ErrorRecord(new ItemNotFoundException($"{RemoteUrl.FileNameOf(file)}: {e.Message}", e), "KeyNotFound", ErrorCategory.ObjectNotFound, Key));
                     }
                 }) || !found)
                     continue;

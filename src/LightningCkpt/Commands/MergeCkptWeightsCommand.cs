@@ -91,7 +91,11 @@ namespace LightningCkpt.Commands
         private int _failed;
         private DataOperation? _operation;
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            base.StopProcessing();
+        }
 
         protected override void BeginProcessing()
         {
@@ -167,8 +171,8 @@ namespace LightningCkpt.Commands
 
             var checkpoints = new List<Checkpoint>(_inputs.Count);
             foreach (var file in _inputs)
-                if (!TryProcessFile(file, () => checkpoints.Add(Checkpoint.Open(file)))) _failed++;
-            if (_basePath != null && !TryProcessFile(_basePath, () => request.Base = Checkpoint.Open(_basePath))) _failed++;
+                if (!TryProcessFile(file, () => checkpoints.Add(OpenCheckpoint(file)))) _failed++;
+            if (_basePath != null && !TryProcessFile(_basePath, () => request.Base = OpenCheckpoint(_basePath))) _failed++;
             if (_failed > 0) ThrowUnreadable(all.Count);
             if (!ShouldProcess(_outFile, $"Write the {Method} merge of {checkpoints.Count} checkpoints")) return;
 

@@ -6,6 +6,8 @@ using System.Management.Automation;
 using LightningCkpt.Torch;
 using LightningCkpt.Writing;
 
+using LightningCkpt.Remote;
+
 namespace LightningCkpt.Commands
 {
     /// <summary>
@@ -76,7 +78,11 @@ namespace LightningCkpt.Commands
         private SelectOptions _options = new SelectOptions();
         private DataOperation _operation = null!;
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            base.StopProcessing();
+        }
 
         protected override void BeginProcessing()
         {
@@ -111,7 +117,7 @@ namespace LightningCkpt.Commands
                     continue;
                 }
                 List<CkptTensor>? selected = null;
-                if (TryProcessFile(file, () => selected = SelectTensors(Checkpoint.Open(file))) && selected != null)
+                if (TryProcessFile(file, () => selected = SelectTensors(OpenCheckpoint(file))) && selected != null)
                     foreach (var t in selected) WriteObject(t);
             }
         }
@@ -125,7 +131,7 @@ namespace LightningCkpt.Commands
             if (_inputs.Count > 1)
             {
                 ThrowTerminatingError(new ErrorRecord(
-                    new PSArgumentException($"-OutFile takes one input checkpoint, but {_inputs.Count} were given ({string.Join(", ", _inputs.Select(System.IO.Path.GetFileName))}). Write them one at a time, or use Merge-CkptWeights to average them."),
+                    new PSArgumentException($"-OutFile takes one input checkpoint, but {_inputs.Count} were given ({string.Join(", ", _inputs.Select(RemoteUrl.FileNameOf))}). Write them one at a time, or use Merge-CkptWeights to average them."),
                     "OutFileNeedsOneInput", ErrorCategory.InvalidArgument, _inputs));
             }
             var input = _inputs[0];
@@ -135,7 +141,7 @@ namespace LightningCkpt.Commands
             bool written = false;
             if (!TryProcessFile(input, () =>
             {
-                var checkpoint = Checkpoint.Open(input);
+                var checkpoint = OpenCheckpoint(input);
                 var selected = WeightSelection.Select(checkpoint, _options);
                 if (!ShouldProcess(outFile, "Write selected weights")) return;
                 long total = selected.Sum(s => s.Tensor.NBytes);

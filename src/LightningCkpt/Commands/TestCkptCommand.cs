@@ -2,6 +2,8 @@ using System;
 using System.Management.Automation;
 using LightningCkpt.Safety;
 
+using LightningCkpt.Remote;
+
 namespace LightningCkpt.Commands
 {
     /// <summary>
@@ -35,7 +37,11 @@ namespace LightningCkpt.Commands
             if (VerifyCrc || CheckValues) _operation = new DataOperation(this, 3, "Testing checkpoints");
         }
 
-        protected override void StopProcessing() => _operation?.Cancel();
+        protected override void StopProcessing()
+        {
+            _operation?.Cancel();
+            base.StopProcessing();
+        }
 
         protected override void EndProcessing()
         {
@@ -47,10 +53,10 @@ namespace LightningCkpt.Commands
         private CkptTestResult Test(string file, ValidateOptions options)
         {
             if (_operation == null) return CheckpointValidator.Test(file, options);
-            long length = new System.IO.FileInfo(file).Length;
+            long length = options.Remote != null ? options.Remote.Open(file).Length : new System.IO.FileInfo(file).Length;
             long total = length * ((VerifyCrc ? 1 : 0) + (CheckValues ? 1 : 0));
-            return _operation.Run(System.IO.Path.GetFileName(file), total, progress =>
-                CheckpointValidator.Test(file, new ValidateOptions { VerifyCrc = options.VerifyCrc, CheckValues = options.CheckValues, Progress = progress }));
+            return _operation.Run(RemoteUrl.FileNameOf(file), total, progress =>
+                CheckpointValidator.Test(file, new ValidateOptions { VerifyCrc = options.VerifyCrc, CheckValues = options.CheckValues, Progress = progress, Remote = options.Remote }));
         }
 
         protected override void ProcessRecord()
@@ -60,6 +66,7 @@ namespace LightningCkpt.Commands
             var options = new ValidateOptions { VerifyCrc = VerifyCrc, CheckValues = CheckValues };
             foreach (var file in files)
             {
+                options.Remote = RemoteInput.IsUrl(file) ? RemoteAccess : null;
                 if (Quiet)
                 {
                     bool good;

@@ -21,7 +21,22 @@ namespace LightningCkpt.Container.Sharded
             var full = Path.GetFullPath(indexFile);
             var dir = Path.GetDirectoryName(full) ?? ".";
             var indexSource = ShardedCheckpointReader.Identify(full);
-            var json = JsonText.Parse(ShardedCheckpointReader.ReadText(full, Limits.MaxJsonHeaderBytes), full, "index") as JsonObject
+            return Assemble(full, checkpointPath, indexSource, ShardedCheckpointReader.ReadText(full, Limits.MaxJsonHeaderBytes), shard =>
+            {
+                var path = ShardedCheckpointReader.Inside(dir, shard, full);
+                if (!File.Exists(path))
+                    throw new CheckpointFormatException(full, "weight_map", $"shard '{shard}' named by the index is missing") { Defect = CheckpointDefect.MissingStorage };
+                return ShardedCheckpointReader.OpenPart(path, "shard");
+            });
+        }
+
+        /// <summary>
+        /// The checkpoint an index's text describes, each shard opened by <paramref name="openShard"/> (a file beside
+        /// the index, or a URL beside a remote one) and bound to its own source.
+        /// </summary>
+        internal static Checkpoint Assemble(string full, string checkpointPath, SourceFile indexSource, string indexText, Func<string, Checkpoint> openShard)
+        {
+            var json = JsonText.Parse(indexText, full, "index") as JsonObject
                 ?? throw new CheckpointFormatException(full, "index", "the index is not a JSON object") { Kind = CheckpointErrorKind.NotACheckpoint };
             var map = json["weight_map"] as JsonObject
                 ?? throw new CheckpointFormatException(full, "index", "the index has no \"weight_map\" object, so it is not a Hugging Face sharded index") { Kind = CheckpointErrorKind.NotACheckpoint };
@@ -34,10 +49,7 @@ namespace LightningCkpt.Container.Sharded
                 var shard = m.Value as string ?? throw new CheckpointFormatException(full, "weight_map", $"the shard of '{m.Key}' is not a file name");
                 if (shards.ContainsKey(shard)) continue;
                 if (shards.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(full, "weight_map", $"more than {Limits.MaxShardFiles} shards") { Kind = CheckpointErrorKind.LimitExceeded };
-                var path = ShardedCheckpointReader.Inside(dir, shard, full);
-                if (!File.Exists(path))
-                    throw new CheckpointFormatException(full, "weight_map", $"shard '{shard}' named by the index is missing") { Defect = CheckpointDefect.MissingStorage };
-                var part = ShardedCheckpointReader.OpenPart(path, "shard");
+                var part = openShard(shard);
                 shards.Add(shard, part);
                 shardOrder.Add(shard);
                 var tensors = new Dictionary<string, TensorRef>(StringComparer.Ordinal);

@@ -95,9 +95,15 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>A file name from an index or metadata, resolved inside <paramref name="dir"/> (never outside it).</summary>
         public static string Inside(string dir, string relative, string source)
         {
+            RequirePlainName(relative, source);
+            return Path.Combine(dir, relative);
+        }
+
+        /// <summary>Refuses a file name from an index or metadata that is absolute or climbs out of its folder (or URL prefix).</summary>
+        public static void RequirePlainName(string relative, string source)
+        {
             if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative) || relative.Split('/', '\\').Any(p => p == ".."))
                 throw new CheckpointFormatException(source, "file names", $"'{relative}' is not a plain file name inside the checkpoint folder");
-            return Path.Combine(dir, relative);
         }
 
         /// <summary>The union of several files' globals, first-seen order.</summary>
