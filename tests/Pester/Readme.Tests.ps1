@@ -1,6 +1,6 @@
 # Every PowerShell example in README.md runs as printed, in order, in one session, in a scratch folder laid out as the
-# README says (a lightning_logs tree like samples/, a sharded Lightning folder at sharded/epoch=3.ckpt), and ends
-# without an error. The Install block is run by Package.Tests.ps1 in a scratch HOME: it installs a module for the user.
+# README says (a lightning_logs tree like samples/, a sharded Lightning folder at sharded/epoch=3.ckpt, and $url: the
+# URL of last.ckpt on a loopback nginx), and ends without an error. The Install block is run by Package.Tests.ps1 in a scratch HOME: it installs a module for the user.
 BeforeDiscovery {
     $readme = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../README.md') -Raw
     $script:Blocks = @([regex]::Matches($readme, '(?ms)^```powershell\r?\n(.*?)^```') | ForEach-Object { $_.Groups[1].Value } |
@@ -10,6 +10,7 @@ BeforeDiscovery {
 
 BeforeAll {
     . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+    . (Join-Path $PSScriptRoot 'RemoteServers.ps1')
     $scratch = Join-Path $TestDrive 'readme'
     $samples = Join-Path $script:RepoRoot 'samples'
     foreach ($f in Get-ChildItem -LiteralPath (Join-Path $samples "lightning_logs") -Recurse -File -Force) {
@@ -19,16 +20,21 @@ BeforeAll {
     foreach ($f in Get-ChildItem -LiteralPath $sharded -Recurse -File -Force) {
         Copy-TestFile $f.FullName (Join-Path $scratch ('sharded/epoch=3.ckpt' + $f.FullName.Substring($sharded.Length)))
     }
+    $script:Nginx = Start-TestNginx -Root $scratch -Certificates (New-TestCertificateAuthority (Join-Path $TestDrive 'ca'))
     # One session for all blocks, as a reader types them: later examples use variables ($run, $ranked, $last) that
     # earlier ones set.
     $script:Session = [powershell]::Create()
     $modulePath = if ($env:LIGHTNINGCKPT_MODULE) { $env:LIGHTNINGCKPT_MODULE } else { Join-Path $script:RepoRoot 'out/LightningCkpt' }
     $null = $script:Session.AddCommand('Import-Module').AddParameter('Name', $modulePath).AddStatement().
-        AddCommand('Set-Location').AddParameter('LiteralPath', $scratch)
+        AddCommand('Set-Location').AddParameter('LiteralPath', $scratch).AddStatement().
+        AddCommand('Set-Variable').AddParameter('Name', 'url').AddParameter('Value', "$($script:Nginx.Http)/files/lightning_logs/version_0/checkpoints/last.ckpt")
     $null = $script:Session.Invoke()
 }
 
-AfterAll { if ($script:Session) { $script:Session.Dispose() } }
+AfterAll {
+    if ($script:Session) { $script:Session.Dispose() }
+    Stop-TestServer $script:Nginx
+}
 
 Describe 'README.md examples' {
     It 'has the examples it promises' {
