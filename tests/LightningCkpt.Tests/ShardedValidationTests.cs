@@ -60,13 +60,35 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void ZstdStreamChunksAreRefusedAsUnsupportedNamingTheTransform()
+        public void ItemsRecordedAsZstdButStoredPlainAreDamagedZstdStreamsNamingTheDataFile()
         {
-            var e = OpenFails(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd"));
+            // bad_dcp_zstd records stream.zstd/1 over plain torch.save bytes: the data file is wrong, not the reader
+            var dir = Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd");
+            var e = OpenFails(dir);
+            Assert.Equal(CheckpointErrorKind.Malformed, e.Kind);
+            Assert.EndsWith("__0_0.distcp", e.FilePath);
+            Assert.Contains("zstd stream is damaged", e.Message);
+            Assert.Equal("Malformed", ErrorFinding(dir).Kind);
+        }
+
+        [Fact]
+        public void AStreamTransformOtherThanZstdIsRefusedAsUnsupportedNamingIt()
+        {
+            // the real zstd folder with its descriptors renamed to a transform torch does not have (same length, so the pickle stays valid)
+            var d = Copy("dcp2_zstd");
+            var md = Path.Combine(d, ".metadata");
+            var bytes = File.ReadAllBytes(md);
+            var from = System.Text.Encoding.ASCII.GetBytes("stream.zstd/1");
+            var to = System.Text.Encoding.ASCII.GetBytes("stream.lz4x/1");
+            int replaced = 0;
+            for (int i = 0; i + from.Length <= bytes.Length; i++)
+                if (bytes.Skip(i).Take(from.Length).SequenceEqual(from)) { Array.Copy(to, 0, bytes, i, to.Length); replaced++; }
+            Assert.True(replaced > 0);
+            File.WriteAllBytes(md, bytes);
+            var e = OpenFails(d);
             Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
-            Assert.Contains(".metadata", e.FilePath);
-            Assert.Contains("stream.zstd/1", e.Message);
-            Assert.Equal("Unsupported", ErrorFinding(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd")).Kind);
+            Assert.Contains("stream.lz4x/1", e.Message);
+            Assert.Equal("Unsupported", ErrorFinding(d).Kind);
         }
 
         [Fact]
