@@ -74,7 +74,11 @@ namespace LightningCkpt.Tests
             var c = Checkpoint.Open(path);
             Assert.Equal(truth.GetProperty("format").GetString(), c.Format.ToString());
             using var reader = new TensorDataReader(c);
-            if (truth.TryGetProperty("all_tensors", out var all)) AssertEveryTensor(path, c, reader, all);
+            if (truth.TryGetProperty("all_tensors", out var all))
+            {
+                AssertEveryTensor(path, c, reader, all);
+                AssertPlainValues(c, truth.GetProperty("values"));
+            }
             if (!truth.TryGetProperty("tensors", out var named)) named = default;
             var expected = named.ValueKind == JsonValueKind.Array ? named.EnumerateArray().ToList() : new List<JsonElement>();
             var weights = c.View.Weights;
@@ -124,6 +128,35 @@ namespace LightningCkpt.Tests
                 }
             }
             Assert.True(errors.Count == 0, path + ":\n" + string.Join("\n", errors));
+        }
+
+        /// <summary>"values": every plain value (int, float, str, bool, None) torch loaded, by the generator's path rule.</summary>
+        internal static void AssertPlainValues(Checkpoint c, JsonElement values)
+        {
+            var ours = new Dictionary<string, object?>(StringComparer.Ordinal);
+            CollectPlainValues(c.Root, "", ours);
+            foreach (var v in values.EnumerateObject())
+            {
+                Assert.True(ours.TryGetValue(v.Name, out var actual), $"{c.FilePath}: no plain value at '{v.Name}'");
+                TruthComparer.AssertPlainValue(v.Value, actual, v.Name);
+            }
+        }
+
+        private static void CollectPlainValues(object? v, string prefix, Dictionary<string, object?> into)
+        {
+            string Join(object? key) => (prefix.Length == 0 ? "" : prefix + ".") + Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture);
+            switch (v)
+            {
+                case Pickle.PyDict d:
+                    foreach (var e in d) CollectPlainValues(e.Value, Join(e.Key), into);
+                    break;
+                case IReadOnlyList<object?> list when list.Any(x => x is Torch.TensorRef || x is Pickle.PyDict || x is Pickle.PyList || x is Pickle.PyTuple):
+                    for (int i = 0; i < list.Count; i++) CollectPlainValues(list[i], Join(i), into);
+                    break;
+                case null: case long _: case double _: case string _: case bool _:
+                    into[prefix] = v;
+                    break;
+            }
         }
     }
 }
