@@ -105,18 +105,32 @@ namespace LightningCkpt.Container.Zstd
         }
 
         /// <summary>Decodes exactly <paramref name="count"/> literals of one stream [start, end) into dst at dstPos.</summary>
-        public void DecodeStream(byte[] src, int start, int end, byte[] dst, int dstPos, int count)
+        /// <remarks>
+        /// The decoder's state is always the <see cref="MaxBits"/> stream bits below the read position, so each literal
+        /// is one lookup of those bits and a step back by the code's length; the stream is used up exactly when the
+        /// position reaches its start. Reads are single 8-byte loads where the array allows (this is the hot loop).
+        /// </remarks>
+        public unsafe void DecodeStream(byte[] src, int start, int end, byte[] dst, int dstPos, int count)
         {
-            var bits = new BackwardBits(src, start, end);
-            int mask = (1 << MaxBits) - 1;
-            int state = (int)bits.Read(MaxBits);
-            for (int i = 0; i < count; i++)
+            long top = new BackwardBits(src, start, end).Position; // bits above the stream's start
+            int maxBits = MaxBits;
+            ulong mask = (1UL << maxBits) - 1;
+            var symbols = Symbols;
+            var lengths = Bits;
+            fixed (byte* s = src)
             {
-                dst[dstPos + i] = Symbols[state];
-                int nb = Bits[state];
-                state = ((state << nb) + (int)bits.Read(nb)) & mask;
+                long fast = (long)(src.Length - 8 - start) * 8; // below this bit a load of 8 bytes stays inside src
+                for (int i = 0; i < count; i++)
+                {
+                    long low = top - maxBits;
+                    uint idx = low >= 0 && low < fast
+                        ? (uint)((*(ulong*)(s + start + (low >> 3)) >> (int)(low & 7)) & mask)
+                        : BackwardBits.Peek(src, start, low, maxBits);
+                    dst[dstPos + i] = symbols[idx];
+                    top -= lengths[idx];
+                }
             }
-            if (bits.Position != -MaxBits) throw new ZstdDataException("a Huffman stream that is not used up exactly");
+            if (top != 0) throw new ZstdDataException("a Huffman stream that is not used up exactly");
         }
     }
 }

@@ -1,7 +1,9 @@
+using System;
+
 namespace LightningCkpt.Container.Zstd
 {
     /// <summary>A malformed zstd stream; the decoder turns it into a CheckpointFormatException naming the file.</summary>
-    internal sealed class ZstdDataException : System.Exception
+    internal sealed class ZstdDataException : Exception
     {
         public ZstdDataException(string message) : base(message) { }
 
@@ -88,11 +90,22 @@ namespace LightningCkpt.Container.Zstd
             return Gather(at, n);
         }
 
-        private uint Gather(long bit, int count)
+        /// <summary>The <paramref name="count"/> bits of the stream at [<paramref name="low"/>, low + count), zeros below its start.</summary>
+        public static uint Peek(byte[] src, int start, long low, int count)
         {
+            if (low >= 0) return Gather(src, start, low, count);
+            int n = count + (int)low;
+            return n <= 0 ? 0 : Gather(src, start, 0, n) << (int)-low;
+        }
+
+        private uint Gather(long bit, int count) => Gather(_src, _start, bit, count);
+
+        private static uint Gather(byte[] src, int start, long bit, int count)
+        {
+            long first = start + (bit >> 3);
             ulong acc = 0;
-            long first = _start + (bit >> 3);
-            for (int i = 0; i < 5 && first + i < _src.Length; i++) acc |= (ulong)_src[first + i] << (8 * i);
+            if (first + 8 <= src.Length) acc = BitConverter.ToUInt64(src, (int)first); // one load away from the array's end
+            else for (int i = 0; first + i < src.Length; i++) acc |= (ulong)src[first + i] << (8 * i);
             return (uint)((acc >> (int)(bit & 7)) & ((1UL << count) - 1));
         }
     }
