@@ -170,6 +170,12 @@ namespace LightningCkpt
         /// <summary>Most dimensions a tensor may have (torch allows 64).</summary>
         public const int MaxTensorDims = 64;
 
+        /// <summary>
+        /// Largest DCP item read through a stream transform (zstd), before and after decoding: the decoded archive is
+        /// held in memory, as there is no plain copy of its bytes in any file to read positionally.
+        /// </summary>
+        public const long MaxDecodedTransformBytes = 1L << 30;
+
         /// <summary>Largest expansion ratio a deflated entry may claim over its compressed size.</summary>
         public const long MaxDeflateRatio = 1032;
     

@@ -73,10 +73,16 @@ namespace LightningCkpt.Tests
             var truth = doc.RootElement;
             var c = Checkpoint.Open(path);
             Assert.Equal(truth.GetProperty("format").GetString(), c.Format.ToString());
-            var expected = truth.GetProperty("tensors").EnumerateArray().ToList();
-            var weights = c.View.Weights;
-            Assert.Equal(expected.Select(e => e.GetProperty("name").GetString()), weights.Select(w => w.Name));
             using var reader = new TensorDataReader(c);
+            if (truth.TryGetProperty("all_tensors", out var all))
+            {
+                AssertEveryTensor(path, c, reader, all);
+                AssertPlainValues(c, truth.GetProperty("values"));
+            }
+            if (!truth.TryGetProperty("tensors", out var named)) named = default;
+            var expected = named.ValueKind == JsonValueKind.Array ? named.EnumerateArray().ToList() : new List<JsonElement>();
+            var weights = c.View.Weights;
+            if (named.ValueKind == JsonValueKind.Array) Assert.Equal(expected.Select(e => e.GetProperty("name").GetString()), weights.Select(w => w.Name));
             for (int i = 0; i < expected.Count; i++)
             {
                 var e = expected[i];
@@ -94,6 +100,63 @@ namespace LightningCkpt.Tests
             if (truth.TryGetProperty("global_step", out var gs) && gs.ValueKind == JsonValueKind.Number)
                 Assert.Equal(gs.GetInt64(), c.View.GlobalStep);
             return c;
+        }
+
+        /// <summary>
+        /// make_torch2_sharded.py's "all_tensors": every tensor torch loaded, by path in torch's order, with dtype, shape,
+        /// SHA-256 and torch's statistics; "values": the plain values by path.
+        /// </summary>
+        private static void AssertEveryTensor(string path, Checkpoint c, TensorDataReader reader, JsonElement all)
+        {
+            var expected = all.EnumerateArray().ToList();
+            var actual = c.AllTensors;
+            Assert.Equal(expected.Select(e => e.GetProperty("path").GetString()).ToArray(), actual.Select(a => a.Path).ToArray());
+            var errors = new List<string>();
+            var listed = CkptTensor.List(c, true); // every tensor in AllTensors' order
+            for (int i = 0; i < expected.Count; i++)
+            {
+                var e = expected[i];
+                var t = actual[i].Tensor;
+                var name = actual[i].Path;
+                if (e.GetProperty("dtype").GetString() != t.DType.Name) errors.Add($"{name}: {t.DType.Name}, torch says {e.GetProperty("dtype").GetString()}");
+                else if (!e.GetProperty("shape").EnumerateArray().Select(x => x.GetInt64()).SequenceEqual(t.Shape)) errors.Add($"{name}: shape [{string.Join(",", t.Shape)}] differs from torch's");
+                else if (e.GetProperty("sha256").GetString() != reader.Sha256(t)) errors.Add($"{name}: bytes differ from torch's");
+                else
+                {
+                    TensorAnalysis.Analyze(listed[i], reader, hash: false, statistics: true);
+                    errors.AddRange(DataOracle.StatisticsMismatches(name, e.GetProperty("stats"), listed[i]));
+                }
+            }
+            Assert.True(errors.Count == 0, path + ":\n" + string.Join("\n", errors));
+        }
+
+        /// <summary>"values": every plain value (int, float, str, bool, None) torch loaded, by the generator's path rule.</summary>
+        internal static void AssertPlainValues(Checkpoint c, JsonElement values)
+        {
+            var ours = new Dictionary<string, object?>(StringComparer.Ordinal);
+            CollectPlainValues(c.Root, "", ours);
+            foreach (var v in values.EnumerateObject())
+            {
+                Assert.True(ours.TryGetValue(v.Name, out var actual), $"{c.FilePath}: no plain value at '{v.Name}'");
+                TruthComparer.AssertPlainValue(v.Value, actual, v.Name);
+            }
+        }
+
+        private static void CollectPlainValues(object? v, string prefix, Dictionary<string, object?> into)
+        {
+            string Join(object? key) => (prefix.Length == 0 ? "" : prefix + ".") + Convert.ToString(key, System.Globalization.CultureInfo.InvariantCulture);
+            switch (v)
+            {
+                case Pickle.PyDict d:
+                    foreach (var e in d) CollectPlainValues(e.Value, Join(e.Key), into);
+                    break;
+                case IReadOnlyList<object?> list when list.Any(x => x is Torch.TensorRef || x is Pickle.PyDict || x is Pickle.PyList || x is Pickle.PyTuple):
+                    for (int i = 0; i < list.Count; i++) CollectPlainValues(list[i], Join(i), into);
+                    break;
+                case null: case long _: case double _: case string _: case bool _:
+                    into[prefix] = v;
+                    break;
+            }
         }
     }
 }

@@ -60,20 +60,42 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void ZstdStreamChunksAreRefusedAsUnsupportedNamingTheTransform()
+        public void ItemsRecordedAsZstdButStoredPlainAreDamagedZstdStreamsNamingTheDataFile()
         {
-            var e = OpenFails(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd"));
+            // bad_dcp_zstd records stream.zstd/1 over plain torch.save bytes: the data file is wrong, not the reader
+            var dir = Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd");
+            var e = OpenFails(dir);
+            Assert.Equal(CheckpointErrorKind.Malformed, e.Kind);
+            Assert.EndsWith("__0_0.distcp", e.FilePath);
+            Assert.Contains("zstd stream is damaged", e.Message);
+            Assert.Equal("Malformed", ErrorFinding(dir).Kind);
+        }
+
+        [Fact]
+        public void AStreamTransformOtherThanZstdIsRefusedAsUnsupportedNamingIt()
+        {
+            // the real zstd folder with its descriptors renamed to a transform torch does not have (same length, so the pickle stays valid)
+            var d = Copy("dcp2_zstd");
+            var md = Path.Combine(d, ".metadata");
+            var bytes = File.ReadAllBytes(md);
+            var from = System.Text.Encoding.ASCII.GetBytes("stream.zstd/1");
+            var to = System.Text.Encoding.ASCII.GetBytes("stream.lz4x/1");
+            int replaced = 0;
+            for (int i = 0; i + from.Length <= bytes.Length; i++)
+                if (bytes.Skip(i).Take(from.Length).SequenceEqual(from)) { Array.Copy(to, 0, bytes, i, to.Length); replaced++; }
+            Assert.True(replaced > 0);
+            File.WriteAllBytes(md, bytes);
+            var e = OpenFails(d);
             Assert.Equal(CheckpointErrorKind.Unsupported, e.Kind);
-            Assert.Contains(".metadata", e.FilePath);
-            Assert.Contains("stream.zstd/1", e.Message);
-            Assert.Equal("Unsupported", ErrorFinding(Path.Combine(ShardedCheckpointTests.Dir, "bad_dcp_zstd")).Kind);
+            Assert.Contains("stream.lz4x/1", e.Message);
+            Assert.Equal("Unsupported", ErrorFinding(d).Kind);
         }
 
         [Fact]
         public void RankLocalDcpMetadataIsRefusedAsUnsupportedAndTheFolderIsStillACheckpoint()
         {
             // what the newest torch writes without collectives: __0.metadata, __1.metadata and no global .metadata
-            var d = Copy("lightning2x_sharded.ckpt");
+            var d = Copy("lightning2_fsdp.ckpt");
             File.Delete(Path.Combine(d, "meta.pt"));
             File.Copy(Path.Combine(d, ".metadata"), Path.Combine(d, "__1.metadata"));
             File.Move(Path.Combine(d, ".metadata"), Path.Combine(d, "__0.metadata"));
@@ -91,7 +113,7 @@ namespace LightningCkpt.Tests
         [Theory]
         [InlineData("ds_zero2_bf16_dp2", "checkpoint/bf16_zero_pp_rank_1_mp_rank_00_optim_states.pt", "rank 1", null)]
         [InlineData("ds_zero3_bf16_dp2", "checkpoint/zero_pp_rank_1_mp_rank_00_model_states.pt", "rank 1", null)]
-        [InlineData("lightning2x_sharded.ckpt", "__1_0.distcp", "__1_0.distcp", ".metadata")]
+        [InlineData("lightning2_fsdp.ckpt", "__1_0.distcp", "__1_0.distcp", ".metadata")]
         [InlineData("dcp13_gloo2_sharded", ".metadata", "no .metadata", null)]
         public void AMissingRankShardOrMetadataFileIsNamed(string fixture, string missing, string words, string? findingAt)
         {
@@ -298,10 +320,10 @@ namespace LightningCkpt.Tests
             Assert.Equal("2.1.3", ds.LightningVersion);
             Assert.Equal("lightning", ds.Kind);
             Assert.Equal(5, ds.ShardFiles.Count); // latest, 2 model states, 2 optimizer states
-            var ls = CkptInfo.Read(Path.Combine(ShardedCheckpointTests.Dir, "lightning2x_sharded.ckpt"));
+            var ls = CkptInfo.Read(Path.Combine(ShardedCheckpointTests.Dir, "lightning2_fsdp.ckpt"));
             Assert.Equal(Container.CheckpointFormat.LightningSharded, ls.Format);
-            Assert.Equal(1, ls.Epoch);
-            Assert.Equal(40, ls.GlobalStep);
+            Assert.Equal(2, ls.Epoch);
+            Assert.Equal(60, ls.GlobalStep);
             Assert.Equal(2, ls.WorldSize);
             Assert.Single(ls.Optimizers);
             Assert.Equal(3, ls.TensorCount);

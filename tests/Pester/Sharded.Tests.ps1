@@ -6,7 +6,7 @@ BeforeAll {
     $script:Sharded = Join-Path $script:RepoRoot 'tests/fixtures/sharded'
     $script:Copy = Join-Path $TestDrive 'runs'
     $null = New-Item -ItemType Directory -Path $Copy -Force
-    foreach ($name in 'ds_zero3_bf16_dp2', 'lightning2x_sharded.ckpt', 'hf_safetensors', 'dcp13_gloo_sharded') {
+    foreach ($name in 'ds_zero3_bf16_dp2', 'lightning2_fsdp.ckpt', 'hf_safetensors', 'dcp13_gloo_sharded') {
         Copy-Item -LiteralPath (Join-Path $Sharded $name) -Destination (Join-Path $Copy $name) -Recurse
     }
     Copy-Item -LiteralPath (Join-Path $Sharded 'single.safetensors') -Destination $Copy
@@ -32,9 +32,9 @@ Describe 'Sharded checkpoints in the cmdlets' {
     It 'names every folder checkpoint by its folder in the table, also when its index or metadata file is given' {
         $hf = Join-Path $Copy 'hf_safetensors'
         $paths = $hf, (Join-Path $hf 'model.safetensors.index.json'), (Join-Path $Copy 'dcp13_gloo_sharded'),
-            (Join-Path $Copy 'dcp13_gloo_sharded/.metadata'), (Join-Path $Copy 'lightning2x_sharded.ckpt'), (Join-Path $Copy 'ds_zero3_bf16_dp2')
+            (Join-Path $Copy 'dcp13_gloo_sharded/.metadata'), (Join-Path $Copy 'lightning2_fsdp.ckpt'), (Join-Path $Copy 'ds_zero3_bf16_dp2')
         $r = Get-CkptInfo -LiteralPath $paths
-        $r.Name | Should -Be @('hf_safetensors', 'hf_safetensors', 'dcp13_gloo_sharded', 'dcp13_gloo_sharded', 'lightning2x_sharded.ckpt', 'ds_zero3_bf16_dp2')
+        $r.Name | Should -Be @('hf_safetensors', 'hf_safetensors', 'dcp13_gloo_sharded', 'dcp13_gloo_sharded', 'lightning2_fsdp.ckpt', 'ds_zero3_bf16_dp2')
         foreach ($i in $r) { $i.Path | Should -Be (Join-Path $Copy $i.Name) }
         $text = $r | Out-String -Width 80
         $text | Should -Not -Match 'index\.json|\.metadata'
@@ -122,10 +122,35 @@ Describe 'Sharded checkpoints in the cmdlets' {
         $ev2[0].FullyQualifiedErrorId | Should -BeLike 'UnsupportedCheckpoint,*'
     }
 
+    It 'reads a real torch 2.x FSDP2 DCP folder end to end: info, every tensor hashed as torch, statistics, consolidation, compare' {
+        # written by two gloo ranks with torch 2.14 (make_torch2_sharded.py): fully_shard model + Adam via get_state_dict
+        $d = Join-Path $TestDrive 'fsdp2/dcp2_fsdp2_adam'
+        $null = New-Item -ItemType Directory -Path (Split-Path $d) -Force
+        Copy-Item -LiteralPath (Join-Path $Sharded 'dcp2_fsdp2_adam') -Destination $d -Recurse
+        $truth = Get-Content -LiteralPath (Join-Path $Sharded 'dcp2_fsdp2_adam.truth.json') -Raw | ConvertFrom-Json
+        $i = Get-CkptInfo -LiteralPath $d
+        $i.Format | Should -Be 'Dcp'
+        $i.WorldSize | Should -Be 2
+        $i.UnsafeGlobals.Count | Should -Be 0
+        $t = Get-CkptTensor -LiteralPath $d -All -Hash -Statistics
+        $t.TensorPath | Should -Be $truth.all_tensors.path
+        foreach ($e in $truth.all_tensors) {
+            $x = $t | Where-Object TensorPath -eq $e.path
+            $x.Sha256 | Should -BeExactly $e.sha256
+            $x.Shape | Should -Be $e.shape
+            if ($e.stats.numel -gt 0) { [math]::Abs($x.Mean - $e.stats.mean) | Should -BeLessOrEqual (1e-9 * [math]::Max(1, [math]::Abs($e.stats.mean))) }
+        }
+        (Test-Ckpt -LiteralPath $d -Quiet) | Should -BeTrue
+        $out = Join-Path $TestDrive 'fsdp2.pt'
+        Select-CkptWeights -LiteralPath $d -OutFile $out
+        Compare-Ckpt -ReferencePath $d -DifferencePath $out | Where-Object { $_.Kind -eq 'Tensor' -and $_.Status -ne 'Equal' } | Should -BeNullOrEmpty
+        (Get-CkptTensor -LiteralPath $out).Count | Should -Be 3
+    }
+
     It 'tests a sharded folder valid and names a missing rank' {
-        (Test-Ckpt -LiteralPath (Join-Path $Copy 'lightning2x_sharded.ckpt') -Quiet) | Should -BeTrue
+        (Test-Ckpt -LiteralPath (Join-Path $Copy 'lightning2_fsdp.ckpt') -Quiet) | Should -BeTrue
         $broken = Join-Path $TestDrive 'broken.ckpt'
-        Copy-Item -LiteralPath (Join-Path $Copy 'lightning2x_sharded.ckpt') -Destination $broken -Recurse
+        Copy-Item -LiteralPath (Join-Path $Copy 'lightning2_fsdp.ckpt') -Destination $broken -Recurse
         Remove-Item -LiteralPath (Join-Path $broken '__1_0.distcp')
         $r = Test-Ckpt -LiteralPath $broken
         $r.IsValid | Should -BeFalse

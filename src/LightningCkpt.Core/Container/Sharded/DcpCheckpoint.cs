@@ -23,8 +23,6 @@ namespace LightningCkpt.Container.Sharded
             "torch.distributed.checkpoint.metadata",        // torch 2.x
         };
 
-        private static readonly Regex DataFileName = new Regex(@"^__(\d+)_(\d+)\.distcp$", RegexOptions.CultureInvariant);
-
         private DcpCheckpoint(string dir) => Dir = dir;
 
         public string Dir { get; }
@@ -94,21 +92,27 @@ namespace LightningCkpt.Container.Sharded
                 ?? throw new CheckpointFormatException(mdPath, "Metadata", "storage_data is missing or not a dict (was it written by a non-filesystem storage writer?)") { Kind = CheckpointErrorKind.Unsupported };
 
             // MetadataIndex objects are dict keys; torch matches them by (fqn, offset)
-            var items = new Dictionary<string, (string file, long offset, long length)>(StringComparer.Ordinal);
+            var items = new Dictionary<string, DcpItem>(StringComparer.Ordinal);
             foreach (var e in storageData)
             {
                 var fqn = PyFields.Get(e.Key, "fqn") as string ?? throw new CheckpointFormatException(mdPath, "storage_data", $"a key {PyRepr.Render(e.Key, 80)} has no fqn");
                 var rel = PyFields.Get(e.Value, "relative_path") as string ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no relative_path");
                 long off = PyFields.Long(PyFields.Get(e.Value, "offset")) ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no offset");
                 long len = PyFields.Long(PyFields.Get(e.Value, "length")) ?? throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has no length");
-                if (PyFields.Get(e.Value, "transform_descriptors") is PyList tl && tl.Count > 0)
-                    throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' is stored through the stream transform {PyRepr.Render(tl, 60)}, which this version does not read") { Kind = CheckpointErrorKind.Unsupported };
-                items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = (rel, off, len);
+                var transforms = new List<string>();
+                switch (PyFields.Get(e.Value, "transform_descriptors"))
+                {
+                    case null: break;
+                    case PyList tl when tl.All(x => x is string):
+                        transforms.AddRange(tl.Cast<string>());
+                        break;
+                    case var other:
+                        throw new CheckpointFormatException(mdPath, "storage_data", $"'{fqn}' has transform_descriptors {PyRepr.Render(other, 60)}, not a list of strings");
+                }
+                items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = new DcpItem(rel, off, len, transforms);
             }
 
-            var ranks = new HashSet<long>();
-            var files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
-            var sources = new Dictionary<string, SourceFile>(StringComparer.Ordinal);
+            var data = new DcpDataFiles(Dir, mdPath, Absorb);
             try
             {
                 foreach (var entry in sdm)
@@ -120,11 +124,11 @@ namespace LightningCkpt.Container.Sharded
                     {
                         if (!items.TryGetValue(IndexKey(key, null), out var where))
                             throw Missing(mdPath, key, "its bytes");
-                        value = OpenBlob(files, sources, where, key, ranks).Root;
+                        value = data.Bytes(where, key).Root;
                     }
                     else if (kind.EndsWith(".TensorStorageMetadata", StringComparison.Ordinal))
                     {
-                        value = Tensor(mdPath, key, entry.Value, items, files, sources, ranks);
+                        value = Tensor(mdPath, key, entry.Value, items, data);
                     }
                     else throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' is described by {kind}, neither tensor nor bytes storage metadata") { Kind = CheckpointErrorKind.Unsupported };
 
@@ -135,18 +139,14 @@ namespace LightningCkpt.Container.Sharded
             finally
             {
                 // a data file rewritten while its blobs were parsed would hand on ranges of another version
-                SourceFile? changed = null;
-                foreach (var kv in files)
-                {
-                    if (changed == null && sources.TryGetValue(kv.Key, out var src) && !src.Identity.IsUnchangedIn(FileIdentity.Of(kv.Value.SafeFileHandle, src.Path))) changed = src;
-                    kv.Value.Dispose();
-                }
-                if (changed != null) throw changed.Changed("file");
+                data.Dispose();
             }
-            WorldSize = Math.Max(1, ranks.Count);
-            DataFiles = files.Count;
-            foreach (var f in files.Keys.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
-            var stray = listed.Select(f => f.Name).Where(n => !files.ContainsKey(n)).ToList();
+            WorldSize = Math.Max(1, data.Ranks.Count);
+            DataFiles = data.Names.Count;
+            foreach (var f in data.Names.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
+            if (data.SawSafetensors) Notes.Add("tensors in safetensors parts (serialization_format=SAFETENSORS)");
+            if (data.TransformsSeen.Count > 0) Notes.Add("stream transforms " + string.Join(", ", data.TransformsSeen));
+            var stray = listed.Select(f => f.Name).Where(n => !data.Names.Contains(n)).ToList();
             if (stray.Count > 0) Notes.Add($"{stray.Count} .distcp file(s) the metadata does not name: {string.Join(", ", stray.Take(5))}");
         }
 
@@ -156,7 +156,7 @@ namespace LightningCkpt.Container.Sharded
         private static CheckpointFormatException Missing(string mdPath, string key, string what) =>
             new CheckpointFormatException(mdPath, "storage_data", $"'{key}' has no storage entry for {what}", -1) { Defect = CheckpointDefect.MissingStorage };
 
-        private object Tensor(string mdPath, string key, object? tsm, Dictionary<string, (string, long, long)> items, Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, HashSet<long> ranks)
+        private object Tensor(string mdPath, string key, object? tsm, Dictionary<string, DcpItem> items, DcpDataFiles data)
         {
             var props = PyFields.Get(tsm, "properties");
             var dtype = (props as PyObject)?.State switch
@@ -176,56 +176,18 @@ namespace LightningCkpt.Container.Sharded
                 var sizes = PyFields.Longs(PyFields.Get(cm, "sizes")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no sizes");
                 var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
                 if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
-                var blob = OpenBlob(files, sources, where, key, ranks);
-                var origin = $"{where.Item1}@{where.Item2}";
-                if (blob.Root is not TensorRef piece || !piece.HasData || piece.IsChunked)
-                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}", $"the chunk of '{key}' is {PyRepr.Render(blob.Root, 60)}, not a dense tensor");
-                if (!ReferenceEquals(piece.DType, dtype) || !piece.Shape.SequenceEqual(sizes))
-                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}",
-                        $"the chunk of '{key}' at [{string.Join(", ", offsets)}] is {piece.DType.Name} [{string.Join(", ", piece.Shape)}], the metadata says {dtype.Name} [{string.Join(", ", sizes)}]") { Defect = CheckpointDefect.StorageSizeMismatch };
-                if (!piece.IsContiguous)
-                    throw new CheckpointFormatException(Path.Combine(Dir, where.Item1), $"bytes {where.Item2}+{where.Item3}", $"the chunk of '{key}' is not contiguous") { Kind = CheckpointErrorKind.Unsupported };
-                chunks.Add(new TensorChunk(offsets, sizes, piece, origin));
+                var piece = data.Piece(where, key, offsets);
+                chunks.Add(ShardedCheckpointReader.Chunk(Path.Combine(Dir, where.File), $"bytes {where.Offset}+{where.Length}", key, dtype, offsets, sizes, piece, $"{where.File}@{where.Offset}"));
             }
-            var layout = new ChunkLayout(size, chunks);
-            var problems = layout.Problems();
-            if (problems.Count > 0)
-                throw new CheckpointFormatException(mdPath, $"tensor '{key}'", string.Join("; ", problems.Take(3))) { Defect = problems[0].Contains("no shard") ? CheckpointDefect.MissingStorage : CheckpointDefect.ViewOutOfBounds };
-            // one chunk holding the whole tensor is just that tensor: no assembly needed
-            if (chunks.Count == 1 && chunks[0].Numel == layout.Numel && chunks[0].Piece.Shape.SequenceEqual(size)) return chunks[0].Piece;
-            return TensorRef.Assembled(dtype, size, layout);
+            return ShardedCheckpointReader.Place(mdPath, key, dtype, size, chunks);
         }
 
-        private LoadedPickle OpenBlob(Dictionary<string, FileStream> files, Dictionary<string, SourceFile> sources, (string file, long offset, long length) where, string key, HashSet<long> ranks)
+        private void Absorb(LoadedPickle blob)
         {
-            var path = ShardedCheckpointReader.Inside(Dir, where.file, Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName));
-            if (!files.TryGetValue(where.file, out var fs))
-            {
-                if (files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(Dir, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
-                if (!File.Exists(path))
-                    throw new CheckpointFormatException(Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName), "storage_data", $"'{key}' lives in '{where.file}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
-                fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
-                files.Add(where.file, fs);
-                sources.Add(where.file, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
-                var m = DataFileName.Match(where.file);
-                if (m.Success) ranks.Add(long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
-            }
-            if (where.offset < 0 || where.length <= 0 || where.offset > fs.Length - where.length)
-                throw new CheckpointFormatException(path, $"bytes {where.offset}+{where.length}", $"'{key}' lies outside the {fs.Length}-byte file") { Defect = CheckpointDefect.Truncated };
-            var blob = ZipCheckpointReader.Load(new SubStream(fs, where.offset, where.length), path);
-            foreach (var s in blob.Storages)
-            {
-                if (s.Entry != null && !s.Entry.IsStored)
-                    throw new CheckpointFormatException(path, $"bytes {where.offset}+{where.length}", $"'{key}' has a compressed record, which DCP does not write") { Kind = CheckpointErrorKind.Unsupported };
-                if (s.FileOffset >= 0) s.FileOffset += where.offset;
-                s.Entry = null; // located by absolute offset in the .distcp file from here on
-                s.File = sources[where.file];
-            }
             Storages.AddRange(blob.Storages);
             Globals.Add(blob.Globals.All);
             Lookups.AddRange(blob.Globals.AttributeLookups);
             PickleBytes += blob.PickleBytes;
-            return blob;
         }
 
         /// <summary>torch's set_element: str path items make dicts, int items make lists padded with None.</summary>

@@ -10,7 +10,8 @@ namespace LightningCkpt.Container.Sharded
     /// <summary>
     /// Tells which sharded layout a folder (or index file) holds and opens it as one logical checkpoint. Detection
     /// looks at file names only: DCP's .metadata (with Lightning's meta.pt beside it for a sharded .ckpt folder),
-    /// DeepSpeed's latest / *_model_states.pt (latest_universal / zero/ for universal checkpoints), Hugging Face's *.index.json.
+    /// DeepSpeed's latest / *_model_states.pt (latest_universal / zero/ for universal checkpoints), Hugging Face's *.index.json,
+    /// torch's distributed Hugging Face shards (shard-R-model-K-of-N.safetensors, no index).
     /// </summary>
     internal static class ShardedCheckpointReader
     {
@@ -54,7 +55,8 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>True when a folder's file names show one of the sharded layouts (no file is read).</summary>
         public static bool LooksLikeCheckpointFolder(string dir) =>
             Directory.Exists(dir) && (File.Exists(Path.Combine(dir, DcpMetadataName)) || File.Exists(Path.Combine(dir, LightningMetaName))
-                || DeepSpeedCheckpoint.Recognises(dir) || DeepSpeedUniversalCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0);
+                || DeepSpeedCheckpoint.Recognises(dir) || DeepSpeedUniversalCheckpoint.Recognises(dir) || Directory.GetFiles(dir, "*.index.json").Length > 0 || RankMetadataFiles(dir).Count > 0
+                || HfDistributedShards.ShardFiles(dir).Count > 0);
 
         private static List<string> RankMetadataFiles(string dir) =>
             Directory.GetFiles(dir, "__*.metadata").Select(Path.GetFileName).Where(n => RankMetadataName.IsMatch(n!)).OrderBy(n => n, StringComparer.Ordinal).ToList()!;
@@ -69,6 +71,7 @@ namespace LightningCkpt.Container.Sharded
             if (DeepSpeedUniversalCheckpoint.Recognises(dir)) return DeepSpeedUniversalCheckpoint.Open(dir); // before ZeRO: a step folder has *_model_states.pt too
             if (DeepSpeedCheckpoint.Recognises(dir)) return DeepSpeedCheckpoint.Open(dir);
             if (FolderIndex(dir) is { } index) return HfShardedIndex.Open(index, dir); // safetensors index first
+            if (HfDistributedShards.ShardFiles(dir) is { Count: > 0 } rankShards) return HfDistributedShards.Open(dir, rankShards);
             var rankMetadata = RankMetadataFiles(dir);
             if (rankMetadata.Count > 0)
                 throw new CheckpointFormatException(Path.Combine(dir, rankMetadata[0]), "folder",
@@ -77,7 +80,7 @@ namespace LightningCkpt.Container.Sharded
             if (Directory.GetFiles(dir, "*.distcp").Length > 0)
                 throw new CheckpointFormatException(dir, "folder", $"it holds DCP data files (*.distcp) but no {DcpMetadataName}, which names what they hold (not copied?)") { Defect = CheckpointDefect.MissingStorage };
             throw new CheckpointFormatException(dir, "folder",
-                "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest', 'latest_universal' or *_model_states.pt and no Hugging Face *.index.json")
+                "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest', 'latest_universal' or *_model_states.pt, no Hugging Face *.index.json and no distributed shard-*-model-*-of-*.safetensors")
             { Kind = CheckpointErrorKind.NotACheckpoint };
         }
 
@@ -104,6 +107,31 @@ namespace LightningCkpt.Container.Sharded
         {
             if (string.IsNullOrEmpty(relative) || Path.IsPathRooted(relative) || relative.Split('/', '\\').Any(p => p == ".."))
                 throw new CheckpointFormatException(source, "file names", $"'{relative}' is not a plain file name inside the checkpoint folder");
+        }
+
+        /// <summary>A saved piece as the chunk at <paramref name="offsets"/> of a logical tensor, checked against what the metadata says it is.</summary>
+        public static TensorChunk Chunk(string file, string part, string key, DType dtype, long[] offsets, long[] sizes, TensorRef piece, string origin)
+        {
+            if (!ReferenceEquals(piece.DType, dtype) || !piece.Shape.SequenceEqual(sizes))
+                throw new CheckpointFormatException(file, part,
+                    $"the chunk of '{key}' at [{string.Join(", ", offsets)}] is {piece.DType.Name} [{string.Join(", ", piece.Shape)}], the metadata says {dtype.Name} [{string.Join(", ", sizes)}]") { Defect = CheckpointDefect.StorageSizeMismatch };
+            if (!piece.IsContiguous)
+                throw new CheckpointFormatException(file, part, $"the chunk of '{key}' is not contiguous") { Kind = CheckpointErrorKind.Unsupported };
+            return new TensorChunk(offsets, sizes, piece, origin);
+        }
+
+        /// <summary>
+        /// The logical tensor <paramref name="key"/> of <paramref name="size"/> made of <paramref name="chunks"/>, once they
+        /// tile it with no gap or overlap; a single chunk holding the whole tensor is just that tensor.
+        /// </summary>
+        public static TensorRef Place(string source, string key, DType dtype, long[] size, List<TensorChunk> chunks)
+        {
+            var layout = new ChunkLayout(size, chunks);
+            var problems = layout.Problems();
+            if (problems.Count > 0)
+                throw new CheckpointFormatException(source, $"tensor '{key}'", string.Join("; ", problems.Take(3))) { Defect = problems[0].Contains("no shard") ? CheckpointDefect.MissingStorage : CheckpointDefect.ViewOutOfBounds };
+            if (chunks.Count == 1 && chunks[0].Numel == layout.Numel && chunks[0].Piece.Shape.SequenceEqual(size)) return chunks[0].Piece;
+            return TensorRef.Assembled(dtype, size, layout);
         }
 
         /// <summary>The union of several files' globals, first-seen order.</summary>
