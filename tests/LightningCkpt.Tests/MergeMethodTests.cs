@@ -121,6 +121,26 @@ namespace LightningCkpt.Tests
             Assert.NotEqual(first, Merge("c.safetensors", 43));
         }
 
+        [SkippableFact]
+        public void IntegerTensorsComeFromTheBaseWithAWarningWhenTheInputsDiffer()
+        {
+            var oracle = TorchOracle.Torch1;
+            Skip.IfNot(oracle.Available, oracle.SkipReason);
+            Assert.True(oracle.Run($"\"{Script}\" make \"{_dir}\"", out var made) == 0, made);
+            var warnings = new List<string>();
+            var baseCkpt = Checkpoint.Open(In("base.ckpt"));
+            CheckpointMerger.Merge(new[] { Checkpoint.Open(In("m0.ckpt")), Checkpoint.Open(In("m0_counted.ckpt")) },
+                new MergeRequest { Method = MergeMethod.TaskArithmetic, Base = baseCkpt, Warn = warnings.Add }, In("int.pt"), WeightsFileFormat.TorchZip, false);
+            var warning = Assert.Single(warnings);
+            Assert.Contains("bn.num_batches_tracked", warning);
+            Assert.Contains("base.ckpt", warning);
+            var written = Checkpoint.Open(In("int.pt"));
+            using var reader = new Data.TensorDataReader(written);
+            using var baseReader = new Data.TensorDataReader(baseCkpt);
+            Assert.Equal(baseReader.ReadScalar(baseCkpt.View.Weights.Single(w => w.Name == "bn.num_batches_tracked").Tensor),
+                reader.ReadScalar(written.View.Weights.Single(w => w.Name == "bn.num_batches_tracked").Tensor));
+        }
+
         [Theory]
         [InlineData(0.1)]
         [InlineData(0.5)]

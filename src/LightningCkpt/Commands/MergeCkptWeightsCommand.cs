@@ -27,9 +27,13 @@ namespace LightningCkpt.Commands
         [ValidateNotNullOrEmpty]
         public string OutFile { get; set; } = "";
 
+        // Method and Source are strings, not Core's enums: a field of a Core value type makes loading this class (at
+        // Import-Module, before ReadyToRunCore.OnImport) load the IL-only Core to lay the field out.
+
         /// <summary>Linear (default), Slerp, TaskArithmetic, Ties, Dare or DareTies.</summary>
         [Parameter]
-        public MergeMethod Method { get; set; } = MergeMethod.Linear;
+        [ValidateSet("Linear", "Slerp", "TaskArithmetic", "Ties", "Dare", "DareTies", IgnoreCase = true)]
+        public string Method { get; set; } = "Linear";
 
         /// <summary>One weight per input checkpoint, in input order (Slerp: the single t); default: the method's.</summary>
         [Parameter]
@@ -71,7 +75,8 @@ namespace LightningCkpt.Commands
 
         /// <summary>Model (default) merges the model weights; Ema merges the EMA/SWA copies the checkpoints keep.</summary>
         [Parameter]
-        public WeightsSource Source { get; set; } = WeightsSource.Model;
+        [ValidateSet("Model", "Ema", IgnoreCase = true)]
+        public string Source { get; set; } = "Model";
 
         /// <summary>Write a Lightning checkpoint (epoch, step, version, hyper-parameters of the first input) instead of a bare state dict.</summary>
         [Parameter]
@@ -143,25 +148,26 @@ namespace LightningCkpt.Commands
                     new PSArgumentException("No checkpoint to merge: the paths matched no file, or nothing was piped in. Nothing was written."),
                     "NoMergeInput", ErrorCategory.InvalidArgument, OutFile));
             }
-            int expected = Method == MergeMethod.Slerp ? 1 : _inputs.Count;
+            var method = (MergeMethod)Enum.Parse(typeof(MergeMethod), Method, ignoreCase: true);
+            int expected = method == MergeMethod.Slerp ? 1 : _inputs.Count;
             if (Weight != null && Weight.Length != expected)
             {
                 ThrowTerminatingError(new ErrorRecord(
-                    new PSArgumentException(Method == MergeMethod.Slerp
+                    new PSArgumentException(method == MergeMethod.Slerp
                         ? $"-Weight has {Weight.Length} values; Slerp takes one, the interpolation factor t."
                         : $"-Weight has {Weight.Length} values but {_inputs.Count} checkpoints were given; give one weight per checkpoint."),
                     "WeightCountMismatch", ErrorCategory.InvalidArgument, Weight));
             }
             var request = new MergeRequest
             {
-                Method = Method,
+                Method = method,
                 Weights = Weight,
                 WeightMap = WeightRules(),
                 Scale = Scale,
                 Density = MyInvocation.BoundParameters.ContainsKey(nameof(Density)) ? Density : (double?)null,
                 Seed = Seed,
                 Filter = NameFilter.IncludeExclude(Include, Exclude),
-                Source = Source,
+                Source = (WeightsSource)Enum.Parse(typeof(WeightsSource), Source, ignoreCase: true),
                 KeepMetadata = KeepMetadata,
             };
             var all = _basePath == null ? _inputs : _inputs.Concat(new[] { _basePath }).ToList();
@@ -174,7 +180,7 @@ namespace LightningCkpt.Commands
                 if (!TryProcessFile(file, () => checkpoints.Add(OpenCheckpoint(file)))) _failed++;
             if (_basePath != null && !TryProcessFile(_basePath, () => request.Base = OpenCheckpoint(_basePath))) _failed++;
             if (_failed > 0) ThrowUnreadable(all.Count);
-            if (!ShouldProcess(_outFile, $"Write the {Method} merge of {checkpoints.Count} checkpoints")) return;
+            if (!ShouldProcess(_outFile, $"Write the {method} merge of {checkpoints.Count} checkpoints")) return;
 
             var warnings = new List<string>();
             request.Warn = w => { lock (warnings) warnings.Add(w); };

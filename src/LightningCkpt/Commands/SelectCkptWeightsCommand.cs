@@ -50,7 +50,8 @@ namespace LightningCkpt.Commands
 
         /// <summary>Model (default) selects the model weights; Ema selects the EMA/SWA copy the checkpoint keeps (callback state, state_dict_ema, model_ema.*).</summary>
         [Parameter]
-        public Writing.Merging.WeightsSource Source { get; set; } = Writing.Merging.WeightsSource.Model;
+        [ValidateSet("Model", "Ema", IgnoreCase = true)]
+        public string Source { get; set; } = "Model"; // a string: a Core enum field would load the IL-only Core at import (see MergeCkptWeightsCommand)
 
         /// <summary>Leave out an averaged copy held among the model weights (model_ema.*, ema_model.*, swa_model.* …), to slim a checkpoint.</summary>
         [Parameter]
@@ -94,7 +95,7 @@ namespace LightningCkpt.Commands
                 AddPrefix = string.IsNullOrEmpty(AddPrefix) ? null : AddPrefix,
                 CastTo = DType == null ? null : Torch.DType.FromName(DType.ToLowerInvariant()),
                 KeepMetadata = KeepMetadata,
-                Source = Source,
+                Source = (Writing.Merging.WeightsSource)Enum.Parse(typeof(Writing.Merging.WeightsSource), Source, ignoreCase: true),
                 ExcludeAveraged = ExcludeAveraged,
                 Warn = message => _operation.Post(() => WriteWarning(message)), // the write runs on a worker
             };
