@@ -110,6 +110,16 @@ Describe 'Tensor data by URL' {
         $call.Bytes | Should -BeLessThan (1.5 * $layer)
     }
 
+    It 'Test-Ckpt grades the 1.3 GB checkpoint by URL from its metadata alone: at most 3 requests, under 1 MB' {
+        $call = Measure-NginxCall $Nginx { Test-Ckpt "$Http/big.ckpt" }
+        $call.Requests | Should -BeLessOrEqual 3
+        $call.Bytes | Should -BeLessThan 1MB
+        $local = Test-Ckpt -LiteralPath $Big
+        $call.Output.IsValid | Should -BeTrue
+        $call.Output.IsSafe | Should -Be $local.IsSafe
+        $call.Output.Summary | Should -Be $local.Summary
+    }
+
     It 'Test-Ckpt grades a URL as the local file, -VerifyCrc included' {
         $remote = Test-Ckpt "$Http/medium.ckpt" -VerifyCrc -CheckValues
         $local = Test-Ckpt -LiteralPath $Medium -VerifyCrc -CheckValues

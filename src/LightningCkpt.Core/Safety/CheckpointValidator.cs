@@ -148,10 +148,18 @@ namespace LightningCkpt.Safety
 
         private static void CheckZipRanges(ZipDirectory zip, long fileLength, List<CkptFinding> findings)
         {
-            zip.LocateAll(); // local headers are read lazily; a damaged one is a finding here
+            // Local headers are read lazily; a damaged one is a finding here. By URL each header would be a request of
+            // its own (hundreds for a Lightning checkpoint): the central directory's sizes give each entry's smallest
+            // extent instead (a header of 30 bytes + its name), which can only understate an overlap, never invent
+            // one, and every header is still read and checked with its data (-VerifyCrc, any tensor read).
+            bool remote = zip.Source?.Remote != null;
+            if (!remote) zip.LocateAll();
             var ranges = new List<(long Start, long End, string What)>(zip.Entries.Count + 1);
             foreach (var e in zip.Entries)
-                ranges.Add((e.LocalHeaderOffset, e.DataOffset + e.CompressedSize, $"entry '{e.Name}'"));
+            {
+                long dataStart = remote && !e.IsLocated ? e.LocalHeaderOffset + 30 + System.Text.Encoding.UTF8.GetByteCount(e.Name) : e.DataOffset;
+                ranges.Add((e.LocalHeaderOffset, dataStart + e.CompressedSize, $"entry '{e.Name}'"));
+            }
             ranges.Add((zip.CentralDirectoryOffset, zip.CentralDirectorySize + zip.CentralDirectoryOffset, "the central directory"));
             ranges.Sort((a, b) => a.Start != b.Start ? a.Start.CompareTo(b.Start) : a.End.CompareTo(b.End));
             int reported = 0;
