@@ -57,6 +57,22 @@ namespace LightningCkpt.Torch
         /// <summary>conj/neg bits and other metadata torch saved with the tensor.</summary>
         public object? Metadata { get; internal set; }
 
+        /// <summary>
+        /// A conjugate view (torch's conj bit, saved as {'conj': True}): the storage holds the unconjugated values,
+        /// torch's values negate the imaginary parts. The data engine's element reads (hash, statistics, values,
+        /// comparison, cast) return the resolved values, as t.resolve_conj() gives; storage copies stay raw.
+        /// </summary>
+        public bool IsConj { get; internal set; }
+
+        /// <summary>A negative view (torch's neg bit, {'neg': True}): torch's values are the storage's negated.</summary>
+        public bool IsNeg { get; internal set; }
+
+        /// <summary>Why this tensor cannot be read although the file is fine (a dtype this version does not know), or null.</summary>
+        public string? UnsupportedReason { get; internal set; }
+
+        /// <summary>The true reason the elements cannot be read, for error messages.</summary>
+        internal string NoDataReason => UnsupportedReason ?? $"has no data in the file (layout {Layout}, device {Device})";
+
         /// <summary>Bytes the elements take when made contiguous.</summary>
         public long NBytes => DType.BytesFor(Numel);
 
@@ -159,7 +175,7 @@ namespace LightningCkpt.Torch
         /// <summary>The same storage, dtype and quantizer seen through another geometry.</summary>
         internal TensorRef WithGeometry(long[] shape, long[] stride, long storageOffset)
         {
-            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device };
+            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device, IsConj = IsConj, IsNeg = IsNeg };
             v.SpanEndElement = v.ComputeSpanEnd();
             return v;
         }

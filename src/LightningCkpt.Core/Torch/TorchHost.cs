@@ -163,7 +163,7 @@ namespace LightningCkpt.Torch
                     {
                         case "_rebuild_tensor": return RebuildDense(args, 4, null, false);
                         case "_rebuild_tensor_v2": return RebuildDense(args, 6, null, true);
-                        case "_rebuild_tensor_v3": return RebuildDense(args, 7, args.Count > 6 ? args[6] as DType ?? throw new PickleDataException("_rebuild_tensor_v3 dtype is not a torch dtype") : null, true);
+                        case "_rebuild_tensor_v3": return RebuildDense(args, 7, args.Count > 6 ? DTypeArgument(args[6], "_rebuild_tensor_v3") : null, true);
                         case "_rebuild_parameter":
                         case "_rebuild_parameter_v2":
                             return RebuildParameter(args, args.Count >= 4 ? args[3] : null);
@@ -210,15 +210,34 @@ namespace LightningCkpt.Torch
             return base.Build(target, state);
         }
 
+        /// <summary>
+        /// A dtype argument: a known torch dtype, or for another torch.&lt;name&gt; global (a newer torch's dtype) an
+        /// unknown dtype whose tensor will be listed without data; anything else is malformed.
+        /// </summary>
+        private static DType DTypeArgument(object? arg, string function) => arg switch
+        {
+            DType d => d,
+            PyGlobal g when g.Module == "torch" => DType.Unknown(g.Name),
+            _ => throw new PickleDataException($"{function} dtype is {PyRepr.Render(arg, 60)}, not a torch dtype"),
+        };
+
         private static TensorRef RebuildDense(PyTuple args, int minArgs, DType? explicitDType, bool hasGrad)
         {
             if (args.Count < minArgs) throw new PickleDataException($"tensor rebuild takes {minArgs} arguments, got {args.Count}");
             if (args[0] is not StorageValue sv) throw new PickleDataException($"tensor rebuild expects a storage, got {PickleMachine.TypeName(args[0])}");
             var dtype = explicitDType ?? sv.DType;
-            var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[1], "storage offset"), sv.Storage);
+            // a dtype this version does not know costs this tensor only: its geometry without its bytes
+            var unknown = dtype.IsUnknown;
+            var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[1], "storage offset"), unknown ? null : sv.Storage);
+            if (unknown) t.UnsupportedReason = $"has dtype torch.{dtype.Name}, which this version of LightningCkpt does not know";
             if (hasGrad) t.RequiresGrad = args[4] is bool rg && rg;
             if (explicitDType == null && args.Count > 6) t.Metadata = args[6];
             else if (explicitDType != null && args.Count > 7) t.Metadata = args[7];
+            if (t.Metadata is PyDict meta)
+            {
+                t.IsConj = meta.Get("conj") is true;
+                t.IsNeg = meta.Get("neg") is true;
+            }
             t.Device = sv.Storage.Location;
             t.Validate();
             return t;
@@ -303,7 +322,8 @@ namespace LightningCkpt.Torch
 
         private static TensorRef RebuildMeta(PyTuple args)
         {
-            if (args.Count < 3 || args[0] is not DType dtype) throw new PickleDataException("_rebuild_meta_tensor_no_storage expects (dtype, size, stride, requires_grad)");
+            if (args.Count < 3 || args[0] is not (DType or PyGlobal)) throw new PickleDataException("_rebuild_meta_tensor_no_storage expects (dtype, size, stride, requires_grad)");
+            var dtype = DTypeArgument(args[0], "_rebuild_meta_tensor_no_storage");
             var t = new TensorRef(dtype, LongArray(args[1], "size"), LongArray(args[2], "stride"), 0, null) { Device = "meta" };
             if (args.Count > 3) t.RequiresGrad = args[3] is bool rg && rg;
             t.Validate();
