@@ -58,6 +58,44 @@ namespace LightningCkpt.Tests
             Assert.True(errors.Count == 0, $"{file} ({doc.RootElement.GetProperty("torch")}):\n" + string.Join("\n", errors));
         }
 
+        /// <summary>Jagged NestedTensors (values, offsets, ragged shape) and DTensors (their local shard) as torch loads them.</summary>
+        [Theory]
+        [MemberData(nameof(Files))]
+        public void NestedAndDistributedTensorsAreTorchs(string file)
+        {
+            using var doc = Truth(file);
+            if (!doc.RootElement.TryGetProperty("special", out var special) || special.GetArrayLength() == 0) return;
+            var c = Checkpoint.Open(FilePath(file));
+            var byPath = c.AllTensors.ToDictionary(e => e.Path, e => e.Tensor, StringComparer.Ordinal);
+            using var reader = new TensorDataReader(c);
+            foreach (var e in special.EnumerateArray())
+            {
+                var path = e.GetProperty("path").GetString()!;
+                Assert.True(byPath.TryGetValue(path, out var t), $"{file}: torch has {path}, we list {string.Join(", ", byPath.Keys)}");
+                Assert.Equal(e.GetProperty("dtype").GetString(), t!.DType.Name);
+                var shape = e.GetProperty("shape").EnumerateArray().Select(x => x.ValueKind == JsonValueKind.Null ? -1 : x.GetInt64()).ToArray();
+                Assert.Equal(shape, t.Shape);
+                switch (e.GetProperty("kind").GetString())
+                {
+                    case "jagged":
+                        Assert.Equal("jagged", t.Layout);
+                        Assert.Equal(e.GetProperty("values_shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(), t.Components[0].Shape);
+                        Assert.Equal(t.Components[0].Numel, t.Numel);
+                        Assert.Equal(e.GetProperty("values_sha256").GetString(), reader.Sha256(t.Components[0]));
+                        Assert.Equal(e.GetProperty("offsets_sha256").GetString(), reader.Sha256(t.Components[1]));
+                        break;
+                    case "dtensor":
+                        Assert.Equal("DTensor", t.SubclassType?.Name);
+                        Assert.True(byPath.TryGetValue(path + "._local_tensor", out var local), $"{file}: the local shard of {path} is not listed");
+                        Assert.Equal(e.GetProperty("local_shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(), local!.Shape);
+                        Assert.Equal(e.GetProperty("local_stride").EnumerateArray().Select(x => x.GetInt64()).ToArray(), local.Stride);
+                        Assert.Equal(e.GetProperty("local_sha256").GetString(), reader.Sha256(local));
+                        break;
+                    default: throw new Xunit.Sdk.XunitException("unknown kind " + e.GetProperty("kind"));
+                }
+            }
+        }
+
         [Theory]
         [MemberData(nameof(Files))]
         public void OptimizersAreTheClassesTorchUsed(string file)

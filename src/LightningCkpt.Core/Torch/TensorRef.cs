@@ -21,8 +21,8 @@ namespace LightningCkpt.Torch
         }
 
         public DType DType { get; }
-        public long[] Shape { get; }
-        public long[] Stride { get; }
+        public long[] Shape { get; private set; }
+        public long[] Stride { get; private set; }
 
         /// <summary>Offset of the first element in the storage, in elements.</summary>
         public long StorageOffset { get; }
@@ -30,7 +30,8 @@ namespace LightningCkpt.Torch
         /// <summary>The storage holding the bytes; null for meta, wrapper-subclass, sparse and nested tensors.</summary>
         public StorageRef? Storage { get; }
 
-        public long Numel { get; }
+        /// <summary>Elements; for a nested tensor, those of its buffer (values), as torch's numel().</summary>
+        public long Numel { get; private set; }
 
         public bool RequiresGrad { get; internal set; }
 
@@ -111,6 +112,17 @@ namespace LightningCkpt.Torch
             t.SpanEndElement = t.Numel;
             return t;
         }
+
+        /// <summary>
+        /// A nested tensor (layout "nested": strided NestedTensor; "jagged": torch.jagged NJT) over its component
+        /// tensors. <paramref name="shape"/> holds -1 for a dimension that is not one number (torch's ragged j1 of a
+        /// jagged tensor; any dimension of a strided nested tensor, whose sizes are data in its size tensor).
+        /// </summary>
+        internal static TensorRef Nested(string layout, DType dtype, long[] shape, long numel, IReadOnlyList<TensorRef> parts)
+            => new TensorRef(dtype, Array.Empty<long>(), Array.Empty<long>(), 0, null)
+            {
+                Layout = layout, Components = parts, Shape = shape, Stride = new long[shape.Length], Numel = numel,
+            };
 
         /// <summary>Element index (in the storage) one past the furthest element the view touches; 0 when empty.</summary>
         public long SpanEndElement { get; private set; }

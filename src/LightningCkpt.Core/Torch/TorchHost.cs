@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using LightningCkpt.Pickle;
 
@@ -183,6 +184,10 @@ namespace LightningCkpt.Torch
                 {
                     return RebuildFromType(args);
                 }
+                else if (g.Is("torch.nested._internal.nested_tensor", "_rebuild_njt") && RebuildJagged(args) is { } jagged)
+                {
+                    return jagged;
+                }
                 else if (g.Is("torch", "Size"))
                 {
                     return args.Count == 0 ? PyTuple.Empty : args[0] is PyTuple st ? st : args[0] is PyList sl ? new PyTuple(sl.ToArray()) : throw new PickleDataException("torch.Size of a non-sequence");
@@ -293,7 +298,41 @@ namespace LightningCkpt.Torch
             if (args.Count < 1 || args[0] is not TensorRef buffer) throw new PickleDataException("_rebuild_nested_tensor expects a buffer tensor");
             var parts = new List<TensorRef> { buffer };
             for (int i = 1; i < args.Count; i++) if (args[i] is TensorRef tr) parts.Add(tr);
-            return new TensorRef(buffer.DType, new[] { buffer.Numel }, new long[] { 1 }, 0, null) { Layout = "nested", Components = parts };
+            // (buffer, sizes [n, dims], strides, offsets): n components of `dims` dimensions each, whose sizes are data
+            long[] shape = args.Count > 1 && args[1] is TensorRef sizes && sizes.Shape.Length == 2
+                ? Enumerable.Repeat(-1L, (int)Math.Min(sizes.Shape[1], Limits.MaxTensorDims) + 1).ToArray()
+                : new[] { -1L };
+            if (args.Count > 1 && args[1] is TensorRef sz && sz.Shape.Length == 2) shape[0] = sz.Shape[0];
+            return TensorRef.Nested("nested", buffer.DType, shape, buffer.Numel, parts);
+        }
+
+        /// <summary>
+        /// torch.nested._internal.nested_tensor._rebuild_njt({values, offsets, lengths, _ragged_idx, …}): a jagged
+        /// NestedTensor of offsets.numel − 1 rows whose ragged dimension (torch's j1) is _ragged_idx.
+        /// </summary>
+        private static TensorRef? RebuildJagged(PyTuple args)
+        {
+            if (args.Count < 1 || args[0] is not PyDict kw || kw.Get("values") is not TensorRef values || kw.Get("offsets") is not TensorRef offsets
+                || offsets.Shape.Length != 1 || values.Shape.Length < 1)
+                return null;
+            long ragged = kw.Get("_ragged_idx") is long r ? r : 1;
+            if (ragged < 1 || ragged > values.Shape.Length) return null;
+            // values folds the batch into the ragged dimension (its dimension ragged − 1 holds Σ lengths); the other
+            // dimensions of values are the tensor's own, in order
+            var shape = new long[values.Shape.Length + 1];
+            shape[0] = Math.Max(0, offsets.Shape[0] - 1);
+            shape[ragged] = -1;
+            for (int i = 1, v = 0; i < shape.Length; i++)
+            {
+                if (i == ragged) continue;
+                if (v == ragged - 1) v++;
+                shape[i] = values.Shape[v++];
+            }
+            var parts = new List<TensorRef> { values, offsets };
+            if (kw.Get("lengths") is TensorRef lengths) parts.Add(lengths);
+            var t = TensorRef.Nested("jagged", values.DType, shape, values.Numel, parts);
+            t.RequiresGrad = kw.Get("requires_grad") is true;
+            return t;
         }
 
         private TensorRef RebuildFromNumpy(PyTuple args)
@@ -353,6 +392,13 @@ namespace LightningCkpt.Torch
                 if (type != null && type.Is("torch.nn.parameter", "Parameter")) t.IsParameter = true;
                 else if (type != null && !type.Is("torch", "Tensor") && !type.Is("torch._tensor", "Tensor")) t.SubclassType = type;
                 if (args.Count > 3 && args[3] is PyDict state && state.Count > 0) t.PythonState = state;
+                // (dict | None, slots dict | None), as a DTensor pickles its _local_tensor and _spec: one dict of both
+                else if (args.Count > 3 && args[3] is PyTuple parts && parts.Count == 2 && parts.All(p => p is null or PyDict) && parts.Any(p => p is PyDict { Count: > 0 }))
+                {
+                    var merged = new PyDict();
+                    foreach (var part in parts.OfType<PyDict>()) foreach (var e in part) merged.Set(e.Key, e.Value);
+                    t.PythonState = merged;
+                }
             }
             return result;
         }
