@@ -86,6 +86,7 @@ namespace LightningCkpt.Tests
                         break;
                     case "dtensor":
                         Assert.Equal("DTensor", t.SubclassType?.Name);
+                        Assert.Equal("cpu", t.Device);
                         Assert.True(byPath.TryGetValue(path + "._local_tensor", out var local), $"{file}: the local shard of {path} is not listed");
                         Assert.Equal(e.GetProperty("local_shape").EnumerateArray().Select(x => x.GetInt64()).ToArray(), local!.Shape);
                         Assert.Equal(e.GetProperty("local_stride").EnumerateArray().Select(x => x.GetInt64()).ToArray(), local.Stride);

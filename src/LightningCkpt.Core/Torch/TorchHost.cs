@@ -375,7 +375,9 @@ namespace LightningCkpt.Torch
             var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[4], "storage offset"), null)
             {
                 SubclassType = args[0] as PyGlobal,
-                Device = args.Count > 6 ? PyRepr.Render(args[6], 64) : "cpu",
+                // torch.device('cpu') as torch prints a tensor's device: cpu, cuda:0
+                Device = args.Count > 6 ? args[6] is PyObject { Class: { Module: "torch", Name: "device" } } dev && dev.Args.Count >= 1 && dev.Args[0] is string name
+                    ? (dev.Args.Count >= 2 && dev.Args[1] is long index ? name + ":" + index : name) : PyRepr.Render(args[6], 64) : "cpu",
             };
             if (args.Count > 7) t.RequiresGrad = args[7] is bool rg && rg;
             t.Validate();
