@@ -15,12 +15,14 @@ namespace LightningCkpt.Tests
             Path.Combine(RepoPaths.Samples, "lightning_logs", version, "checkpoints", file);
 
         [SkippableTheory]
-        [InlineData(1)]
-        [InlineData(0)] // 0 = a fresh seed per run
-        public void DifferencesMatchTorch(int fixedSeed)
+        [InlineData(1, "torch1")]
+        [InlineData(0, "torch1")] // 0 = a fresh seed per run
+        [InlineData(1, "torch2")]
+        [InlineData(0, "torch2")]
+        public void DifferencesMatchTorch(int fixedSeed, string oracle)
         {
             int seed = fixedSeed != 0 ? fixedSeed : DataOracle.FreshSeed();
-            using var o = DataOracle.Make(seed);
+            using var o = DataOracle.Make(seed, oracle);
             var root = o.Truth.RootElement;
             var tols = root.GetProperty("tolerances").EnumerateArray().Select(t => (rtol: t[0].GetDouble(), atol: t[1].GetDouble())).ToList();
             var errors = new List<string>();

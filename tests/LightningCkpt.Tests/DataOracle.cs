@@ -6,11 +6,9 @@ using Xunit;
 
 namespace LightningCkpt.Tests
 {
-    /// <summary>Runs tests/fixtures/data_case.py (torch 1.13) for a seed; skips when python/torch are absent.</summary>
+    /// <summary>Runs tests/fixtures/data_case.py under torch 1.13 or torch 2.x for a seed; skips when that torch is absent (fails under CI).</summary>
     internal sealed class DataOracle : IDisposable
     {
-        private const string Python = "/usr/bin/python3";
-
         private DataOracle(int seed, string dir, JsonDocument truth)
         {
             Seed = seed; Dir = dir; Truth = truth;
@@ -29,27 +27,19 @@ namespace LightningCkpt.Tests
             return env != null ? int.Parse(env) : new Random().Next(1, int.MaxValue / 2);
         }
 
-        public static DataOracle Make(int seed)
+        /// <summary>data_case.py under <paramref name="oracleName"/> ("torch1", the default, or "torch2").</summary>
+        public static DataOracle Make(int seed, string oracleName = "torch1")
         {
-            Skip.IfNot(File.Exists(Python), "no /usr/bin/python3");
+            var oracle = TorchOracle.Named(oracleName);
+            Skip.IfNot(oracle.Available, oracle.SkipReason);
             var dir = Path.Combine(Path.GetTempPath(), "lck-data-" + Guid.NewGuid().ToString("N"));
-            var psi = new ProcessStartInfo(Python)
-            {
-                RedirectStandardError = true,
-                RedirectStandardOutput = true,
-                UseShellExecute = false,
-            };
-            psi.ArgumentList.Add(Path.Combine(RepoPaths.Fixtures, "data_case.py"));
-            psi.ArgumentList.Add("--seed");
-            psi.ArgumentList.Add(seed.ToString());
-            psi.ArgumentList.Add("--out");
-            psi.ArgumentList.Add(dir);
+            var psi = oracle.StartInfo($"\"{Path.Combine(RepoPaths.Fixtures, "data_case.py")}\" --seed {seed} --out \"{dir}\"");
             using var p = Process.Start(psi)!;
             var err = p.StandardError.ReadToEndAsync();
             p.StandardOutput.ReadToEnd();
             p.WaitForExit();
             Skip.If(err.Result.Contains("No module named 'torch'"), "torch is not installed");
-            Assert.True(p.ExitCode == 0, $"data_case.py --seed {seed} failed: {err.Result}");
+            Assert.True(p.ExitCode == 0, $"data_case.py --seed {seed} under {oracle.Label} failed: {err.Result}");
             return new DataOracle(seed, dir, JsonDocument.Parse(File.ReadAllText(Path.Combine(dir, "truth.json"))));
         }
 

@@ -11,6 +11,9 @@ namespace LightningCkpt.Tests
         public static string Fixtures => Path.Combine(Root, "tests", "fixtures");
         public static string FixtureFiles => Path.Combine(Fixtures, "files");
         public static string FixtureTruth => Path.Combine(Fixtures, "truth");
+
+        /// <summary>Single files written by torch 2.x (t2_*) and torch 1.13 (t1_*) with tests/fixtures/torch2/make_files.py.</summary>
+        public static string Torch2Fixtures => Path.Combine(Fixtures, "torch2");
         public static string RealworldTruth => Path.Combine(Fixtures, "realworld");
         public static string RealworldFiles => Path.GetFullPath(Path.Combine(Root, "..", "shared", "realworld", "files"));
         public static string Samples => Path.Combine(Root, "samples");

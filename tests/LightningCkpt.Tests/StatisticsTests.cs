@@ -14,12 +14,14 @@ namespace LightningCkpt.Tests
     public class StatisticsTests
     {
         [SkippableTheory]
-        [InlineData(1)]
-        [InlineData(0)] // 0 = a fresh seed per run
-        public void StatisticsMatchTorch(int fixedSeed)
+        [InlineData(1, "torch1")]
+        [InlineData(0, "torch1")] // 0 = a fresh seed per run
+        [InlineData(1, "torch2")]
+        [InlineData(0, "torch2")]
+        public void StatisticsMatchTorch(int fixedSeed, string oracle)
         {
             int seed = fixedSeed != 0 ? fixedSeed : DataOracle.FreshSeed();
-            using var o = DataOracle.Make(seed);
+            using var o = DataOracle.Make(seed, oracle);
             var c = Checkpoint.Open(o.A);
             var tensors = CkptTensor.List(c, true).ToDictionary(t => t.Name);
             var errors = new List<string>();

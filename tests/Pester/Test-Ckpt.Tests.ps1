@@ -11,6 +11,21 @@ Describe 'Test-Ckpt' {
         $r.IsSafe | Should -BeTrue
     }
 
+    It 'verifies CRCs of a sharded folder without failing on the folder itself' {
+        $dir = Join-Path $PSScriptRoot '..' 'fixtures' 'sharded' 'dcp13_gloo2_sharded'
+        $r = Test-Ckpt -LiteralPath $dir -VerifyCrc -ErrorVariable ev
+        $ev | Should -BeNullOrEmpty
+        $r | Should -BeOfType ([LightningCkpt.CkptTestResult])
+        $r.IsValid | Should -BeTrue
+    }
+
+    It 'reads a CRC-32 of 0 from torch 2.x as not recorded, not as damage' {
+        $r = Test-Ckpt -LiteralPath (Join-Path $PSScriptRoot '..' 'fixtures' 'torch2' 'files' 't2_skip_data.pt') -VerifyCrc
+        $r.IsValid | Should -BeTrue
+        @($r.Findings | Where-Object Kind -EQ 'CrcMismatch').Count | Should -Be 0
+        @($r.Findings | Where-Object Kind -EQ 'CrcNotRecorded').Count | Should -Be 2
+    }
+
     It 'flags a damaged file' {
         $r = Test-Ckpt -LiteralPath (Join-Path $Mixed 'truncated.ckpt')
         $r.IsValid | Should -BeFalse

@@ -63,7 +63,7 @@ namespace LightningCkpt.Data
     /// <summary>
     /// Converts runs of stored elements to double without allocation: every integer type (uint64 included), bool,
     /// float16/bfloat16/float32/float64, the float8 variants, per-tensor quantized (dequantized in float32 as torch
-    /// does), and complex (as magnitude |re + i·im|, rounded to float32 for complex64/complex32 as torch.abs gives). Narrow float formats go through exact lookup tables.
+    /// does), and complex (as magnitude |re + i·im|, rounded to float32 for complex64 and to float16 for complex32, as torch.abs gives). Narrow float formats go through exact lookup tables.
     /// </summary>
     internal static unsafe class ElementBlock
     {
@@ -71,11 +71,13 @@ namespace LightningCkpt.Data
         private static readonly double[]?[] _f8 = new double[64][];
 
         /// <summary>Whether the dtype's elements can be turned into numbers (not sub-byte, bits or opaque types).</summary>
+        /// <remarks>bcomplex32 has no torch.abs to match, so no magnitude (its components compare, see <see cref="ComponentType"/>).</remarks>
         public static bool IsNumeric(DType d) =>
-            d.BitsPerElement >= 8 && d.Kind != DTypeKind.Bits && d.Kind != DTypeKind.Opaque;
+            d.BitsPerElement >= 8 && d.Kind != DTypeKind.Bits && d.Kind != DTypeKind.Opaque && !ReferenceEquals(d, DType.BComplex32);
 
         public static DType ComponentType(DType complex) =>
-            ReferenceEquals(complex, DType.Complex32) ? DType.Float16 : ReferenceEquals(complex, DType.Complex64) ? DType.Float32 : DType.Float64;
+            ReferenceEquals(complex, DType.Complex32) ? DType.Float16 : ReferenceEquals(complex, DType.Complex64) ? DType.Float32
+            : ReferenceEquals(complex, DType.BComplex32) ? DType.BFloat16 : DType.Float64;
 
         private static double[] HalfTable()
         {
@@ -130,7 +132,8 @@ namespace LightningCkpt.Data
                 case 12: { var p = (sbyte*)src; for (int i = 0; i < n; i++) dst[i] = p[i]; break; }
                 case 13: for (int i = 0; i < n; i++) dst[i] = src[i]; break;
                 case 14: { var p = (int*)src; for (int i = 0; i < n; i++) dst[i] = p[i]; break; }
-                case 8: { var tb = HalfTable(); var p = (ushort*)src; fixed (double* t = tb) for (int i = 0; i < n; i++) dst[i] = (float)ComplexMagnitude(t[p[2 * i]], t[p[2 * i + 1]]); return; }
+                // torch.abs of complex32 is float16: the float32 magnitude rounded to half
+                case 8: { var tb = HalfTable(); var p = (ushort*)src; fixed (double* t = tb) for (int i = 0; i < n; i++) dst[i] = t[Writing.ElementEncoder.ToHalf((float)ComplexMagnitude(t[p[2 * i]], t[p[2 * i + 1]]))]; return; }
                 case 9: { var p = (float*)src; for (int i = 0; i < n; i++) dst[i] = (float)ComplexMagnitude(p[2 * i], p[2 * i + 1]); return; }
                 case 10: { var p = (double*)src; for (int i = 0; i < n; i++) dst[i] = ComplexMagnitude(p[2 * i], p[2 * i + 1]); return; }
                 default:

@@ -58,6 +58,7 @@ namespace LightningCkpt.Data
             var g = statistics ? ViewGeometry.Of(t) : null;
             if (g == null)
             {
+                if (statistics && QuantizedValues.Handles(t)) Apply(tensor, QuantizedValues.Moments(t, reader));
                 if (hash) tensor.Sha256 = reader.Sha256(t);
                 return;
             }

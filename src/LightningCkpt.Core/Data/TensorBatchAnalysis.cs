@@ -43,6 +43,7 @@ namespace LightningCkpt.Data
             var g = statistics ? ViewGeometry.Of(t) : null;
             if (g == null)
             {
+                if (statistics && QuantizedValues.Handles(t)) passes.Add(new DequantizedPass(tensor));
                 if (hash) passes.Add(new HashPass(tensor));
                 return;
             }
@@ -83,6 +84,20 @@ namespace LightningCkpt.Data
         }
 
         private abstract class Pass : ParallelPasses.Pass<Worker> { }
+
+        /// <summary>Statistics of a per-channel or packed quantized tensor's dequantize() (<see cref="QuantizedValues"/>).</summary>
+        private sealed class DequantizedPass : Pass
+        {
+            private readonly CkptTensor _tensor;
+
+            public DequantizedPass(CkptTensor tensor)
+            {
+                _tensor = tensor;
+                Bytes = tensor.Tensor.NBytes;
+            }
+
+            public override void Run(Worker w) => TensorAnalysis.Apply(_tensor, QuantizedValues.Moments(_tensor.Tensor, w.Reader));
+        }
 
         /// <summary>SHA-256 of the row-major bytes, hashed straight from the read buffer.</summary>
         private sealed class HashPass : Pass

@@ -48,7 +48,7 @@ namespace LightningCkpt.Data
         /// </summary>
         public void ReadElements(TensorRef t, long startElement, int count, byte[] dst)
         {
-            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (!t.HasData) throw new InvalidOperationException($"{t} {t.NoDataReason}");
             if (startElement < 0 || count < 0 || startElement > t.Numel - count) throw new ArgumentOutOfRangeException(nameof(startElement));
             if (count == 0) return;
             if (t.IsChunked) { ChunkedTensorReader.ReadElements(this, t, startElement, count, dst); return; }
@@ -69,6 +69,7 @@ namespace LightningCkpt.Data
             if (t.IsContiguous) ReadStorageBytes(s, (t.StorageOffset + startElement) * item, dst, 0, count * item);
             else Gather(t, startElement, count, dst, 0);
             if (s.IsBigEndian) SwapToLittleEndian(t.DType, dst, count * item);
+            if (t.IsConj || t.IsNeg) ViewBits.Resolve(t, dst, count);
         }
 
         /// <summary>
@@ -169,7 +170,7 @@ namespace LightningCkpt.Data
         /// <inheritdoc cref="ReadRowMajor(TensorRef, Action{byte[], int})"/>
         public void ReadRowMajor(TensorRef t, Action<byte[], int> sink, CancellationToken cancellation)
         {
-            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (!t.HasData) throw new InvalidOperationException($"{t} {t.NoDataReason}");
             DistinctView.CheckMaterialisable(t, t.Storage?.File?.Path ?? "", "reading every element");
             long chunkElements = ChunkElements(t);
             long chunks = (t.Numel + chunkElements - 1) / chunkElements;
@@ -278,7 +279,7 @@ namespace LightningCkpt.Data
         /// </summary>
         internal string Sha256(TensorRef t, PieceBuffer buffer)
         {
-            if (!t.HasData) throw new InvalidOperationException($"{t} has no data in the file (layout {t.Layout}, device {t.Device})");
+            if (!t.HasData) throw new InvalidOperationException($"{t} {t.NoDataReason}");
             DistinctView.CheckMaterialisable(t, t.Storage?.File?.Path ?? "", "reading every element");
             using var sha = SHA256.Create();
             int piece = PieceElements(t);

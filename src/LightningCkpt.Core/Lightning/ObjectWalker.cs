@@ -74,7 +74,16 @@ namespace LightningCkpt.Lightning
                 switch (v)
                 {
                     case null: case string: case long: case double: case bool: case byte[]: case PyGlobal: case PyPath: return;
-                    case TensorRef t: _found.Add(new TensorEntry(path, t)); return;
+                    case TensorRef t:
+                        _found.Add(new TensorEntry(path, t));
+                        // a wrapper subclass (DTensor) has no bytes of its own: the tensors of its state (a DTensor's
+                        // _local_tensor, the shard this rank saved) are the file's, listed below its path
+                        if (t.Storage == null && t.Layout == "strided" && t.SubclassType != null && t.PythonState is PyDict state && depth < Limits.MaxWalkDepth && _active.Add(t))
+                        {
+                            try { foreach (var e in state) Walk(e.Value, Join(path, PyRepr.KeySegment(e.Key)), depth + 1); }
+                            finally { _active.Remove(t); }
+                        }
+                        return;
                 }
                 if (depth >= Limits.MaxWalkDepth || _active.Contains(v!)) { _cuts++; return; }
                 bool again = _walked.TryGetValue(v!, out var cost);

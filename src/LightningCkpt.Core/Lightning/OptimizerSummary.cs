@@ -23,7 +23,7 @@ namespace LightningCkpt.Lightning
 
         public int Index { get; }
 
-        /// <summary>Adam/AdamW, SGD (momentum), RMSprop … inferred from state and param_groups keys.</summary>
+        /// <summary>Adam, AdamW (Adam/AdamW before torch 2.6), RAdam, NAdam, SGD (momentum), RMSprop, Adafactor, LBFGS, Lion … inferred from state and param_groups keys.</summary>
         public string Kind { get; }
         public int ParamGroups { get; }
         public int Parameters { get; }
@@ -64,6 +64,7 @@ namespace LightningCkpt.Lightning
                 }
             }
             var groupKeys = new HashSet<string>(StringComparer.Ordinal);
+            bool? decoupled = null;
             // an array rather than List<double>: a list over a value type is one more generic type the first call compiles
             var lrs = new double[groups?.Count ?? 0];
             int lrCount = 0;
@@ -74,24 +75,36 @@ namespace LightningCkpt.Lightning
                 {
                     if (item is not PyDict g) continue;
                     foreach (var e in g.Entries) if (e.Key is string k) groupKeys.Add(k);
+                    if (g.Get("decoupled_weight_decay") is bool dwd) decoupled = (decoupled ?? false) || dwd;
                     if (g.Get("lr") is double lr) lrs[lrCount++] = lr;
                     else if (g.Get("lr") is long lrl) lrs[lrCount++] = lrl;
                     if (g.Get("params") is PyList ps) parameters += ps.Count;
                 }
             }
             if (lrCount < lrs.Length) Array.Resize(ref lrs, lrCount);
-            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys), groups?.Count ?? 0, parameters, tensors, bytes, lrs, step);
+            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys, decoupled), groups?.Count ?? 0, parameters, tensors, bytes, lrs, step);
         }
 
-        /// <summary>torch optimizers leave tell-tale keys in their per-parameter state and param groups.</summary>
-        internal static string InferKind(HashSet<string> state, HashSet<string> groups)
+        /// <summary>
+        /// torch optimizers leave tell-tale keys in their per-parameter state and param groups. Adam, AdamW, RAdam and
+        /// NAdam all keep exp_avg and exp_avg_sq: NAdam adds mu_product (momentum_decay), only Adam and AdamW have
+        /// amsgrad, and since torch 2.6 AdamW is Adam with <paramref name="decoupledWeightDecay"/> true (before it,
+        /// the two leave the same keys: "Adam/AdamW").
+        /// </summary>
+        internal static string InferKind(HashSet<string> state, HashSet<string> groups, bool? decoupledWeightDecay = null)
         {
             if (state.Contains("exp_avg_sq_row") || state.Contains("exp_avg_sq_col")) return "Adafactor";
-            if (state.Contains("mu_product")) return "NAdam";
+            // torch.optim.Adafactor (2.5+): row_var/col_var for matrices, variance for vectors; beta2_decay in its groups
+            if (state.Contains("row_var") || state.Contains("col_var") || groups.Contains("beta2_decay")) return "Adafactor";
+            if (state.Contains("mu_product") || groups.Contains("momentum_decay")) return "NAdam";
             if (state.Contains("exp_inf")) return "Adamax";
             if (state.Contains("acc_delta")) return "Adadelta";
             if (state.Contains("exp_avg") && state.Contains("exp_avg_sq"))
-                return state.Contains("max_exp_avg_sq") ? "Adam/AdamW (amsgrad)" : groups.Contains("decoupled_weight_decay") ? "RAdam" : "Adam/AdamW";
+            {
+                if (groups.Count > 0 && groups.Contains("betas") && !groups.Contains("amsgrad")) return "RAdam";
+                var adam = decoupledWeightDecay == true ? "AdamW" : decoupledWeightDecay == false ? "Adam" : "Adam/AdamW";
+                return state.Contains("max_exp_avg_sq") ? adam + " (amsgrad)" : adam;
+            }
             if (state.Contains("exp_avg") && groups.Contains("betas")) return "Lion";
             if (state.Contains("square_avg")) return "RMSprop";
             if (state.Contains("sum")) return "Adagrad";
@@ -100,6 +113,8 @@ namespace LightningCkpt.Lightning
             if (state.Contains("func_evals") || state.Contains("n_iter")) return "LBFGS";
             if (state.Contains("momentum_buffer")) return "SGD (momentum)";
             if (groups.Contains("momentum") && groups.Contains("nesterov")) return "SGD";
+            if (groups.Contains("betas") && groups.Contains("amsgrad"))
+                return decoupledWeightDecay == true ? "AdamW" : decoupledWeightDecay == false ? "Adam" : "Adam/AdamW";
             if (groups.Contains("betas")) return "Adam/AdamW";
             if (groups.Contains("alpha") && groups.Contains("centered")) return "RMSprop";
             if (groups.Contains("lr_decay")) return "Adagrad";

@@ -133,7 +133,7 @@ namespace LightningCkpt
         private unsafe double[] Read(long count)
         {
             if (Source == null) throw new InvalidOperationException($"{Name} is not attached to a checkpoint");
-            if (!Tensor.HasData) throw new InvalidOperationException($"{Name} has no data in the file (layout {Layout}, device {Device})");
+            if (!Tensor.HasData) throw new InvalidOperationException($"{Name} {Tensor.NoDataReason}");
             var g = Data.ViewGeometry.Of(Tensor) ?? throw new InvalidOperationException($"{Name} has dtype {DType}, whose elements are not numbers");
             if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, Path, "reading every element");
             var result = new double[count];

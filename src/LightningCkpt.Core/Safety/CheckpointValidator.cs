@@ -262,7 +262,12 @@ namespace LightningCkpt.Safety
                         $"entry '{e.Name}' holds {(total > e.UncompressedSize ? "more than " : "")}{total} bytes but the directory records {e.UncompressedSize}", $"entry '{e.Name}'"));
                     continue;
                 }
-                if (crc != e.Crc32)
+                // torch 2.x writes CRC-32 0 on purpose (compute_crc32=False, skip_data() saves) and never checks it:
+                // a recorded 0 means "not recorded", and only its data (other checks) can be judged
+                if (e.Crc32 == 0 && crc != 0)
+                    findings.Add(new CkptFinding("CrcNotRecorded", FindingSeverity.Info,
+                        $"entry '{e.Name}' records CRC-32 0, which torch 2.x writes when it does not compute one", $"entry '{e.Name}'"));
+                else if (crc != e.Crc32)
                     findings.Add(new CkptFinding("CrcMismatch", FindingSeverity.Error,
                         $"entry '{e.Name}' has CRC-32 {crc:x8} but the directory records {e.Crc32:x8}", $"entry '{e.Name}'"));
             }

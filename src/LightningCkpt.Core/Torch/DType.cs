@@ -84,11 +84,23 @@ namespace LightningCkpt.Torch
         public static readonly DType Float8E8M0Fnu = new DType(44, "float8_e8m0fnu", 1, DTypeKind.Float8, null, "F8_E8M0");
         public static readonly DType Float4E2M1FnX2 = new DType(45, "float4_e2m1fn_x2", 1, DTypeKind.Opaque, null, null);
 
+        /// <summary>Two bfloat16 (real, imaginary); torch 2.x has it, but no torch.abs for it, so it has no statistics.</summary>
+        public static readonly DType BComplex32 = new DType(46, "bcomplex32", 4, DTypeKind.Complex, null, null);
+
+        /// <summary>
+        /// A torch dtype this table does not know (a newer torch's): its name only. A tensor of it is listed with its
+        /// geometry but no data (<see cref="TensorRef.UnsupportedReason"/>), so one such tensor never costs the file.
+        /// </summary>
+        internal static DType Unknown(string name) => new DType(-1, name, 0, DTypeKind.Opaque, null, null);
+
+        /// <summary>True for a dtype made by <see cref="Unknown"/>.</summary>
+        public bool IsUnknown => ScalarTypeId < 0;
+
         private static readonly DType[] All =
         {
             UInt8, Int8, Int16, Int32, Int64, Float16, Float32, Float64, Complex32, Complex64, Complex128, Bool,
             QInt8, QUInt8, QInt32, BFloat16, QUInt4x2, QUInt2x4, Bits1x8, Bits2x4, Bits4x2, Bits8, Bits16,
-            Float8E5M2, Float8E4M3Fn, Float8E5M2Fnuz, Float8E4M3Fnuz, UInt16, UInt32, UInt64, Float8E8M0Fnu, Float4E2M1FnX2,
+            Float8E5M2, Float8E4M3Fn, Float8E5M2Fnuz, Float8E4M3Fnuz, UInt16, UInt32, UInt64, Float8E8M0Fnu, Float4E2M1FnX2, BComplex32,
         };
 
         private static readonly Dictionary<string, DType> ByName = BuildByName();

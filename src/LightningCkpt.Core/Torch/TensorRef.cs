@@ -21,8 +21,8 @@ namespace LightningCkpt.Torch
         }
 
         public DType DType { get; }
-        public long[] Shape { get; }
-        public long[] Stride { get; }
+        public long[] Shape { get; private set; }
+        public long[] Stride { get; private set; }
 
         /// <summary>Offset of the first element in the storage, in elements.</summary>
         public long StorageOffset { get; }
@@ -30,7 +30,8 @@ namespace LightningCkpt.Torch
         /// <summary>The storage holding the bytes; null for meta, wrapper-subclass, sparse and nested tensors.</summary>
         public StorageRef? Storage { get; }
 
-        public long Numel { get; }
+        /// <summary>Elements; for a nested tensor, those of its buffer (values), as torch's numel().</summary>
+        public long Numel { get; private set; }
 
         public bool RequiresGrad { get; internal set; }
 
@@ -56,6 +57,22 @@ namespace LightningCkpt.Torch
 
         /// <summary>conj/neg bits and other metadata torch saved with the tensor.</summary>
         public object? Metadata { get; internal set; }
+
+        /// <summary>
+        /// A conjugate view (torch's conj bit, saved as {'conj': True}): the storage holds the unconjugated values,
+        /// torch's values negate the imaginary parts. The data engine's element reads (hash, statistics, values,
+        /// comparison, cast) return the resolved values, as t.resolve_conj() gives; storage copies stay raw.
+        /// </summary>
+        public bool IsConj { get; internal set; }
+
+        /// <summary>A negative view (torch's neg bit, {'neg': True}): torch's values are the storage's negated.</summary>
+        public bool IsNeg { get; internal set; }
+
+        /// <summary>Why this tensor cannot be read although the file is fine (a dtype this version does not know), or null.</summary>
+        public string? UnsupportedReason { get; internal set; }
+
+        /// <summary>The true reason the elements cannot be read, for error messages.</summary>
+        internal string NoDataReason => UnsupportedReason ?? $"has no data in the file (layout {Layout}, device {Device})";
 
         /// <summary>Bytes the elements take when made contiguous.</summary>
         public long NBytes => DType.BytesFor(Numel);
@@ -95,6 +112,17 @@ namespace LightningCkpt.Torch
             t.SpanEndElement = t.Numel;
             return t;
         }
+
+        /// <summary>
+        /// A nested tensor (layout "nested": strided NestedTensor; "jagged": torch.jagged NJT) over its component
+        /// tensors. <paramref name="shape"/> holds -1 for a dimension that is not one number (torch's ragged j1 of a
+        /// jagged tensor; any dimension of a strided nested tensor, whose sizes are data in its size tensor).
+        /// </summary>
+        internal static TensorRef Nested(string layout, DType dtype, long[] shape, long numel, IReadOnlyList<TensorRef> parts)
+            => new TensorRef(dtype, Array.Empty<long>(), Array.Empty<long>(), 0, null)
+            {
+                Layout = layout, Components = parts, Shape = shape, Stride = new long[shape.Length], Numel = numel,
+            };
 
         /// <summary>Element index (in the storage) one past the furthest element the view touches; 0 when empty.</summary>
         public long SpanEndElement { get; private set; }
@@ -159,7 +187,7 @@ namespace LightningCkpt.Torch
         /// <summary>The same storage, dtype and quantizer seen through another geometry.</summary>
         internal TensorRef WithGeometry(long[] shape, long[] stride, long storageOffset)
         {
-            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device };
+            var v = new TensorRef(DType, shape, stride, storageOffset, Storage) { Quantizer = Quantizer, Layout = Layout, Device = Device, IsConj = IsConj, IsNeg = IsNeg };
             v.SpanEndElement = v.ComputeSpanEnd();
             return v;
         }

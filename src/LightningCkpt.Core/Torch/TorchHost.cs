@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using LightningCkpt.Pickle;
 
@@ -163,7 +164,7 @@ namespace LightningCkpt.Torch
                     {
                         case "_rebuild_tensor": return RebuildDense(args, 4, null, false);
                         case "_rebuild_tensor_v2": return RebuildDense(args, 6, null, true);
-                        case "_rebuild_tensor_v3": return RebuildDense(args, 7, args.Count > 6 ? args[6] as DType ?? throw new PickleDataException("_rebuild_tensor_v3 dtype is not a torch dtype") : null, true);
+                        case "_rebuild_tensor_v3": return RebuildDense(args, 7, args.Count > 6 ? DTypeArgument(args[6], "_rebuild_tensor_v3") : null, true);
                         case "_rebuild_parameter":
                         case "_rebuild_parameter_v2":
                             return RebuildParameter(args, args.Count >= 4 ? args[3] : null);
@@ -182,6 +183,10 @@ namespace LightningCkpt.Torch
                 else if (g.Module == "torch._tensor" && (g.Name == "_rebuild_from_type_v2" || g.Name == "_rebuild_from_type"))
                 {
                     return RebuildFromType(args);
+                }
+                else if (g.Is("torch.nested._internal.nested_tensor", "_rebuild_njt") && RebuildJagged(args) is { } jagged)
+                {
+                    return jagged;
                 }
                 else if (g.Is("torch", "Size"))
                 {
@@ -212,15 +217,34 @@ namespace LightningCkpt.Torch
             return base.Build(target, state);
         }
 
+        /// <summary>
+        /// A dtype argument: a known torch dtype, or for another torch.&lt;name&gt; global (a newer torch's dtype) an
+        /// unknown dtype whose tensor will be listed without data; anything else is malformed.
+        /// </summary>
+        private static DType DTypeArgument(object? arg, string function) => arg switch
+        {
+            DType d => d,
+            PyGlobal g when g.Module == "torch" => DType.Unknown(g.Name),
+            _ => throw new PickleDataException($"{function} dtype is {PyRepr.Render(arg, 60)}, not a torch dtype"),
+        };
+
         private static TensorRef RebuildDense(PyTuple args, int minArgs, DType? explicitDType, bool hasGrad)
         {
             if (args.Count < minArgs) throw new PickleDataException($"tensor rebuild takes {minArgs} arguments, got {args.Count}");
             if (args[0] is not StorageValue sv) throw new PickleDataException($"tensor rebuild expects a storage, got {PickleMachine.TypeName(args[0])}");
             var dtype = explicitDType ?? sv.DType;
-            var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[1], "storage offset"), sv.Storage);
+            // a dtype this version does not know costs this tensor only: its geometry without its bytes
+            var unknown = dtype.IsUnknown;
+            var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[1], "storage offset"), unknown ? null : sv.Storage);
+            if (unknown) t.UnsupportedReason = $"has dtype torch.{dtype.Name}, which this version of LightningCkpt does not know";
             if (hasGrad) t.RequiresGrad = args[4] is bool rg && rg;
             if (explicitDType == null && args.Count > 6) t.Metadata = args[6];
             else if (explicitDType != null && args.Count > 7) t.Metadata = args[7];
+            if (t.Metadata is PyDict meta)
+            {
+                t.IsConj = meta.Get("conj") is true;
+                t.IsNeg = meta.Get("neg") is true;
+            }
             t.Device = sv.Storage.Location;
             t.Validate();
             return t;
@@ -276,7 +300,41 @@ namespace LightningCkpt.Torch
             if (args.Count < 1 || args[0] is not TensorRef buffer) throw new PickleDataException("_rebuild_nested_tensor expects a buffer tensor");
             var parts = new List<TensorRef> { buffer };
             for (int i = 1; i < args.Count; i++) if (args[i] is TensorRef tr) parts.Add(tr);
-            return new TensorRef(buffer.DType, new[] { buffer.Numel }, new long[] { 1 }, 0, null) { Layout = "nested", Components = parts };
+            // (buffer, sizes [n, dims], strides, offsets): n components of `dims` dimensions each, whose sizes are data
+            long[] shape = args.Count > 1 && args[1] is TensorRef sizes && sizes.Shape.Length == 2
+                ? Enumerable.Repeat(-1L, (int)Math.Min(sizes.Shape[1], Limits.MaxTensorDims) + 1).ToArray()
+                : new[] { -1L };
+            if (args.Count > 1 && args[1] is TensorRef sz && sz.Shape.Length == 2) shape[0] = sz.Shape[0];
+            return TensorRef.Nested("nested", buffer.DType, shape, buffer.Numel, parts);
+        }
+
+        /// <summary>
+        /// torch.nested._internal.nested_tensor._rebuild_njt({values, offsets, lengths, _ragged_idx, …}): a jagged
+        /// NestedTensor of offsets.numel − 1 rows whose ragged dimension (torch's j1) is _ragged_idx.
+        /// </summary>
+        private static TensorRef? RebuildJagged(PyTuple args)
+        {
+            if (args.Count < 1 || args[0] is not PyDict kw || kw.Get("values") is not TensorRef values || kw.Get("offsets") is not TensorRef offsets
+                || offsets.Shape.Length != 1 || values.Shape.Length < 1)
+                return null;
+            long ragged = kw.Get("_ragged_idx") is long r ? r : 1;
+            if (ragged < 1 || ragged > values.Shape.Length) return null;
+            // values folds the batch into the ragged dimension (its dimension ragged − 1 holds Σ lengths); the other
+            // dimensions of values are the tensor's own, in order
+            var shape = new long[values.Shape.Length + 1];
+            shape[0] = Math.Max(0, offsets.Shape[0] - 1);
+            shape[ragged] = -1;
+            for (int i = 1, v = 0; i < shape.Length; i++)
+            {
+                if (i == ragged) continue;
+                if (v == ragged - 1) v++;
+                shape[i] = values.Shape[v++];
+            }
+            var parts = new List<TensorRef> { values, offsets };
+            if (kw.Get("lengths") is TensorRef lengths) parts.Add(lengths);
+            var t = TensorRef.Nested("jagged", values.DType, shape, values.Numel, parts);
+            t.RequiresGrad = kw.Get("requires_grad") is true;
+            return t;
         }
 
         private TensorRef RebuildFromNumpy(PyTuple args)
@@ -305,7 +363,8 @@ namespace LightningCkpt.Torch
 
         private static TensorRef RebuildMeta(PyTuple args)
         {
-            if (args.Count < 3 || args[0] is not DType dtype) throw new PickleDataException("_rebuild_meta_tensor_no_storage expects (dtype, size, stride, requires_grad)");
+            if (args.Count < 3 || args[0] is not (DType or PyGlobal)) throw new PickleDataException("_rebuild_meta_tensor_no_storage expects (dtype, size, stride, requires_grad)");
+            var dtype = DTypeArgument(args[0], "_rebuild_meta_tensor_no_storage");
             var t = new TensorRef(dtype, LongArray(args[1], "size"), LongArray(args[2], "stride"), 0, null) { Device = "meta" };
             if (args.Count > 3) t.RequiresGrad = args[3] is bool rg && rg;
             t.Validate();
@@ -318,7 +377,9 @@ namespace LightningCkpt.Torch
             var t = new TensorRef(dtype, LongArray(args[2], "size"), LongArray(args[3], "stride"), AsLong(args[4], "storage offset"), null)
             {
                 SubclassType = args[0] as PyGlobal,
-                Device = args.Count > 6 ? PyRepr.Render(args[6], 64) : "cpu",
+                // torch.device('cpu') as torch prints a tensor's device: cpu, cuda:0
+                Device = args.Count > 6 ? args[6] is PyObject { Class: { Module: "torch", Name: "device" } } dev && dev.Args.Count >= 1 && dev.Args[0] is string name
+                    ? (dev.Args.Count >= 2 && dev.Args[1] is long index ? name + ":" + index : name) : PyRepr.Render(args[6], 64) : "cpu",
             };
             if (args.Count > 7) t.RequiresGrad = args[7] is bool rg && rg;
             t.Validate();
@@ -335,6 +396,13 @@ namespace LightningCkpt.Torch
                 if (type != null && type.Is("torch.nn.parameter", "Parameter")) t.IsParameter = true;
                 else if (type != null && !type.Is("torch", "Tensor") && !type.Is("torch._tensor", "Tensor")) t.SubclassType = type;
                 if (args.Count > 3 && args[3] is PyDict state && state.Count > 0) t.PythonState = state;
+                // (dict | None, slots dict | None), as a DTensor pickles its _local_tensor and _spec: one dict of both
+                else if (args.Count > 3 && args[3] is PyTuple parts && parts.Count == 2 && parts.All(p => p is null or PyDict) && parts.Any(p => p is PyDict { Count: > 0 }))
+                {
+                    var merged = new PyDict();
+                    foreach (var part in parts.OfType<PyDict>()) foreach (var e in part) merged.Set(e.Key, e.Value);
+                    t.PythonState = merged;
+                }
             }
             return result;
         }

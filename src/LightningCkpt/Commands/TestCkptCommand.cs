@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using System.Management.Automation;
 using LightningCkpt.Safety;
 
@@ -53,7 +54,10 @@ namespace LightningCkpt.Commands
         private CkptTestResult Test(string file, ValidateOptions options)
         {
             if (_operation == null) return CheckpointValidator.Test(file, options);
-            long length = options.Remote != null ? options.Remote.Open(file).Length : new System.IO.FileInfo(file).Length;
+            // a sharded checkpoint is a folder: its progress counts the bytes of the files in it
+            long length = options.Remote != null ? options.Remote.Open(file).Length
+                : System.IO.Directory.Exists(file) ? new System.IO.DirectoryInfo(file).EnumerateFiles("*", System.IO.SearchOption.AllDirectories).Sum(f => f.Length)
+                : new System.IO.FileInfo(file).Length;
             long total = length * ((VerifyCrc ? 1 : 0) + (CheckValues ? 1 : 0));
             return _operation.Run(RemoteUrl.FileNameOf(file), total, progress =>
                 CheckpointValidator.Test(file, new ValidateOptions { VerifyCrc = options.VerifyCrc, CheckValues = options.CheckValues, Progress = progress, Remote = options.Remote }));
