@@ -122,6 +122,14 @@ namespace LightningCkpt.Commands
                 if (!any && InputObject != null) _failed++;
                 return;
             }
+            if (ParameterSetName == UriSet)
+            {
+                // a URL that is not http(s) is reported by the resolver: an input missing, so nothing is written
+                int before = _inputs.Count;
+                _inputs.AddRange(ResolveInputFiles());
+                _failed += Uri.Length - (_inputs.Count - before);
+                return;
+            }
             // a path that names no file is an input missing: counted, so that nothing is written
             var paths = ParameterSetName == LiteralPathSet ? LiteralPath : Path;
             foreach (var p in paths)
