@@ -351,7 +351,7 @@ namespace LightningCkpt.Tests
         {
             var view = Format.Descendants("View").First(v => (string)v.Element("ViewSelectedBy")!.Element("TypeName")! == "LightningCkpt.CkptInfo");
             var labels = view.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")!).ToArray();
-            Assert.Equal(new[] { "RunVersion", "Epoch", "GlobalStep", "BestModelScore", "Length", "IsSafe", "Name" }, labels);
+            Assert.Equal(new[] { "RunName", "Epoch", "GlobalStep", "CurrentScore", "Length", "IsSafe", "Name" }, labels);
         }
 
         [Fact]

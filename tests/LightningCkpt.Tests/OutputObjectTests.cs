@@ -64,11 +64,12 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void Tensor_Path_is_the_file_and_TensorPath_the_place_in_it()
+        public void Tensor_FullName_is_the_file_and_TensorPath_the_place_in_it()
         {
             var file = Sample("last.ckpt");
             var t = CkptTensor.List(Checkpoint.Open(file), all: false)[0];
-            Assert.Equal(file, t.Path);
+            Assert.Equal(file, t.FullName);
+            Assert.Equal(@"Microsoft.PowerShell.Core\FileSystem::" + file, t.PSPath);
             Assert.Equal("state_dict.model.net.0.weight", t.TensorPath);
             Assert.Equal("[16, 4]", t.Shape.ToString());
             Assert.Equal(new long[] { 16, 4 }, t.Shape.ToArray());
@@ -96,7 +97,7 @@ namespace LightningCkpt.Tests
         public void Findings_carry_their_file_and_the_result_summarises_them()
         {
             var truncated = CheckpointValidator.Test(Fixture("truncated_zip.ckpt"));
-            Assert.All(truncated.Findings, f => Assert.Equal(truncated.Path, f.Path));
+            Assert.All(truncated.Findings, f => Assert.Equal(truncated.FullName, f.FullName));
             Assert.All(truncated.Findings, f => Assert.Equal("truncated_zip.ckpt", f.Name));
             Assert.Equal("Truncated", truncated.Summary);
             Assert.Null(truncated.Format);

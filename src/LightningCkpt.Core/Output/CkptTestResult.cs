@@ -25,10 +25,13 @@ namespace LightningCkpt
         public string? Location { get; }
 
         /// <summary>The checkpoint file the finding is about, so findings of many files can be told apart.</summary>
-        public string Path { get; internal set; } = "";
+        public string FullName { get; internal set; } = "";
 
-        /// <summary>The file name of <see cref="Path"/>.</summary>
-        public string Name => System.IO.Path.GetFileName(Path);
+        /// <summary>The provider-qualified <see cref="FullName"/>: piped on, it binds to -LiteralPath.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
+
+        /// <summary>The file name of <see cref="FullName"/>.</summary>
+        public string Name => System.IO.Path.GetFileName(FullName);
 
         public override string ToString() => $"{Severity} {Kind}: {Message}";
     }
@@ -38,7 +41,11 @@ namespace LightningCkpt
     {
         internal CkptTestResult() { }
 
-        public string Path { get; internal set; } = "";
+        /// <summary>The checkpoint file, as FileInfo.FullName.</summary>
+        public string FullName { get; internal set; } = "";
+
+        /// <summary>The provider-qualified <see cref="FullName"/> (as Get-ChildItem's): piped on, it binds to -LiteralPath.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
         public string Name { get; internal set; } = "";
 
         /// <summary>The file reads completely and consistently.</summary>
@@ -65,6 +72,6 @@ namespace LightningCkpt
             .GroupBy(f => f.Kind, StringComparer.Ordinal)
             .OrderByDescending(g => g.Max(f => f.Severity))
             .Select(g => g.Count() > 1 ? $"{g.Key} ({g.Count()})" : g.Key));
-        public override string ToString() => Path;
+        public override string ToString() => FullName;
     }
 }

@@ -33,7 +33,7 @@ namespace LightningCkpt.Safety
         {
             options ??= new ValidateOptions();
             var findings = new List<CkptFinding>();
-            var result = new CkptTestResult { Path = path, Name = System.IO.Path.GetFileName(path) };
+            var result = new CkptTestResult { FullName = path, Name = System.IO.Path.GetFileName(path) };
             Checkpoint c;
             try
             {
@@ -73,7 +73,7 @@ namespace LightningCkpt.Safety
 
         private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
         {
-            foreach (var f in findings) f.Path = r.Path;
+            foreach (var f in findings) f.FullName = r.FullName;
             r.Findings = findings;
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
             r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);

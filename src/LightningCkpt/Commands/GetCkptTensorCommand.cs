@@ -88,7 +88,7 @@ namespace LightningCkpt.Commands
         private void ProcessTensors()
         {
             var filter = new NameFilter(Name);
-            foreach (var group in (Tensor ?? Array.Empty<CkptTensor>()).Where(t => t != null && (filter.IsEmpty || filter.IsMatch(t.Name))).GroupBy(t => t.Path))
+            foreach (var group in (Tensor ?? Array.Empty<CkptTensor>()).Where(t => t != null && (filter.IsEmpty || filter.IsMatch(t.Name))).GroupBy(t => t.FullName))
             {
                 var tensors = group.ToList();
                 if ((Hash || Statistics) && !TryProcessFile(group.Key, () => Analyze(group.Key, tensors))) continue;

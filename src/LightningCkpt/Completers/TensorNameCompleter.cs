@@ -50,7 +50,7 @@ namespace LightningCkpt.Commands.Completers
         private static string? FileOf(IDictionary bound)
         {
             if (bound == null) return null;
-            if (bound.Contains("InputObject") && Unwrap(bound["InputObject"]) is CkptInfo info) return info.Path;
+            if (bound.Contains("InputObject") && Unwrap(bound["InputObject"]) is CkptInfo info) return info.FullName;
             foreach (var (key, literal) in new[] { ("LiteralPath", true), ("ReferencePath", true), ("Path", false) })
             {
                 if (!bound.Contains(key)) continue;
