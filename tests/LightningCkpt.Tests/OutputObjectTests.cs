@@ -23,10 +23,12 @@ namespace LightningCkpt.Tests
         [Theory]
         [InlineData(0L, "0 B")]
         [InlineData(1023L, "1023 B")]
-        [InlineData(1024L, "1 KB")]
+        [InlineData(1024L, "1.0 KB")]
         [InlineData(10137L, "9.9 KB")]
         [InlineData(10752L, "10.5 KB")]
-        [InlineData(1048575L, "1 MB")]
+        [InlineData(1048575L, "1.0 MB")] // one decimal below 100, so 1.0 MB stands beside 1.1 MB (issue 19 item 12)
+        [InlineData(1153434L, "1.1 MB")]
+        [InlineData(104752742L, "99.9 MB")]
         [InlineData(125L << 20, "125 MB")]
         [InlineData(1395864371L, "1.3 GB")]
         public void ByteSize_reads_like_a_file_manager(long bytes, string expected) => Assert.Equal(expected, ByteSize.Format(bytes));

@@ -224,3 +224,111 @@ Describe 'Export-Ckpt re-emits a dangerous payload only with a warning, and refu
         Test-Path -LiteralPath $out | Should -BeTrue
     }
 }
+
+Describe 'Recipes print what they claim (item 8)' {
+    It '$c.Remove(''k'') writes nothing into the pipeline, as a hashtable''s Remove' {
+        $c = Import-Ckpt -LiteralPath (Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt')
+        $out = @('optimizer_states', 'lr_schedulers', 'loops', 'callbacks', 'absent' | ForEach-Object { $c.Remove($_) })
+        $out | Should -HaveCount 0
+        $c.Keys | Should -Not -Contain 'loops'
+        $c.Keys | Should -Contain 'state_dict'
+    }
+
+    It 'the learning rates of a checkpoint, from -Key or from Get-CkptInfo' {
+        $last = Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt'
+        $lr = (Import-Ckpt -LiteralPath $last -Key 'optimizer_states/0/param_groups').lr
+        $lr | Should -BeGreaterThan 0
+        (Get-CkptInfo -LiteralPath $last).LearningRates | Should -Be $lr
+    }
+}
+
+Describe 'Non-checkpoints are named for what they are (item 11)' {
+    It 'names <Name>' -ForEach @(
+        @{ Name = 'a Git LFS pointer, with the real size'; Text = "version https://git-lfs.github.com/spec/v1`noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393`nsize 3221225472`n"; Expect = 'Git LFS pointer of a 3,221,225,472-byte file.*fetch the real file' }
+        @{ Name = 'an HTML error page'; Text = "<!DOCTYPE html>`n<html><head><title>403 Forbidden</title></head></html>`n"; Expect = 'an HTML page' }
+        @{ Name = 'a JSON error response'; Text = '{"error": "Repository not found"}'; Expect = 'a JSON document' }
+    ) {
+        $file = Join-Path $TestDrive ("saved-" + [guid]::NewGuid().ToString('N') + '.ckpt')
+        [System.IO.File]::WriteAllText($file, $Text)
+        Get-CkptInfo -LiteralPath $file -ErrorVariable ev -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'NotACheckpoint,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match $Expect
+        $ev[0].Exception.Message | Should -Match ([regex]::Escape($file))
+    }
+}
+
+Describe 'A per-module tree, parameters and buffers apart (item 10)' {
+    BeforeEach { if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch makes the lightning_logs tree" } }
+
+    It 'counts as Lightning''s ModelSummary does, at depth 2' {
+        $m = Get-CkptTensor -LiteralPath (Join-Path $V0 'last.ckpt') -ByModule -Depth 2
+        $m.Name | Should -Be @('model.features', 'model.head')
+        # Conv2d(3, 8, 3) 224 + BatchNorm2d(8) 16 parameters; its running_mean, running_var (8 each) and num_batches_tracked are buffers
+        $m[0].Parameters | Should -Be 240
+        $m[0].Buffers | Should -Be 17
+        $m[1].Parameters | Should -Be 36
+        $m[1].Buffers | Should -Be 0
+        ($m | Measure-Object Tensors -Sum).Sum | Should -Be (Get-CkptInfo -LiteralPath (Join-Path $V0 'last.ckpt')).TensorCount
+    }
+
+    It 'renders its default view at 80 and 120 columns' {
+        $m = Get-CkptTensor -LiteralPath (Join-Path $V0 'last.ckpt') -ByModule -Depth 3
+        foreach ($width in 80, 120) {
+            $text = $m | Get-RenderedText -Width $width
+            $labels = @($text | Get-RenderedColumn)
+            $labels | Should -Be @('Parameters', 'Buffers', 'Bytes', 'Tensors', 'Name')
+            $text | Should -Match '(?m)^\s+224\s+0\s+[\d.]+ [KM]?B\s+2 model\.features\.0$'
+            $text | Should -Match '(?m)^\s+16\s+17\s+[\d.]+ [KM]?B\s+5 model\.features\.1$'
+            foreach ($line in $text -split "`r?`n") { $line.Length | Should -BeLessOrEqual $width }
+        }
+    }
+
+    It 'refuses -Hash with -ByModule' {
+        { Get-CkptTensor -LiteralPath (Join-Path $V0 'last.ckpt') -ByModule -Hash -ErrorAction Stop } | Should -Throw -ErrorId 'ByModuleWithData,LightningCkpt.Commands.GetCkptTensorCommand'
+    }
+}
+
+Describe 'Get-CkptInfo''s default view tells runs and scores apart (items 2, 12, 13)' {
+    BeforeEach { if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch makes the lightning_logs tree" } }
+
+    It 'shows the run folder and each file''s own score at <Width> columns' -ForEach @(@{ Width = 80 }, @{ Width = 120 }) {
+        $infos = Get-CkptInfo -LiteralPath (Join-Path $Bracket 'epoch=1-step=26.ckpt'), (Join-Path $V0 'epoch=3-step=52.ckpt'), (Join-Path $V0 'epoch=10-step=143.ckpt')
+        $text = $infos | Get-RenderedText -Width $Width
+        @($text | Get-RenderedColumn) | Should -Be @('RunName', 'Epoch', 'GlobalStep', 'CurrentScore', 'Length', 'IsSafe', 'Name')
+        $text | Should -Match '(?m)^my run \[v2\]\s+1\s+26\s+0\.6\s+[\d.]+ KB\s+True\s+epoch=1-step=26\.ckpt$'
+        $text | Should -Match '(?m)^version_0\s+3\s+52\s+0\.41\s'
+        $text | Should -Match '(?m)^version_0\s+10\s+143\s+0\.62\s'
+        $text | Should -Match '\d+\.\d KB' -Because 'sizes keep one decimal'
+        foreach ($line in $text -split "`r?`n") { $line.Length | Should -BeLessOrEqual $Width }
+    }
+}
+
+Describe 'Test-Ckpt | Export-Csv writes the findings, not a type name (item 7)' {
+    It 'writes each finding as text' {
+        $csv = Join-Path $TestDrive 'findings.csv'
+        Test-Ckpt -LiteralPath (Join-Path $RepoRoot 'tests/fixtures/malicious/legacy_hostile.pt') | Export-Csv -LiteralPath $csv
+        $row = Import-Csv -LiteralPath $csv
+        $row.Findings | Should -Not -Match 'System\.Collections'
+        $row.Findings | Should -Match 'Dangerous DangerousGlobal: .*posix\.system'
+    }
+}
+
+Describe 'Completion for -Key and -StripPrefix (item 9)' {
+    BeforeAll { $script:SampleLast = Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt' }
+
+    It 'offers the graph''s keys level by level for Import-Ckpt -Key' {
+        $line = "Import-Ckpt -LiteralPath '$SampleLast' -Key optimizer_states/0/"
+        $r = TabExpansion2 -inputScript $line -cursorColumn $line.Length
+        $r.CompletionMatches.CompletionText | Should -Be @('optimizer_states/0/state', 'optimizer_states/0/param_groups')
+        $line = "Import-Ckpt -LiteralPath '$SampleLast' -Key hyper"
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'hyper_parameters'
+    }
+
+    It 'offers name prefixes, not file names, for Select-CkptWeights -StripPrefix' {
+        $line = "Select-CkptWeights -LiteralPath '$SampleLast' -OutFile x.ckpt -StripPrefix "
+        $r = (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText
+        $r | Should -Contain 'model.'
+        $r | Should -Contain 'model.net.'
+        $r | Should -Not -Contain 'x.ckpt'
+    }
+}

@@ -36,6 +36,16 @@ namespace LightningCkpt
         public override string ToString() => $"{Severity} {Kind}: {Message}";
     }
 
+    /// <summary>A file's findings: a read-only list that prints as its findings, so Export-Csv writes them readably.</summary>
+    public sealed class CkptFindingList : System.Collections.ObjectModel.ReadOnlyCollection<CkptFinding>
+    {
+        internal static readonly CkptFindingList Empty = new CkptFindingList(new List<CkptFinding>());
+
+        internal CkptFindingList(IList<CkptFinding> items) : base(items) { }
+
+        public override string ToString() => string.Join("; ", this);
+    }
+
     /// <summary>What Test-Ckpt emits per file.</summary>
     public sealed class CkptTestResult
     {
@@ -55,7 +65,8 @@ namespace LightningCkpt
         public bool IsSafe { get; internal set; }
         /// <summary>The container format, as CkptInfo.Format; null when the file could not be opened.</summary>
         public CheckpointFormat? Format { get; internal set; }
-        public IReadOnlyList<CkptFinding> Findings { get; internal set; } = new List<CkptFinding>();
+        /// <summary>What Test-Ckpt found; prints (and exports to CSV) as "Severity Kind: message; …", not a type name.</summary>
+        public CkptFindingList Findings { get; internal set; } = CkptFindingList.Empty;
 
         /// <summary>
         /// Valid, safe, and no weight holds NaN or Inf (checked with -CheckValues): what Test-Ckpt -Quiet returns.

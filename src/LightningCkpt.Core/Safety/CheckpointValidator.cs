@@ -74,7 +74,7 @@ namespace LightningCkpt.Safety
         private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
         {
             foreach (var f in findings) f.FullName = r.FullName;
-            r.Findings = findings;
+            r.Findings = new CkptFindingList(findings);
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
             r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
             return r;

@@ -232,7 +232,7 @@ namespace LightningCkpt.Writing
             }
         }
 
-        /// <param name="warn">Told once per tensor when the cast turned finite values into ±inf.</param>
+        /// <summary>The tensor cast to <c>to</c> as it streams; <c>warn</c> is told once per tensor when finite values became ±inf.</summary>
         internal static OutTensor CastProducer(string name, Checkpoint source, TensorRef t, DType to, ReaderPool pool, Action<string>? warn = null) =>
             OutTensor.FromProducer(name, to, t.Shape, t.RequiresGrad, sink =>
             {

@@ -76,12 +76,8 @@ namespace LightningCkpt.Commands
                     "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
                 return;
             }
-            if (File.Exists(_outFile) && !Force)
-            {
-                WriteError(new ErrorRecord(new IOException($"The file '{_outFile}' already exists. Use -Force to overwrite it."),
-                    "OutFileExists", ErrorCategory.ResourceExists, _outFile));
-                return;
-            }
+            // the writers' one check and wording: an existing file without -Force, a device or FIFO, a source by identity
+            if (!PathResolution.TryFile(this, _outFile, () => OutputGuard.Check(_outFile, export.SourceFiles, Force), writing: true)) return;
             if (export.DangerousGlobals.Count > 0)
             {
                 string names = string.Join(", ", export.DangerousGlobals);
