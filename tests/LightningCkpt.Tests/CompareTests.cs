@@ -132,7 +132,12 @@ namespace LightningCkpt.Tests
             var first = weights[0].Name;
             var filtered = CheckpointComparer.Compare(a, b, new CompareOptions { NameFilter = n => n == first }).ToList();
             Assert.Equal(first, Assert.Single(filtered, r => r.Kind == "Tensor").Name);
-            Assert.Equal(new[] { "epoch", "global_step" }, filtered.Where(r => r.Kind == "Metadata").Select(r => r.Name));
+            var metadata = filtered.Where(r => r.Kind == "Metadata").Select(r => r.Name).ToList();
+            Assert.Equal(new[] { "epoch", "global_step" }, metadata.Take(2));
+            // the rest: the optimizer's lr and the scheduler's state, which moved with the epochs (issue 19 item 6)
+            Assert.Contains("optimizer_states.0.param_groups.0.lr", metadata);
+            Assert.Contains("lr_schedulers.0.last_epoch", metadata);
+            Assert.All(metadata.Skip(2), n => Assert.True(n.StartsWith("optimizer_states.0.param_groups.0.", StringComparison.Ordinal) || n.StartsWith("lr_schedulers.0.", StringComparison.Ordinal), n));
         }
 
         [Fact]

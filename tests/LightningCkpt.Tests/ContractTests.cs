@@ -73,7 +73,7 @@ namespace LightningCkpt.Tests
         public void Output_types_are_the_Core_types_the_issues_name()
         {
             Assert.Equal(new[] { "LightningCkpt.CkptInfo" }, Cmdlet("Get-CkptInfo").OutputTypes.Select(t => t.FullName));
-            Assert.Equal(new[] { "LightningCkpt.CkptTensor" }, Cmdlet("Get-CkptTensor").OutputTypes.Select(t => t.FullName));
+            Assert.Equal(new[] { "LightningCkpt.CkptTensor", "LightningCkpt.CkptModule" }, Cmdlet("Get-CkptTensor").OutputTypes.Select(t => t.FullName)); // CkptModule with -ByModule
             Assert.Equal(new[] { "LightningCkpt.CkptDiff" }, Cmdlet("Compare-Ckpt").OutputTypes.Select(t => t.FullName));
             Assert.Equal(new[] { "LightningCkpt.CkptTestResult", "System.Boolean" }, Cmdlet("Test-Ckpt").OutputTypes.Select(t => t.FullName));
             Assert.Contains("System.IO.FileInfo", Cmdlet("Merge-CkptWeights").OutputTypes.Select(t => t.FullName));
@@ -353,7 +353,7 @@ namespace LightningCkpt.Tests
         {
             var view = Format.Descendants("View").First(v => (string)v.Element("ViewSelectedBy")!.Element("TypeName")! == "LightningCkpt.CkptInfo");
             var labels = view.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")!).ToArray();
-            Assert.Equal(new[] { "RunVersion", "Epoch", "GlobalStep", "BestModelScore", "Length", "IsSafe", "Name" }, labels);
+            Assert.Equal(new[] { "RunName", "Epoch", "GlobalStep", "CurrentScore", "Length", "IsSafe", "Name" }, labels);
         }
 
         [Fact]

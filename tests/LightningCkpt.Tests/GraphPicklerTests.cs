@@ -179,8 +179,8 @@ namespace LightningCkpt.Tests
         {
             var d = new PyDict();
             for (int i = 0; i < 20; i++) d.Set("k" + i, (long)i); // past the index threshold
-            Assert.True(d.Remove("k3"));
-            Assert.False(d.Remove("k3"));
+            Assert.True(d.TryRemove("k3"));
+            Assert.False(d.TryRemove("k3"));
             Assert.True(d.RenameKey("k5", "five"));
             Assert.Throws<ArgumentException>(() => d.RenameKey("k6", "k7"));
             Assert.Equal(5L, d["five"]);

@@ -23,10 +23,12 @@ namespace LightningCkpt.Tests
         [Theory]
         [InlineData(0L, "0 B")]
         [InlineData(1023L, "1023 B")]
-        [InlineData(1024L, "1 KB")]
+        [InlineData(1024L, "1.0 KB")]
         [InlineData(10137L, "9.9 KB")]
         [InlineData(10752L, "10.5 KB")]
-        [InlineData(1048575L, "1 MB")]
+        [InlineData(1048575L, "1.0 MB")] // one decimal below 100, so 1.0 MB stands beside 1.1 MB (issue 19 item 12)
+        [InlineData(1153434L, "1.1 MB")]
+        [InlineData(104752742L, "99.9 MB")]
         [InlineData(125L << 20, "125 MB")]
         [InlineData(1395864371L, "1.3 GB")]
         public void ByteSize_reads_like_a_file_manager(long bytes, string expected) => Assert.Equal(expected, ByteSize.Format(bytes));
@@ -64,11 +66,12 @@ namespace LightningCkpt.Tests
         }
 
         [Fact]
-        public void Tensor_Path_is_the_file_and_TensorPath_the_place_in_it()
+        public void Tensor_FullName_is_the_file_and_TensorPath_the_place_in_it()
         {
             var file = Sample("last.ckpt");
             var t = CkptTensor.List(Checkpoint.Open(file), all: false)[0];
-            Assert.Equal(file, t.Path);
+            Assert.Equal(file, t.FullName);
+            Assert.Equal(@"Microsoft.PowerShell.Core\FileSystem::" + file, t.PSPath);
             Assert.Equal("state_dict.model.net.0.weight", t.TensorPath);
             Assert.Equal("[16, 4]", t.Shape.ToString());
             Assert.Equal(new long[] { 16, 4 }, t.Shape.ToArray());
@@ -96,7 +99,7 @@ namespace LightningCkpt.Tests
         public void Findings_carry_their_file_and_the_result_summarises_them()
         {
             var truncated = CheckpointValidator.Test(Fixture("truncated_zip.ckpt"));
-            Assert.All(truncated.Findings, f => Assert.Equal(truncated.Path, f.Path));
+            Assert.All(truncated.Findings, f => Assert.Equal(truncated.FullName, f.FullName));
             Assert.All(truncated.Findings, f => Assert.Equal("truncated_zip.ckpt", f.Name));
             Assert.Equal("Truncated", truncated.Summary);
             Assert.Null(truncated.Format);

@@ -103,7 +103,7 @@ namespace LightningCkpt.Tests
                     Assert.Equal(reader.Sha256(t.Tensor), t.Sha256);
                     var v = t.ToArray(long.MaxValue);
                     var naive = Naive(v);
-                    string where = $"{Path.GetFileName(file)} {t.Path}";
+                    string where = $"{Path.GetFileName(file)} {t.TensorPath}";
                     Assert.True(naive.nan == t.NaNCount && naive.inf == t.InfCount, where);
                     if (v.Length == 0) { Assert.Null(t.Mean); continue; }
                     Assert.True(DataOracle.Close(naive.min, t.Min, 0), $"{where} min {naive.min} vs {t.Min}");

@@ -72,6 +72,6 @@ Describe 'Compare-Ckpt' {
 
     It 'renders the default view' {
         $text = Compare-Ckpt (Join-Path $V0 'epoch=0-step=10.ckpt') $Last | Format-Table | Out-String
-        foreach ($h in 'Name', 'Status', 'MaxAbsDiff', 'RelativeL2', 'CosineSimilarity') { $text | Should -Match $h }
+        foreach ($h in 'Name', 'Status', 'MaxAbsDiff', 'RelativeL2', 'Change') { $text | Should -Match $h }
     }
 }

@@ -38,7 +38,7 @@ Describe 'Get-CkptInfo path binding' {
     It 'resolves relative paths against the current location, not the process directory' {
         Push-Location -LiteralPath $V0
         try {
-            (Get-CkptInfo -Path 'last.ckpt').Path | Should -Be (Join-Path $V0 'last.ckpt')
+            (Get-CkptInfo -Path 'last.ckpt').FullName | Should -Be (Join-Path $V0 'last.ckpt')
             (Get-CkptInfo -LiteralPath './epoch=3-step=[1].ckpt').Name | Should -Be 'epoch=3-step=[1].ckpt'
         }
         finally { Pop-Location }
@@ -162,7 +162,7 @@ Describe 'Get-CkptInfo output' {
 
     It 'renders the default table view with the agreed columns' {
         $text = $all | Format-Table | Out-String
-        foreach ($header in 'RunVersion', 'Epoch', 'GlobalStep', 'BestModelScore', 'Length', 'IsSafe', 'Name') {
+        foreach ($header in 'RunName', 'Epoch', 'GlobalStep', 'CurrentScore', 'Length', 'IsSafe', 'Name') {
             $text | Should -Match $header
         }
         $text | Should -Match 'KB'
@@ -171,7 +171,7 @@ Describe 'Get-CkptInfo output' {
     It 'closes the file before writing the object' {
         $copy = Join-Path $TestDrive 'close-me.ckpt'
         Copy-TestFile (Join-Path $V0 'last.ckpt') $copy
-        { Get-CkptInfo -LiteralPath $copy | ForEach-Object { Remove-Item -LiteralPath $_.Path } } | Should -Not -Throw
+        { Get-CkptInfo -LiteralPath $copy | ForEach-Object { Remove-Item -LiteralPath $_.FullName } } | Should -Not -Throw
         Test-Path -LiteralPath $copy | Should -BeFalse
     }
 

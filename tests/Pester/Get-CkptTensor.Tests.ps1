@@ -31,7 +31,7 @@ Describe 'Get-CkptTensor' {
     It 'takes Get-CkptInfo output through -InputObject, brackets included' {
         $r = Get-CkptInfo -LiteralPath (Join-Path $V0 'epoch=3-step=[1].ckpt') | Get-CkptTensor
         $r.Count | Should -Be 4
-        $r[0].Path | Should -Be (Join-Path $V0 'epoch=3-step=[1].ckpt')
+        $r[0].FullName | Should -Be (Join-Path $V0 'epoch=3-step=[1].ckpt')
     }
 
     It 'reads every file piped from Get-ChildItem' {
@@ -75,9 +75,9 @@ Describe 'Get-CkptTensor' {
         $ev[0].FullyQualifiedErrorId | Should -BeExactly "InvalidCheckpoint,$Id"
     }
 
-    It 'has Path as the checkpoint file, so file cmdlets take tensors from the pipeline' {
+    It 'has FullName as the checkpoint file, so file cmdlets take tensors from the pipeline' {
         $t = Get-CkptTensor -LiteralPath $Last | Select-Object -First 1
-        $t.Path | Should -Be $Last
+        $t.FullName | Should -Be $Last
         $t.TensorPath | Should -Be 'state_dict.model.net.0.weight'
         ($t | Get-Item).FullName | Should -Be $Last
     }

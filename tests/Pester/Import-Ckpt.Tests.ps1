@@ -30,7 +30,7 @@ Describe 'Import-Ckpt' {
         $c = Import-Ckpt -LiteralPath $Last
         $w = $c.state_dict.'model.net.0.weight'
         $w | Should -BeOfType ([LightningCkpt.CkptTensor])
-        $w.Path | Should -Be $Last
+        $w.FullName | Should -Be $Last
         $w.Shape | Should -Be @(16, 4)
         $w.Sha256 | Should -BeNullOrEmpty
     }

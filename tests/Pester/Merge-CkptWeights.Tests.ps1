@@ -87,7 +87,7 @@ Describe 'Merge-CkptWeights' {
             $picked = Get-ChildItem -LiteralPath $V0 -Filter '*.ckpt' | Get-CkptInfo | Sort-Object GlobalStep | Select-Object -First 3
             $picked | Merge-CkptWeights -OutFile $out
             $expected = Join-Path $TestDrive 'top-expected.ckpt'
-            Merge-CkptWeights -LiteralPath $picked.Path -OutFile $expected
+            Merge-CkptWeights -LiteralPath $picked.FullName -OutFile $expected
             Compare-Ckpt -ReferencePath ([WildcardPattern]::Escape($expected)) -DifferencePath ([WildcardPattern]::Escape($out)) | Where-Object Kind -eq 'Tensor' | Should -BeNullOrEmpty
         }
 

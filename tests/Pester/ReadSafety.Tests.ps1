@@ -38,7 +38,12 @@ BeforeAll {
 
 Describe 'Ctrl+C inside one large tensor' {
     BeforeAll {
-        # One 1 GiB float32 tensor, made by torch: hashing or writing it takes seconds, so Stop lands inside it.
+        # Every storage read waits 5 ms per MB, one read at a time (a test hook, process-wide, so the runspaces below see it):
+        # 1 GiB lasts over 5 s on any machine, however fast or many-cored, and Stop lands inside the work whatever the
+        # machine's speed (issue 23: a quiet machine used to finish before the stop).
+        $script:ReadDelay = [LightningCkpt.CkptInfo].Assembly.GetType('LightningCkpt.Data.ReadHooks').GetField('DelayPerMegabyteMilliseconds', [System.Reflection.BindingFlags]'NonPublic, Static')
+        $ReadDelay.SetValue($null, 5)
+        # One 1 GiB float32 tensor, made by torch.
         $script:Python = '/usr/bin/python3'
         $script:NoTorch = -not (Test-Path -LiteralPath $Python) -or $null -ne (& $Python -c 'import torch' 2>&1)
         if (-not $NoTorch) {
@@ -53,9 +58,11 @@ Describe 'Ctrl+C inside one large tensor' {
         if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch is needed to make the 1 GiB checkpoint" }
     }
 
+    AfterAll { $ReadDelay.SetValue($null, 0) }
+
     It 'stops Get-CkptTensor -Hash within a second and shows progress in bytes' {
-        # the same file eight times: a warm 1 GiB hash can end before progress shows (2 s) on a quiet machine
-        $r = Stop-InsideData "Get-CkptTensor -LiteralPath $((@("'$Big'") * 8) -join ', ') -Hash" -Seconds 2.5
+        # progress shows after 2 s; the slowed reads make the hash last over 5 s
+        $r = Stop-InsideData "Get-CkptTensor -LiteralPath '$Big' -Hash" -Seconds 2.5
         $r.State | Should -Be 'Stopped'
         $r.StopSeconds | Should -BeLessThan 1.0
         $r.Progress.Count | Should -BeGreaterThan 0 -Because 'a 1 GiB hash lasts more than the 2 s before progress shows'
@@ -64,7 +71,7 @@ Describe 'Ctrl+C inside one large tensor' {
     }
 
     It 'stops Test-Ckpt -CheckValues within a second' {
-        $r = Stop-InsideData "Test-Ckpt -LiteralPath $((@("'$Big'") * 8) -join ', ') -CheckValues" # as for -Hash: a quiet machine scans 1 GiB in 0.5 s
+        $r = Stop-InsideData "Test-Ckpt -LiteralPath '$Big' -CheckValues"
         $r.State | Should -Be 'Stopped'
         $r.StopSeconds | Should -BeLessThan 1.0
     }
@@ -72,13 +79,15 @@ Describe 'Ctrl+C inside one large tensor' {
     It 'stops <Name> within a second, leaving no output and no temp file' -ForEach @(
         @{ Name = 'Select-CkptWeights -OutFile'; Command = "Select-CkptWeights -LiteralPath '{0}' -DType float16 -OutFile '{1}'" }
         @{ Name = 'Merge-CkptWeights'; Command = "Merge-CkptWeights -LiteralPath '{0}', '{0}' -OutFile '{1}'" }
+        @{ Name = 'Export-Ckpt'; Command = "Import-Ckpt -LiteralPath '{0}' | Export-Ckpt -OutFile '{1}'"; ShowsProgress = $true }
     ) {
         $dir = Join-Path $TestDrive ('out-' + [guid]::NewGuid().ToString('N'))
         $null = New-Item -ItemType Directory -Path $dir
         $out = Join-Path $dir 'written.ckpt'
-        $r = Stop-InsideData ($Command -f $Big, $out)
+        $r = Stop-InsideData ($Command -f $Big, $out) -Seconds ($ShowsProgress ? 2.5 : 0.5)
         $r.State | Should -Be 'Stopped'
         $r.StopSeconds | Should -BeLessThan 1.0
+        if ($ShowsProgress) { $r.Progress.Count | Should -BeGreaterThan 0 -Because 'a write that lasts over 2 s shows its progress' }
         @(Get-ChildItem -LiteralPath $dir -Force).Name | Should -BeNullOrEmpty -Because 'neither the output nor its temp file may stay'
     }
 }

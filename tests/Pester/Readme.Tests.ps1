@@ -16,7 +16,7 @@ BeforeAll {
     foreach ($f in Get-ChildItem -LiteralPath (Join-Path $samples "lightning_logs") -Recurse -File -Force) {
         Copy-TestFile $f.FullName (Join-Path $scratch $f.FullName.Substring($samples.Length + 1))
     }
-    $sharded = Join-Path $script:RepoRoot 'tests/fixtures/sharded/lightning2x_sharded.ckpt'
+    $sharded = Join-Path $script:RepoRoot 'tests/fixtures/sharded/lightning2_fsdp.ckpt'
     foreach ($f in Get-ChildItem -LiteralPath $sharded -Recurse -File -Force) {
         Copy-TestFile $f.FullName (Join-Path $scratch ('sharded/epoch=3.ckpt' + $f.FullName.Substring($sharded.Length)))
     }

@@ -34,7 +34,7 @@ Describe 'Get-CkptInfo by URL' {
         foreach ($p in 'Epoch', 'GlobalStep', 'TensorCount', 'ParameterCount', 'WeightsBytes', 'LightningVersion', 'IsSafe') {
             $remote.$p | Should -Be $local.$p -Because $p
         }
-        $remote.Path | Should -Be "$Http/big.ckpt"
+        $remote.FullName | Should -Be "$Http/big.ckpt"
         $remote.Name | Should -Be 'big.ckpt'
     }
 
@@ -47,7 +47,7 @@ Describe 'Get-CkptInfo by URL' {
 
     It 'redacts a presigned query in Path and in errors, and still reads with it' {
         $info = Get-CkptInfo "$Http/last.ckpt?X-Amz-Signature=SECRETSIG&X-Amz-Credential=AKIA"
-        $info.Path | Should -Be "$Http/last.ckpt?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"
+        $info.FullName | Should -Be "$Http/last.ckpt?X-Amz-Signature=REDACTED&X-Amz-Credential=REDACTED"
         $info.Name | Should -Be 'last.ckpt'
         Get-CkptInfo "$Http/nothere.ckpt?sig=SECRETSIG" -ErrorVariable err -ErrorAction SilentlyContinue
         $err[0].FullyQualifiedErrorId | Should -BeLike 'RemoteNotFound,*'
@@ -60,7 +60,7 @@ Describe 'Get-CkptInfo by URL' {
     It 'follows a redirect and names the checkpoint by the URL it was given' {
         $info = Get-CkptInfo "$($Nginx.Http)/moved/last.ckpt"
         $info.GlobalStep | Should -Be (Get-CkptInfo -LiteralPath (Join-Path $Served 'last.ckpt')).GlobalStep
-        $info.Path | Should -Be "$($Nginx.Http)/moved/last.ckpt"
+        $info.FullName | Should -Be "$($Nginx.Http)/moved/last.ckpt"
     }
 
     It 'says which credential is missing on 401, and sends -Token as a bearer token' {
@@ -163,7 +163,7 @@ Describe 'Hugging Face sharded checkpoints by the URL of their index' {
         $remote = Get-CkptInfo "$Http/$_`?token=SECRET"
         $expected = Get-CkptInfo -LiteralPath $local
         foreach ($p in 'Format', 'TensorCount', 'ParameterCount', 'ShardCount', 'IsSafe') { $remote.$p | Should -Be $expected.$p -Because $p }
-        $remote.Path | Should -Be "$Http/$_`?token=REDACTED"
+        $remote.FullName | Should -Be "$Http/$_`?token=REDACTED"
         $remote.ShardFiles | ForEach-Object { $_ | Should -Match 'token=REDACTED$' }
         (Get-CkptTensor "$Http/$_" -Hash).Sha256 | Should -Be (Get-CkptTensor -LiteralPath $local -Hash).Sha256
     }
@@ -217,8 +217,8 @@ Describe 'Azure Blob SAS URLs (Azurite)' {
     It 'reads a checkpoint by its read-only SAS URL, with the signature redacted in Path' {
         $info = Get-CkptInfo "$BlobUrl`?$ReadSas"
         $info.GlobalStep | Should -Be 1200
-        $info.Path | Should -Match 'sig=REDACTED'
-        $info.Path | Should -Not -Match ([regex]::Escape(($ReadSas -split 'sig=')[1]))
+        $info.FullName | Should -Match 'sig=REDACTED'
+        $info.FullName | Should -Not -Match ([regex]::Escape(($ReadSas -split 'sig=')[1]))
     }
 
     It 'pipes a Get-CkptInfo of a SAS URL on to Get-CkptTensor (the signature travels unseen)' {

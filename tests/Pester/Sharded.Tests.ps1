@@ -35,7 +35,7 @@ Describe 'Sharded checkpoints in the cmdlets' {
             (Join-Path $Copy 'dcp13_gloo_sharded/.metadata'), (Join-Path $Copy 'lightning2_fsdp.ckpt'), (Join-Path $Copy 'ds_zero3_bf16_dp2')
         $r = Get-CkptInfo -LiteralPath $paths
         $r.Name | Should -Be @('hf_safetensors', 'hf_safetensors', 'dcp13_gloo_sharded', 'dcp13_gloo_sharded', 'lightning2_fsdp.ckpt', 'ds_zero3_bf16_dp2')
-        foreach ($i in $r) { $i.Path | Should -Be (Join-Path $Copy $i.Name) }
+        foreach ($i in $r) { $i.FullName | Should -Be (Join-Path $Copy $i.Name) }
         $text = $r | Out-String -Width 80
         $text | Should -Not -Match 'index\.json|\.metadata'
         ($text -split "`n" | Where-Object { $_ -match 'hf_safetensors\s*$' }).Count | Should -Be 2

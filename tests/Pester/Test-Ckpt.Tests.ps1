@@ -71,8 +71,8 @@ Describe 'Test-Ckpt' {
     It 'gives every finding its file' {
         $files = (Join-Path $Mixed 'good.ckpt'), (Join-Path $Mixed 'truncated.ckpt')
         $findings = Test-Ckpt -LiteralPath $files | Select-Object -ExpandProperty Findings
-        ($findings | Where-Object Kind -eq 'UnknownGlobal').Path | Sort-Object -Unique | Should -Be $files[0]
-        ($findings | Where-Object Severity -eq 'Error').Path | Sort-Object -Unique | Should -Be $files[1]
+        ($findings | Where-Object Kind -eq 'UnknownGlobal').FullName | Sort-Object -Unique | Should -Be $files[0]
+        ($findings | Where-Object Severity -eq 'Error').FullName | Sort-Object -Unique | Should -Be $files[1]
         ($findings | Where-Object Severity -eq 'Error').Name | Sort-Object -Unique | Should -Be 'truncated.ckpt'
     }
 

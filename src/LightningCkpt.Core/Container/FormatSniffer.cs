@@ -40,7 +40,36 @@ namespace LightningCkpt.Container
             if (n >= 2 && head[0] == 0x80 && head[1] <= 5)
                 return $"a plain Python pickle (protocol {head[1]}) without torch's magic number, not written by torch.save";
             if (n >= 2 && head[0] == 0x1f && head[1] == 0x8b) return "a gzip file, not a torch checkpoint";
+            if (SavedInsteadOfTheFile(head, n) is string what) return what;
             return $"not a torch checkpoint: unknown header {BitConverter.ToString(head, 0, Math.Min(8, n))}";
+        }
+
+        /// <summary>
+        /// What a download or a clone left in place of a checkpoint: a Git LFS pointer (with the real file's size), an
+        /// HTML page or a JSON document (a server's error page or a login form saved under the checkpoint's name).
+        /// </summary>
+        private static string? SavedInsteadOfTheFile(byte[] head, int n)
+        {
+            var text = System.Text.Encoding.UTF8.GetString(head, 0, n).TrimStart('\uFEFF', ' ', '\t', '\r', '\n');
+            if (text.StartsWith("version https://git-lfs.github.com/spec/", StringComparison.Ordinal))
+            {
+                const string sizeKey = "\nsize ";
+                int at = text.IndexOf(sizeKey, StringComparison.Ordinal);
+                string size = "";
+                if (at >= 0)
+                {
+                    int end = at + sizeKey.Length;
+                    while (end < text.Length && char.IsDigit(text[end])) end++;
+                    if (long.TryParse(text.Substring(at + sizeKey.Length, end - at - sizeKey.Length), System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long bytes))
+                        size = $" of a {bytes.ToString("N0", System.Globalization.CultureInfo.InvariantCulture)}-byte file";
+                }
+                return $"a Git LFS pointer{size}, not the checkpoint itself; fetch the real file (git lfs pull)";
+            }
+            if (text.StartsWith("<!DOCTYPE html", StringComparison.OrdinalIgnoreCase) || text.StartsWith("<html", StringComparison.OrdinalIgnoreCase))
+                return "an HTML page (an error or login page saved under the checkpoint's name?), not a torch checkpoint";
+            if (text.StartsWith("{", StringComparison.Ordinal) || text.StartsWith("[", StringComparison.Ordinal))
+                return "a JSON document (an error response saved under the checkpoint's name?), not a torch checkpoint";
+            return null;
         }
 
         private static bool LooksLikeSafetensors(byte[] head, int n, long length)

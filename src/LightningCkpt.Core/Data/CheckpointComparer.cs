@@ -28,6 +28,35 @@ namespace LightningCkpt.Data
 
         /// <summary>Cancellation and bytes read (both files); null = not cancellable.</summary>
         public ReadProgress? Progress { get; set; }
+
+        /// <summary>
+        /// The tolerances for a tensor whose dtype changed: at least the rounding of the coarser dtype (twice its unit
+        /// roundoff relative, half its smallest subnormal absolute; integers: under 1 from truncation), so an honest
+        /// cast is DTypeChanged while a value the cast broke (70000 → float16 inf, a wrapped integer) is Changed.
+        /// </summary>
+        internal CompareOptions ForCast(DType a, DType b)
+        {
+            var (atol, rtol) = CastRounding(a);
+            var (atol2, rtol2) = CastRounding(b);
+            var o = (CompareOptions)MemberwiseClone();
+            o.AbsoluteTolerance = Math.Max(AbsoluteTolerance, Math.Max(atol, atol2));
+            o.RelativeTolerance = Math.Max(RelativeTolerance, Math.Max(rtol, rtol2));
+            return o;
+        }
+
+        private static (double atol, double rtol) CastRounding(DType d)
+        {
+            switch (d.Name)
+            {
+                case "float64": return (0, 0);
+                case "float32": return (Math.Pow(2, -150), Math.Pow(2, -23));
+                case "float16": return (Math.Pow(2, -25), Math.Pow(2, -10));
+                case "bfloat16": return (Math.Pow(2, -134), Math.Pow(2, -7));
+                case "float8_e4m3fn": case "float8_e4m3fnuz": return (Math.Pow(2, -10), Math.Pow(2, -3));
+                case "float8_e5m2": case "float8_e5m2fnuz": return (Math.Pow(2, -17), Math.Pow(2, -2));
+            }
+            return d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt || d.Kind == DTypeKind.Bool ? (1, 0) : (0, 0);
+        }
     }
 
     /// <summary>Progress of a comparison: tensors done of total, and bytes.</summary>
@@ -55,7 +84,8 @@ namespace LightningCkpt.Data
     /// <para>Rows: first metadata rows (Kind "Metadata": epoch, global_step, lightning version, and every
     /// hyperparameter key <c>hyper_parameters.KEY</c>; the NameFilter picks tensors only), then one row per tensor
     /// name (weights by their key; with AllTensors every tensor, others by path): Removed (only in the reference),
-    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape; the values are still compared), else Changed or Equal.
+    /// Added (only in the difference), ShapeChanged, DTypeChanged (same shape, values within the coarser dtype's
+    /// rounding), else Changed (also a dtype change whose values moved further) or Equal.
     /// Equal rows are omitted unless IncludeEqual.</para>
     /// <para>Equal follows torch.allclose(a, b, rtol, atol, equal_nan=False) evaluated in double:
     /// every element satisfies a == b (so +inf matches +inf) or |a − b| is finite and |a − b| ≤ atol + rtol·|b|.
@@ -157,13 +187,14 @@ namespace LightningCkpt.Data
             if (a.DType != b.DType)
             {
                 // same shape, another dtype (a float16 export of float32 weights …): the values are still compared,
-                // each side read as double, so the row says how much the cast moved them; the status stays DTypeChanged
+                // each side read as double, within the coarser dtype's rounding: DTypeChanged when the cast kept them,
+                // Changed when it did not (see CompareOptions.ForCast)
                 d.Status = DiffStatus.DTypeChanged;
                 if (!ta.HasData || !tb.HasData || ta.Numel == 0 || ta.DType.IsComplex != tb.DType.IsComplex) return Finished(d, DiffStatus.DTypeChanged);
                 var gx = ViewGeometry.Components(ta);
                 var gy = ViewGeometry.Components(tb);
                 if (gx == null || gy == null || !QuantizersMatch(ta, tb)) return Finished(d, DiffStatus.DTypeChanged);
-                return Numbers(d, ta, tb, gx.Value, gy.Value, o, passes, sameDType: false);
+                return Numbers(d, ta, tb, gx.Value, gy.Value, o.ForCast(ta.DType, tb.DType), passes, sameDType: false);
             }
             if (!ta.HasData || !tb.HasData) return Finished(d, ta.HasData == tb.HasData ? DiffStatus.Equal : DiffStatus.Changed);
             if (ta.Numel == 0) return Finished(d, DiffStatus.Equal);
@@ -479,7 +510,58 @@ namespace LightningCkpt.Data
             }
             foreach (var kv in hb)
                 if (!ha.ContainsKey(kv.Key)) yield return Meta("hyper_parameters." + kv.Key, null, Text(kv.Value), reference, difference, DiffStatus.Added);
+            foreach (var row in Settings(OptimizerSettings(va), OptimizerSettings(vb), reference, difference)) yield return row;
+            foreach (var row in Settings(SchedulerSettings(va), SchedulerSettings(vb), reference, difference)) yield return row;
         }
+
+        /// <summary>Rows for named settings on either side: Equal, Changed, Added or Removed, in the reference's order.</summary>
+        private static IEnumerable<CkptDiff> Settings(List<KeyValuePair<string, object?>> a, List<KeyValuePair<string, object?>> b, Checkpoint ra, Checkpoint rb)
+        {
+            var bByName = new Dictionary<string, object?>(StringComparer.Ordinal);
+            foreach (var kv in b) bByName[kv.Key] = kv.Value;
+            var aNames = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var kv in a)
+            {
+                aNames.Add(kv.Key);
+                bool kept = bByName.TryGetValue(kv.Key, out var v);
+                var status = !kept ? DiffStatus.Removed : RenderedValue.Equal(kv.Value, v) ? DiffStatus.Equal : DiffStatus.Changed;
+                yield return Meta(kv.Key, Text(kv.Value), kept ? Text(v) : null, ra, rb, status);
+            }
+            foreach (var kv in b)
+                if (!aNames.Contains(kv.Key)) yield return Meta(kv.Key, null, Text(kv.Value), ra, rb, DiffStatus.Added);
+        }
+
+        /// <summary>Every optimizer's param-group settings (lr, betas, weight_decay …; not the params indices), by their path.</summary>
+        private static List<KeyValuePair<string, object?>> OptimizerSettings(CheckpointView v)
+        {
+            var result = new List<KeyValuePair<string, object?>>();
+            foreach (var o in v.Optimizers)
+                for (int g = 0; g < o.ParamGroupStates.Count; g++)
+                    foreach (var e in o.ParamGroupStates[g])
+                        if (e.Key is string k && k != "params")
+                            result.Add(new KeyValuePair<string, object?>($"optimizer_states.{o.Index}.param_groups.{g}.{k}", e.Value));
+            return result;
+        }
+
+        /// <summary>Every LR scheduler's plain settings (last_epoch, _last_lr, T_max …; not tensors or objects), by their path.</summary>
+        private static List<KeyValuePair<string, object?>> SchedulerSettings(CheckpointView v)
+        {
+            var result = new List<KeyValuePair<string, object?>>();
+            foreach (var s in v.LrSchedulers)
+                if (s.State != null)
+                    foreach (var e in s.State)
+                        if (e.Key is string k && IsPlain(e.Value))
+                            result.Add(new KeyValuePair<string, object?>($"lr_schedulers.{s.Index}.{k}", e.Value));
+            return result;
+        }
+
+        private static bool IsPlain(object? v) => v switch
+        {
+            null or string or long or double or bool => true,
+            Pickle.PyList l => l.Count <= 64 && l.All(IsPlain),
+            Pickle.PyTuple t => t.Count <= 64 && t.All(IsPlain),
+            _ => false,
+        };
 
         private static CkptDiff Meta(string name, string? a, string? b, Checkpoint ra, Checkpoint rb, DiffStatus? status = null)
         {

@@ -216,7 +216,7 @@ namespace LightningCkpt.Data
                     total = CheckpointComparer.DiffSums.Merge(total, _sums[c] ?? Chunk(w, c, check: false)!.Value);
                 }
                 CheckpointComparer.FillNumbers(Row, total.Scale(_repeat));
-                if (!_sameDType) Row.Status = DiffStatus.DTypeChanged;
+                if (!_sameDType && Row.Status == DiffStatus.Equal) Row.Status = DiffStatus.DTypeChanged; // Changed stays: the cast broke values
                 Complete();
             }
 

@@ -78,7 +78,7 @@ namespace LightningCkpt.Data
                 Apply(tensor, acc.Total);
                 return;
             }
-            Apply(tensor, Compute(distinct, reader, tensor.Path).Scale(repeat));
+            Apply(tensor, Compute(distinct, reader, tensor.FullName).Scale(repeat));
             if (hash) tensor.Sha256 = reader.Sha256(t);
         }
 

@@ -129,6 +129,7 @@ namespace LightningCkpt.Data
         internal void ReadStorageBytes(StorageRef s, long byteOffset, byte[] dst, int dstOffset, int count)
         {
             Progress.Cancellation.ThrowIfCancellationRequested();
+            ReadHooks.BeforeRead(count);
             BeforeStorageRead?.Invoke(s, byteOffset);
             if (byteOffset < 0 || count < 0 || byteOffset > Available(s) - count)
                 throw new CheckpointFormatException(s.File?.Path ?? "", $"storage '{s.Key}'", $"{count} bytes at {byteOffset} lie outside its {Available(s)} bytes") { Defect = CheckpointDefect.ViewOutOfBounds };

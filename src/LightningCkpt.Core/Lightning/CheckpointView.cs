@@ -32,6 +32,9 @@ namespace LightningCkpt.Lightning
 
         /// <summary>ModelCheckpoint's state (the first one, as Lightning's trainer.checkpoint_callback).</summary>
         public ModelCheckpointState? ModelCheckpoint { get; }
+
+        /// <summary>Every ModelCheckpoint callback's state, in the file's order (the first is <see cref="ModelCheckpoint"/>).</summary>
+        public IReadOnlyList<ModelCheckpointState> ModelCheckpoints { get; } = Array.Empty<ModelCheckpointState>();
         public EarlyStoppingState? EarlyStopping { get; }
 
         public object? HyperParameters { get; }
@@ -97,10 +100,19 @@ namespace LightningCkpt.Lightning
                 for (int i = 0; i < states.Length; i++) states[i] = CallbackState.From(items[i].Key, items[i].Value);
                 Callbacks = states;
             }
-            var mc = FirstCallback("ModelCheckpoint");
-            if (mc?.State != null) ModelCheckpoint = ModelCheckpointState.From(mc);
+            var checkpointCallbacks = new List<ModelCheckpointState>();
+            for (int i = 0; i < Callbacks.Count; i++)
+                if (IsNamed(Callbacks[i], "ModelCheckpoint") && Callbacks[i].State != null) checkpointCallbacks.Add(ModelCheckpointState.From(Callbacks[i]));
+            if (checkpointCallbacks.Count > 0)
+            {
+                ModelCheckpoints = checkpointCallbacks;
+                ModelCheckpoint = checkpointCallbacks[0];
+            }
             else if (d.ContainsKey("checkpoint_callback_best_model_score") || d.ContainsKey("checkpoint_callback_best"))
+            {
                 ModelCheckpoint = ModelCheckpointState.FromLegacy(d);
+                ModelCheckpoints = new[] { ModelCheckpoint };
+            }
             var es = FirstCallback("EarlyStopping");
             if (es?.State != null) EarlyStopping = EarlyStoppingState.From(es);
             else if (d.ContainsKey("early_stop_callback_wait")) EarlyStopping = EarlyStoppingState.FromLegacy(d);
@@ -116,9 +128,11 @@ namespace LightningCkpt.Lightning
         private CallbackState? FirstCallback(string name)
         {
             for (int i = 0; i < Callbacks.Count; i++)
-                if (Callbacks[i].Name == name || Callbacks[i].Name.EndsWith(name, StringComparison.Ordinal)) return Callbacks[i];
+                if (IsNamed(Callbacks[i], name)) return Callbacks[i];
             return null;
         }
+
+        private static bool IsNamed(CallbackState c, string name) => c.Name == name || c.Name.EndsWith(name, StringComparison.Ordinal);
 
         internal static long? AsLong(object? v) => v switch
         {
@@ -133,8 +147,11 @@ namespace LightningCkpt.Lightning
     public sealed class ModelCheckpointState
     {
         private ModelCheckpointState(string? monitor, string? mode, object? bestModelScore, string? bestModelPath, object? currentScore = null,
-            string? dirPath = null, string? lastModelPath = null, string? kthBestModelPath = null, PyDict? bestKModels = null)
+            string? dirPath = null, string? lastModelPath = null, string? kthBestModelPath = null, PyDict? bestKModels = null,
+            object? kthValue = null, string? key = null)
         {
+            KthValue = kthValue;
+            Key = key;
             Monitor = monitor;
             Mode = mode;
             BestModelScore = bestModelScore;
@@ -160,6 +177,12 @@ namespace LightningCkpt.Lightning
         /// <summary>path → score (tensor or float), as saved.</summary>
         public PyDict? BestKModels { get; }
 
+        /// <summary>The worst score among <see cref="BestKModels"/> (the one a better checkpoint replaces), as pickled.</summary>
+        public object? KthValue { get; }
+
+        /// <summary>The callback's state key (tells several ModelCheckpoint callbacks apart); null for the legacy top-level keys.</summary>
+        public string? Key { get; }
+
         internal static ModelCheckpointState From(CallbackState c)
         {
             var s = c.State!;
@@ -172,7 +195,9 @@ namespace LightningCkpt.Lightning
                 dirPath: Text(s.Get("dirpath")),
                 lastModelPath: Text(s.Get("last_model_path")),
                 kthBestModelPath: Text(s.Get("kth_best_model_path")),
-                bestKModels: s.Get("best_k_models") as PyDict);
+                bestKModels: s.Get("best_k_models") as PyDict,
+                kthValue: s.Get("kth_value"),
+                key: c.Key);
         }
 
         internal static ModelCheckpointState FromLegacy(PyDict d) => new ModelCheckpointState(null, null,

@@ -34,6 +34,9 @@ namespace LightningCkpt.Lightning
         /// <summary>The largest per-parameter 'step' recorded, when the optimizer keeps one.</summary>
         public long? Step { get; }
 
+        /// <summary>The param_groups as saved (lr, betas, weight_decay … and the params indices), for Compare-Ckpt's rows.</summary>
+        internal IReadOnlyList<PyDict> ParamGroupStates { get; private set; } = Array.Empty<PyDict>();
+
         public override string ToString() => Kind;
 
         internal static OptimizerSummary From(int index, object? optimizerState)
@@ -82,7 +85,12 @@ namespace LightningCkpt.Lightning
                 }
             }
             if (lrCount < lrs.Length) Array.Resize(ref lrs, lrCount);
-            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys, decoupled), groups?.Count ?? 0, parameters, tensors, bytes, lrs, step);
+            var groupStates = new List<PyDict>();
+            if (groups != null) foreach (var item in groups) if (item is PyDict g) groupStates.Add(g);
+            return new OptimizerSummary(index, InferKind(stateKeys, groupKeys, decoupled), groups?.Count ?? 0, parameters, tensors, bytes, lrs, step)
+            {
+                ParamGroupStates = groupStates,
+            };
         }
 
         /// <summary>
@@ -139,6 +147,9 @@ namespace LightningCkpt.Lightning
         public string Kind { get; }
         public long? LastEpoch { get; }
         public double[] LastLr { get; }
+
+        /// <summary>The scheduler's state_dict as saved, for Compare-Ckpt's rows.</summary>
+        internal PyDict? State { get; private set; }
         public override string ToString() => Kind;
 
         internal static LrSchedulerSummary From(int index, object? schedulerState)
@@ -147,7 +158,7 @@ namespace LightningCkpt.Lightning
             var keys = new HashSet<string>(d?.Keys.OfType<string>() ?? Enumerable.Empty<string>(), StringComparer.Ordinal);
             var lastLr = new List<double>();
             if (d?.Get("_last_lr") is PyList lr) foreach (var v in lr) if (v is double x) lastLr.Add(x); else if (v is long l) lastLr.Add(l);
-            return new LrSchedulerSummary(index, InferKind(keys), d?.Get("last_epoch") as long?, lastLr.ToArray());
+            return new LrSchedulerSummary(index, InferKind(keys), d?.Get("last_epoch") as long?, lastLr.ToArray()) { State = d };
         }
 
         internal static string InferKind(HashSet<string> k)

@@ -27,6 +27,20 @@ namespace LightningCkpt.Lightning
             return null;
         }
 
+        /// <summary>
+        /// The run folder's name: the folder holding checkpoints/ (Lightning's lightning_logs/NAME/checkpoints/), else
+        /// the folder holding the file; null for a file at the root.
+        /// </summary>
+        public static string? RunName(string path)
+        {
+            var folder = System.IO.Path.GetDirectoryName(path);
+            if (string.IsNullOrEmpty(folder)) return null;
+            var name = System.IO.Path.GetFileName(folder);
+            if (name == "checkpoints" && System.IO.Path.GetDirectoryName(folder) is string run && System.IO.Path.GetFileName(run) is string runName && runName.Length > 0)
+                return runName;
+            return name.Length > 0 ? name : null;
+        }
+
         private static bool IsVersionSegment(string path, int start, int end)
         {
             if (end - start <= Prefix.Length || string.CompareOrdinal(path, start, Prefix, 0, Prefix.Length) != 0) return false;

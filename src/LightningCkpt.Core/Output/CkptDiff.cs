@@ -45,6 +45,7 @@ namespace LightningCkpt
                 DiffStatus.Removed => $"{ReferenceDType} {ReferenceShape} → (none)",
                 DiffStatus.ShapeChanged => $"{ReferenceShape} → {DifferenceShape}",
                 DiffStatus.DTypeChanged => $"{ReferenceDType} → {DifferenceDType}",
+                DiffStatus.Changed when ReferenceDType != DifferenceDType => $"{ReferenceDType} → {DifferenceDType}",
                 _ => "",
             };
 

@@ -12,7 +12,11 @@ namespace LightningCkpt
     /// <summary>One checkpoint file summarised: what Get-CkptInfo emits. Built from metadata only.</summary>
     public sealed class CkptInfo
     {
-        public string Path { get; } = "";
+        /// <summary>The checkpoint file (a sharded checkpoint's folder), as FileInfo.FullName.</summary>
+        public string FullName { get; } = "";
+
+        /// <summary>The provider-qualified path (as Get-ChildItem's): piped on, it binds to -LiteralPath, so [ ] in names are literal.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
         public string Name { get; } = "";
         public long Length { get; }
         public CheckpointFormat Format { get; }
@@ -42,16 +46,39 @@ namespace LightningCkpt
         /// <summary>Optimizer kinds, one per optimizer state (Adam/AdamW, SGD (momentum) …).</summary>
         public TextList Optimizers { get; } = TextList.Empty;
 
+        /// <summary>The current learning rate of every param group of every optimizer, in order (the lr the next step uses).</summary>
+        public double[] LearningRates { get; } = Array.Empty<double>();
+
         /// <summary>Bytes of optimizer state tensors.</summary>
         public long OptimizerStateBytes { get; }
         public TextList LrSchedulers { get; } = TextList.Empty;
 
         /// <summary>Callback names with saved state (ModelCheckpoint, EarlyStopping …).</summary>
         public TextList Callbacks { get; } = TextList.Empty;
+        /// <summary>The first ModelCheckpoint's monitored metric (Lightning's trainer.checkpoint_callback).</summary>
         public string? Monitor { get; }
+
+        /// <summary>min or max: which way <see cref="CurrentScore"/> is better (null: Lightning's default, min).</summary>
         public string? Mode { get; }
+
+        /// <summary>
+        /// This file's own value of <see cref="Monitor"/> (ModelCheckpoint's current_score when it was saved): what to
+        /// sort a run's files by, honouring <see cref="Mode"/>.
+        /// </summary>
+        public double? CurrentScore { get; }
+
+        /// <summary>The run's best score so far when this file was saved; not this file's own score (see <see cref="CurrentScore"/>).</summary>
         public double? BestModelScore { get; }
         public string? BestModelPath { get; }
+
+        /// <summary>The first ModelCheckpoint's top-k files so far: path → score.</summary>
+        public IReadOnlyDictionary<string, double?> BestKModels { get; } = new Dictionary<string, double?>();
+
+        /// <summary>The worst score among <see cref="BestKModels"/>.</summary>
+        public double? KthValue { get; }
+
+        /// <summary>Every ModelCheckpoint callback's state (the first is the one Monitor … KthValue describe).</summary>
+        public IReadOnlyList<CkptModelCheckpoint> ModelCheckpoints { get; } = Array.Empty<CkptModelCheckpoint>();
         public HyperParameterDictionary? HyperParameters { get; }
         public HyperParameterDictionary? DataModuleHyperParameters { get; }
 
@@ -91,6 +118,9 @@ namespace LightningCkpt
 
         /// <summary>N from a lightning_logs/version_N/checkpoints/ path.</summary>
         public int? RunVersion { get; }
+
+        /// <summary>The run's folder name (version_3, "my run [v2]"): the folder above checkpoints/, else the file's folder.</summary>
+        public string? RunName { get; }
         public DateTime LastWriteTime { get; }
 
         /// <summary>Opens <paramref name="path"/> and summarises it.</summary>
@@ -106,7 +136,7 @@ namespace LightningCkpt
         // was one more method compiled before the first result.
         private CkptInfo(Checkpoint c, CheckpointView v)
         {
-            Path = c.FilePath;
+            FullName = c.FilePath;
             ReadFrom = c.Source.Remote?.Url ?? c.FilePath;
             Name = Remote.RemoteUrl.FileNameOf(c.FilePath);
             Length = c.FileLength;
@@ -148,6 +178,9 @@ namespace LightningCkpt
                 optimizerBytes += v.Optimizers[i].StateBytes;
             }
             Optimizers = new TextList(optimizers);
+            var rates = new List<double>();
+            for (int i = 0; i < v.Optimizers.Count; i++) rates.AddRange(v.Optimizers[i].LearningRates);
+            LearningRates = rates.ToArray();
             OptimizerStateBytes = optimizerBytes;
             var schedulers = new string[v.LrSchedulers.Count];
             for (int i = 0; i < schedulers.Length; i++) schedulers[i] = v.LrSchedulers[i].Kind;
@@ -177,15 +210,25 @@ namespace LightningCkpt
             UnsafeGlobals = unsafeGlobals.Count == 0 ? TextList.Empty : new TextList(unsafeGlobals);
 
             RunVersion = RunLocation.RunVersion(c.FilePath);
+            RunName = RunLocation.RunName(c.FilePath);
             ShardCount = c.Sharding?.ShardCount;
             WorldSize = c.Sharding?.WorldSize;
             ZeroStage = c.Sharding?.ZeroStage;
             ShardFiles = c.Sharding == null ? TextList.Empty : new TextList(ToArray(c.Sharding.Files));
             LastWriteTime = c.LastWriteTimeUtc.ToLocalTime();
-            if (mc?.BestModelScore != null || v.Precision?.Scale != null)
+            if (v.ModelCheckpoints.Count > 0 || v.Precision?.Scale != null)
             {
                 using var reader = new TensorDataReader(c);
-                BestModelScore = ScalarOf(mc?.BestModelScore, reader);
+                var checkpoints = new CkptModelCheckpoint[v.ModelCheckpoints.Count];
+                for (int i = 0; i < checkpoints.Length; i++) checkpoints[i] = new CkptModelCheckpoint(v.ModelCheckpoints[i], c.FilePath, reader);
+                ModelCheckpoints = checkpoints;
+                if (checkpoints.Length > 0)
+                {
+                    BestModelScore = checkpoints[0].BestModelScore;
+                    CurrentScore = checkpoints[0].CurrentScore;
+                    BestKModels = checkpoints[0].BestKModels;
+                    KthValue = checkpoints[0].KthValue;
+                }
                 AmpScale = ScalarOf(v.Precision?.Scale, reader);
             }
         }
@@ -224,8 +267,8 @@ namespace LightningCkpt
         internal string ReadFrom { get; }
 
         internal string? SafetyWarning => IsSafe ? null
-            : $"{Path}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
+            : $"{FullName}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 
-        public override string ToString() => Path;
+        public override string ToString() => FullName;
     }
 }

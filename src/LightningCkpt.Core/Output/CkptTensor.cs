@@ -56,10 +56,12 @@ namespace LightningCkpt
         private long? _storageFileOffset;
 
         /// <summary>
-        /// The checkpoint file. Named Path like CkptInfo.Path, so a tensor piped to Get-Item, Get-CkptInfo or any
-        /// cmdlet that binds Path by property name names its file; the tensor's own place is <see cref="TensorPath"/>.
+        /// The checkpoint file, named FullName like CkptInfo.FullName; the tensor's own place is <see cref="TensorPath"/>.
         /// </summary>
-        public string Path { get; private set; } = "";
+        public string FullName { get; private set; } = "";
+
+        /// <summary>The checkpoint file provider-qualified: a tensor piped to Get-Item or Get-CkptInfo binds it to -LiteralPath.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
 
         /// <summary>SHA-256 of the row-major little-endian elements; filled by -Hash.</summary>
         public string? Sha256 { get; internal set; }
@@ -98,7 +100,7 @@ namespace LightningCkpt
             Layout = t.Layout,
             Device = t.Device,
             StorageKey = t.Storage?.Key,
-            Path = file,
+            FullName = file,
             Tensor = t,
         };
 
@@ -135,7 +137,7 @@ namespace LightningCkpt
             if (Source == null) throw new InvalidOperationException($"{Name} is not attached to a checkpoint");
             if (!Tensor.HasData) throw new InvalidOperationException($"{Name} {Tensor.NoDataReason}");
             var g = Data.ViewGeometry.Of(Tensor) ?? throw new InvalidOperationException($"{Name} has dtype {DType}, whose elements are not numbers");
-            if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, Path, "reading every element");
+            if (count == Numel) Data.DistinctView.CheckMaterialisable(Tensor, FullName, "reading every element");
             var result = new double[count];
             if (count == 0) return result;
             using var reader = new Data.TensorDataReader();

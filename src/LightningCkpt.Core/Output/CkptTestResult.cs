@@ -25,12 +25,25 @@ namespace LightningCkpt
         public string? Location { get; }
 
         /// <summary>The checkpoint file the finding is about, so findings of many files can be told apart.</summary>
-        public string Path { get; internal set; } = "";
+        public string FullName { get; internal set; } = "";
 
-        /// <summary>The file name of <see cref="Path"/>.</summary>
-        public string Name => Remote.RemoteUrl.FileNameOf(Path);
+        /// <summary>The provider-qualified <see cref="FullName"/>: piped on, it binds to -LiteralPath.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
+
+        /// <summary>The file name of <see cref="FullName"/>.</summary>
+        public string Name => Remote.RemoteUrl.FileNameOf(FullName);
 
         public override string ToString() => $"{Severity} {Kind}: {Message}";
+    }
+
+    /// <summary>A file's findings: a read-only list that prints as its findings, so Export-Csv writes them readably.</summary>
+    public sealed class CkptFindingList : System.Collections.ObjectModel.ReadOnlyCollection<CkptFinding>
+    {
+        internal static readonly CkptFindingList Empty = new CkptFindingList(new List<CkptFinding>());
+
+        internal CkptFindingList(IList<CkptFinding> items) : base(items) { }
+
+        public override string ToString() => string.Join("; ", this);
     }
 
     /// <summary>What Test-Ckpt emits per file.</summary>
@@ -38,7 +51,11 @@ namespace LightningCkpt
     {
         internal CkptTestResult() { }
 
-        public string Path { get; internal set; } = "";
+        /// <summary>The checkpoint file, as FileInfo.FullName.</summary>
+        public string FullName { get; internal set; } = "";
+
+        /// <summary>The provider-qualified <see cref="FullName"/> (as Get-ChildItem's): piped on, it binds to -LiteralPath.</summary>
+        public string PSPath => FileSystemPSPath.Of(FullName);
         public string Name { get; internal set; } = "";
 
         /// <summary>The file reads completely and consistently.</summary>
@@ -48,7 +65,8 @@ namespace LightningCkpt
         public bool IsSafe { get; internal set; }
         /// <summary>The container format, as CkptInfo.Format; null when the file could not be opened.</summary>
         public CheckpointFormat? Format { get; internal set; }
-        public IReadOnlyList<CkptFinding> Findings { get; internal set; } = new List<CkptFinding>();
+        /// <summary>What Test-Ckpt found; prints (and exports to CSV) as "Severity Kind: message; …", not a type name.</summary>
+        public CkptFindingList Findings { get; internal set; } = CkptFindingList.Empty;
 
         /// <summary>
         /// Valid, safe, and no weight holds NaN or Inf (checked with -CheckValues): what Test-Ckpt -Quiet returns.
@@ -65,6 +83,6 @@ namespace LightningCkpt
             .GroupBy(f => f.Kind, StringComparer.Ordinal)
             .OrderByDescending(g => g.Max(f => f.Severity))
             .Select(g => g.Count() > 1 ? $"{g.Key} ({g.Count()})" : g.Key));
-        public override string ToString() => Path;
+        public override string ToString() => FullName;
     }
 }

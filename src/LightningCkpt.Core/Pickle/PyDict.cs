@@ -59,8 +59,14 @@ namespace LightningCkpt.Pickle
             set => Set(key, value);
         }
 
-        /// <summary>Python's del d[k]; the other entries keep their order. False when the key is absent.</summary>
-        public bool Remove(object? key)
+        /// <summary>
+        /// Python's del d[k]; the other entries keep their order; nothing when the key is absent. Returns nothing, as a
+        /// hashtable's Remove, so <c>$c.Remove('loops')</c> writes nothing into the pipeline (see <see cref="TryRemove"/>).
+        /// </summary>
+        public void Remove(object? key) => TryRemove(key);
+
+        /// <summary>Python's del d[k]; false when the key is absent.</summary>
+        public bool TryRemove(object? key)
         {
             int i = IndexOf(key);
             if (i < 0) return false;

@@ -37,7 +37,7 @@ namespace LightningCkpt.Safety
             options ??= new ValidateOptions();
             var findings = new List<CkptFinding>();
             bool remote = LightningCkpt.Remote.RemoteUrl.IsRemote(path);
-            var result = new CkptTestResult { Path = remote ? LightningCkpt.Remote.RemoteUrl.RedactText(path) : path, Name = LightningCkpt.Remote.RemoteUrl.FileNameOf(path) };
+            var result = new CkptTestResult { FullName = remote ? LightningCkpt.Remote.RemoteUrl.RedactText(path) : path, Name = LightningCkpt.Remote.RemoteUrl.FileNameOf(path) };
             Checkpoint c;
             try
             {
@@ -78,8 +78,8 @@ namespace LightningCkpt.Safety
 
         private static CkptTestResult Finish(CkptTestResult r, List<CkptFinding> findings)
         {
-            foreach (var f in findings) f.Path = r.Path;
-            r.Findings = findings;
+            foreach (var f in findings) f.FullName = r.FullName;
+            r.Findings = new CkptFindingList(findings);
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
             r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
             return r;

@@ -18,11 +18,29 @@ namespace LightningCkpt.Writing
         private readonly List<ZipStorage> _storages;
         private readonly Dictionary<string, Checkpoint> _files;
 
-        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files)
+        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files, IReadOnlyList<string> dangerous)
         {
             _pickle = pickle;
             _storages = storages;
             _files = files;
+            DangerousGlobals = dangerous;
+        }
+
+        /// <summary>
+        /// Globals the output pickle names that torch.load(weights_only=False) would run (posix.system …), graded as
+        /// Get-CkptInfo grades them by name: an imported payload is re-emitted faithfully, so the caller must say so.
+        /// </summary>
+        public IReadOnlyList<string> DangerousGlobals { get; }
+
+        /// <summary>Bytes of tensor storage the output copies or produces (the progress total).</summary>
+        public long StorageBytes
+        {
+            get
+            {
+                long total = 0;
+                foreach (var s in _storages) total += s.Bytes;
+                return total;
+            }
         }
 
         /// <summary>The files whose tensor bytes the output copies (never valid outputs).</summary>
@@ -40,21 +58,25 @@ namespace LightningCkpt.Writing
             var owners = new Dictionary<StorageRef, Checkpoint>();
             foreach (var c in sources ?? Array.Empty<Checkpoint>())
                 foreach (var s in c.Storages) owners[s] = c;
-            var (pickle, storages) = GraphPickler.Dump(root, s => owners.TryGetValue(s, out var c) ? c : null, normalize);
+            var (pickle, storages) = GraphPickler.Dump(root, s => owners.TryGetValue(s, out var c) ? c : null, normalize, out var globals);
             var files = new Dictionary<string, Checkpoint>(StringComparer.Ordinal);
             foreach (var st in storages) files[st.Source!.FilePath] = st.Source;
-            return new CheckpointExport(pickle, storages, files);
+            var dangerous = new List<string>();
+            foreach (var (module, name) in globals)
+                if (Safety.GlobalGrades.Grade(module, name) == Safety.GlobalGrade.Dangerous) dangerous.Add(module + "." + name);
+            return new CheckpointExport(pickle, storages, files, dangerous);
         }
 
         public static void Write(object? root, string outFile, bool overwrite, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null) =>
             Prepare(root, sources, normalize).Write(outFile, overwrite);
 
         /// <summary>Writes the prepared checkpoint to <paramref name="outFile"/> (temporary file, then rename).</summary>
-        public void Write(string outFile, bool overwrite)
+        /// <param name="progress">Bytes copied, and cancellation: a cancelled write stops within one chunk and leaves no file.</param>
+        public void Write(string outFile, bool overwrite, Data.ReadProgress? progress = null)
         {
             if (IsSource(outFile))
                 throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
-            using var readers = new ReaderPool();
+            using var readers = new ReaderPool(progress);
             AtomicFile.Write(outFile, overwrite, InputFiles(), stream =>
             {
                 foreach (var c in _files.Values) EnsureUnchanged(c);

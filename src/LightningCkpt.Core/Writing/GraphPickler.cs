@@ -44,7 +44,12 @@ namespace LightningCkpt.Writing
         /// <param name="root">The value to pickle.</param>
         /// <param name="sourceOf">The checkpoint whose file holds a storage's bytes (null: unknown, an error).</param>
         /// <param name="normalize">Maps foreign values (PowerShell wrappers) to plain ones before they are written.</param>
-        public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize = null)
+        public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize = null) =>
+            Dump(root, sourceOf, normalize, out _);
+
+        /// <param name="globals">Every global the pickle names ("module", "name"), once each.</param>
+        public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize,
+            out List<(string Module, string Name)> globals)
         {
             var w = new GraphPickler(sourceOf, normalize);
             byte[]? result = null;
@@ -63,6 +68,7 @@ namespace LightningCkpt.Writing
             thread.Start();
             thread.Join();
             if (failure != null) throw failure is GraphWriteException ? failure : new GraphWriteException(failure.Message, failure);
+            globals = w.WrittenGlobals;
             return (result!, w._ordered);
         }
 

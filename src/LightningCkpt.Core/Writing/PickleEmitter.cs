@@ -27,6 +27,9 @@ namespace LightningCkpt.Writing
         protected readonly MemoryStream _out = new MemoryStream();
         protected readonly Dictionary<object, int> _memo = new Dictionary<object, int>(ReferenceComparer.Instance);
         private readonly Dictionary<string, int> _globals = new Dictionary<string, int>(StringComparer.Ordinal);
+
+        /// <summary>Every global written, once each, in first-written order ("module.name").</summary>
+        internal List<(string Module, string Name)> WrittenGlobals { get; } = new List<(string Module, string Name)>();
         private static readonly UTF8Encoding Utf8 = new UTF8Encoding(false, false);
         private int _nextMemo;
 
@@ -36,6 +39,7 @@ namespace LightningCkpt.Writing
         {
             string full = module + "\n" + name + "\n";
             if (_globals.TryGetValue(full, out int id)) { Get(id); return; }
+            WrittenGlobals.Add((module, name));
             _out.WriteByte(GLOBAL);
             var b = Utf8.GetBytes(full);
             _out.Write(b, 0, b.Length);

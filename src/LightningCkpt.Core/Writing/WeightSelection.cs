@@ -165,7 +165,7 @@ namespace LightningCkpt.Writing
                     outs.Add(OutTensor.TiedTo(s.Name, first));
                     continue;
                 }
-                var o = cast1 ? CastProducer(s.Name, source, t, cast!, pool)
+                var o = cast1 ? CastProducer(s.Name, source, t, cast!, pool, options.Warn)
                     : OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink));
                 tied.Add(t, o);
                 outs.Add(o);
@@ -255,23 +255,33 @@ namespace LightningCkpt.Writing
             return root;
         }
 
-        private static unsafe void CastChunk(byte[] src, DType from, int count, DType to, byte[] dst)
+        /// <summary>Casts one chunk; returns how many finite elements became ±inf (the target's range was exceeded).</summary>
+        private static unsafe long CastChunk(byte[] src, DType from, int count, DType to, byte[] dst)
         {
-            fixed (byte* s = src) fixed (byte* d = dst) ElementCast.Cast(s, from, count, to, d);
+            fixed (byte* s = src) fixed (byte* d = dst)
+            {
+                ElementCast.Cast(s, from, count, to, d);
+                if (!InfinityCount.Counts(from) || !InfinityCount.Counts(to) || to.ItemSize >= from.ItemSize) return 0;
+                return InfinityCount.Of(d, count, to) - InfinityCount.Of(s, count, from);
+            }
         }
 
-        internal static OutTensor CastProducer(string name, Checkpoint source, TensorRef t, DType to, ReaderPool pool) =>
+        /// <summary>The tensor cast to <c>to</c> as it streams; <c>warn</c> is told once per tensor when finite values became ±inf.</summary>
+        internal static OutTensor CastProducer(string name, Checkpoint source, TensorRef t, DType to, ReaderPool pool, Action<string>? warn = null) =>
             OutTensor.FromProducer(name, to, t.Shape, t.RequiresGrad, sink =>
             {
                 var reader = pool.Get(source);
                 int inSize = t.DType.ItemSize, outSize = to.ItemSize;
+                long overflowed = 0;
                 reader.ReadRowMajor(t, (b, n) =>
                 {
                     int count = n / inSize;
                     var outBuf = pool.CastBuffer(count * outSize);
-                    CastChunk(b, t.DType, count, to, outBuf);
+                    overflowed += CastChunk(b, t.DType, count, to, outBuf);
                     sink(outBuf, count * outSize);
                 });
+                if (overflowed > 0)
+                    warn?.Invoke($"{name}: {overflowed} finite {t.DType.Name} value(s) are beyond {to.Name}'s range and were written as ±inf; compare the output with Compare-Ckpt to see them");
             });
     }
 

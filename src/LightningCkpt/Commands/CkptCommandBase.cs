@@ -40,15 +40,15 @@ namespace LightningCkpt.Commands
             return PathResolution.ResolveWildcard(this, Path, missing);
         }
 
-        /// <summary>The file of a piped <see cref="CkptInfo"/> (InputObject set): its Path is already a file-system path.</summary>
+        /// <summary>The file of a piped <see cref="CkptInfo"/> (InputObject set): its FullName is already a file-system path.</summary>
         protected IEnumerable<string> ResolveInputObject(CkptInfo? info, Action<string>? missing = null)
         {
             if (info == null) yield break;
             if (RemoteInput.IsUrl(info.ReadFrom)) { yield return info.ReadFrom; yield break; }
-            if (File.Exists(info.Path) || Directory.Exists(info.Path)) { yield return info.Path; yield break; }
-            if (missing != null) { missing(info.Path); yield break; }
-            WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find path '{info.Path}' because it does not exist.", info.Path),
-                "FileNotFound", ErrorCategory.ObjectNotFound, info.Path));
+            if (File.Exists(info.FullName) || Directory.Exists(info.FullName)) { yield return info.FullName; yield break; }
+            if (missing != null) { missing(info.FullName); yield break; }
+            WriteError(new ErrorRecord(new FileNotFoundException($"Cannot find path '{info.FullName}' because it does not exist.", info.FullName),
+                "FileNotFound", ErrorCategory.ObjectNotFound, info.FullName));
         }
 
         /// <summary>Runs <paramref name="work"/> for one file; maps every input problem to a non-terminating error.</summary>

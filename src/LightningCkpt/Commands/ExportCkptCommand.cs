@@ -34,8 +34,18 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>
+        /// Refuse (error UnsafeGraph, nothing written) when the graph names a global that torch.load(weights_only=False)
+        /// would run, instead of warning and writing it.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter RefuseUnsafe { get; set; }
+
         private readonly List<object?> _inputs = new List<object?>();
         private string _outFile = "";
+        private DataOperation? _operation;
+
+        protected override void StopProcessing() => _operation?.Cancel();
 
         protected override void BeginProcessing()
         {
@@ -66,14 +76,28 @@ namespace LightningCkpt.Commands
                     "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
                 return;
             }
-            if (File.Exists(_outFile) && !Force)
+            // the writers' one check and wording: an existing file without -Force, a device or FIFO, a source by identity
+            if (!PathResolution.TryFile(this, _outFile, () => OutputGuard.Check(_outFile, export.SourceFiles, Force), writing: true)) return;
+            if (export.DangerousGlobals.Count > 0)
             {
-                WriteError(new ErrorRecord(new IOException($"The file '{_outFile}' already exists. Use -Force to overwrite it."),
-                    "OutFileExists", ErrorCategory.ResourceExists, _outFile));
-                return;
+                string names = string.Join(", ", export.DangerousGlobals);
+                if (RefuseUnsafe)
+                {
+                    WriteError(new ErrorRecord(new InvalidDataException($"The graph names {names}, which torch.load(weights_only=False) would run; nothing was written to '{_outFile}' (-RefuseUnsafe)."),
+                        "UnsafeGraph", ErrorCategory.SecurityError, _outFile));
+                    return;
+                }
+                WriteWarning($"{_outFile}: the graph names {names}, which torch.load(weights_only=False) would run; it is written as it was read. Remove it from the graph, or use -RefuseUnsafe to refuse such graphs.");
             }
             if (!ShouldProcess(_outFile, "Write checkpoint")) return;
-            try { export.Write(_outFile, overwrite: Force); }
+            try
+            {
+                using (_operation = new DataOperation(this, 5, "Exporting checkpoint"))
+                {
+                    _operation.Run(Path.GetFileName(_outFile), export.StorageBytes, progress => export.Write(_outFile, overwrite: Force, progress));
+                    _operation.Complete();
+                }
+            }
             catch (SourceChangedException e)
             {
                 WriteError(new ErrorRecord(e, "SourceChanged", ErrorCategory.InvalidData, e.FilePath));

@@ -13,7 +13,7 @@ namespace LightningCkpt.Commands
     /// file's bytes under the old file's metadata.
     /// </summary>
     [Cmdlet(VerbsCommon.Get, "CkptTensor", DefaultParameterSetName = PathSet)]
-    [OutputType(typeof(CkptTensor))]
+    [OutputType(typeof(CkptTensor), typeof(CkptModule))]
     public sealed class GetCkptTensorCommand : CkptCommandBase
     {
         /// <summary>A Get-CkptInfo result; its file is read.</summary>
@@ -44,10 +44,22 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter Statistics { get; set; }
 
+        /// <summary>One row per module (name prefix) at -Depth, parameters and buffers apart, instead of one per tensor.</summary>
+        [Parameter]
+        public SwitchParameter ByModule { get; set; }
+
+        /// <summary>Name segments that make a module for -ByModule (model.encoder is depth 2).</summary>
+        [Parameter]
+        [ValidateRange(1, 64)]
+        public int Depth { get; set; } = 1;
+
         private DataOperation? _operation;
 
         protected override void BeginProcessing()
         {
+            if (ByModule && (Hash || Statistics))
+                ThrowTerminatingError(new ErrorRecord(new PSArgumentException("-ByModule sums tensors per module; it cannot be combined with -Hash or -Statistics."),
+                    "ByModuleWithData", ErrorCategory.InvalidArgument, null));
             if (Hash || Statistics) _operation = new DataOperation(this, 1, "Reading tensor data");
         }
 
@@ -75,7 +87,8 @@ namespace LightningCkpt.Commands
                 });
                 if (!ok || tensors == null) continue;
                 // Output only once the file's data has been read.
-                foreach (var t in tensors) WriteObject(WithView(t));
+                if (ByModule) foreach (var m in CkptModule.Summarise(tensors, Depth)) WriteObject(m);
+                else foreach (var t in tensors) WriteObject(WithView(t));
                 foreach (var missing in filter.UnmatchedLiterals(listed!.Select(t => t.Name)))
                 {
                     WriteError(new ErrorRecord(
@@ -92,11 +105,12 @@ namespace LightningCkpt.Commands
         private void ProcessTensors()
         {
             var filter = new NameFilter(Name);
-            foreach (var group in (Tensor ?? Array.Empty<CkptTensor>()).Where(t => t != null && (filter.IsEmpty || filter.IsMatch(t.Name))).GroupBy(t => t.Path))
+            foreach (var group in (Tensor ?? Array.Empty<CkptTensor>()).Where(t => t != null && (filter.IsEmpty || filter.IsMatch(t.Name))).GroupBy(t => t.FullName))
             {
                 var tensors = group.ToList();
                 if ((Hash || Statistics) && !TryProcessFile(group.Key, () => Analyze(group.Key, tensors))) continue;
-                foreach (var t in tensors) WriteObject(WithView(t));
+                if (ByModule) foreach (var m in CkptModule.Summarise(tensors, Depth)) WriteObject(m);
+                else foreach (var t in tensors) WriteObject(WithView(t));
             }
         }
 

@@ -19,6 +19,7 @@ namespace LightningCkpt.Commands
         /// <summary>A '/'-separated key path to a subtree: 'optimizer_states/0/param_groups', 'state_dict/model.net.0.weight'.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(Completers.KeyPathCompleter))]
         public string? Key { get; set; }
 
         protected override void ProcessRecord()

@@ -37,6 +37,7 @@ namespace LightningCkpt.Commands
 
         /// <summary>Prefixes removed from the names, first match wins (model., module., _orig_mod. …).</summary>
         [Parameter]
+        [ArgumentCompleter(typeof(Completers.NamePrefixCompleter))]
         public string[] StripPrefix { get; set; } = Array.Empty<string>();
 
         /// <summary>A prefix put in front of every (stripped) name.</summary>

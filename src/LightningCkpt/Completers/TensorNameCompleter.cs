@@ -19,7 +19,7 @@ namespace LightningCkpt.Commands.Completers
         private static readonly object Gate = new object();
         private static readonly List<(string File, DateTime Stamp, bool All, Entry[] Names)> Cache = new List<(string, DateTime, bool, Entry[])>();
 
-        private readonly struct Entry
+        internal readonly struct Entry
         {
             public Entry(string name, string tip) { Name = name; Tip = tip; }
             public string Name { get; }
@@ -47,10 +47,10 @@ namespace LightningCkpt.Commands.Completers
         }
 
         /// <summary>The checkpoint named on the command line, resolved like the cmdlet would (first match), or null.</summary>
-        private static string? FileOf(IDictionary bound)
+        internal static string? FileOf(IDictionary bound)
         {
             if (bound == null) return null;
-            if (bound.Contains("InputObject") && Unwrap(bound["InputObject"]) is CkptInfo info) return info.Path;
+            if (bound.Contains("InputObject") && Unwrap(bound["InputObject"]) is CkptInfo info) return info.FullName;
             foreach (var (key, literal) in new[] { ("LiteralPath", true), ("ReferencePath", true), ("Path", false) })
             {
                 if (!bound.Contains(key)) continue;
@@ -76,7 +76,7 @@ namespace LightningCkpt.Commands.Completers
             return null;
         }
 
-        private static Entry[] NamesOf(string file, bool all)
+        internal static Entry[] NamesOf(string file, bool all)
         {
             var stamp = File.GetLastWriteTimeUtc(file);
             lock (Gate)
@@ -113,7 +113,7 @@ namespace LightningCkpt.Commands.Completers
             return v switch { SwitchParameter sw => sw.IsPresent, bool b => b, null => true, _ => true };
         }
 
-        private static string Unquote(string word)
+        internal static string Unquote(string word)
         {
             if (word.Length > 0 && (word[0] == '\'' || word[0] == '"')) word = word.Substring(1);
             if (word.Length > 0 && (word[word.Length - 1] == '\'' || word[word.Length - 1] == '"')) word = word.Substring(0, word.Length - 1);
@@ -124,12 +124,14 @@ namespace LightningCkpt.Commands.Completers
         /// The text to insert: the name with its wildcard characters escaped (the parameters take wildcards),
         /// single-quoted when PowerShell would otherwise split or interpret it.
         /// </summary>
-        internal static string Quote(string name)
+        internal static string Quote(string name) => QuoteLiteral(WildcardPattern.Escape(name));
+
+        /// <summary>The text to insert for a value taken literally (-Key, -StripPrefix): single-quoted when PowerShell would split or interpret it.</summary>
+        internal static string QuoteLiteral(string text)
         {
-            var escaped = WildcardPattern.Escape(name);
-            bool needsQuotes = escaped.Length == 0 || escaped.Any(ch => char.IsWhiteSpace(ch) || "'\"`$(){}[],;@#|&<>".IndexOf(ch) >= 0)
-                               || escaped[0] == '-';
-            return needsQuotes ? "'" + CodeGeneration.EscapeSingleQuotedStringContent(escaped) + "'" : escaped;
+            bool needsQuotes = text.Length == 0 || text.Any(ch => char.IsWhiteSpace(ch) || "'\"`$(){}[],;@#|&<>".IndexOf(ch) >= 0)
+                               || text[0] == '-';
+            return needsQuotes ? "'" + CodeGeneration.EscapeSingleQuotedStringContent(text) + "'" : text;
         }
     }
 }
