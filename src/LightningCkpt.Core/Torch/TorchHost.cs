@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Linq;
 using System.Numerics;
 using LightningCkpt.Pickle;
 
@@ -185,7 +186,8 @@ namespace LightningCkpt.Torch
                 }
                 else if (g.Is("torch", "Size"))
                 {
-                    return args.Count == 0 ? PyTuple.Empty : args[0] is PyTuple st ? st : args[0] is PyList sl ? new PyTuple(sl.ToArray()) : throw new PickleDataException("torch.Size of a non-sequence");
+                    // a value of its own, never its argument: the argument is how it was built, and a writer re-emits that
+                    return PyTuple.TorchSize(args.Count == 0 ? Array.Empty<object?>() : args[0] is PyTuple st ? st.ToArray() : args[0] is PyList sl ? sl.ToArray() : throw new PickleDataException("torch.Size of a non-sequence"));
                 }
                 else if (g.Is("torch.nn.parameter", "Parameter"))
                 {

@@ -133,7 +133,7 @@ namespace LightningCkpt.Writing
             {
                 var t = s.Tensor;
                 bool cast1 = !ReferenceEquals(OutputDType(t, cast), t.DType);
-                if (!cast1 && !NeedsOwnStorage(source, t))
+                if (!cast1 && !NeedsOwnStorage(source, t) && !ViewBits.Has(t))
                 {
                     outs.Add(OutTensor.FromSource(s.Name, source, t)); // the zip writer shares source storages itself
                     continue;
@@ -144,7 +144,7 @@ namespace LightningCkpt.Writing
                     continue;
                 }
                 var o = cast1 ? CastProducer(s.Name, source, t, cast!, pool)
-                    : OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink));
+                    : OutTensor.FromProducer(s.Name, t.DType, t.Shape, t.RequiresGrad, sink => ViewBits.ReadResolved(pool.Get(source), t, sink));
                 tied.Add(t, o);
                 outs.Add(o);
             }
@@ -175,8 +175,14 @@ namespace LightningCkpt.Writing
                 {
                     var stateDict = StateDict(outs);
                     object root = stateDict;
-                    if (meta) root = LightningRoot(source, stateDict, options.Warn);
-                    TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
+                    var written = outs;
+                    if (meta)
+                    {
+                        var extra = new List<OutTensor>(); // tensors among the hyper-parameters
+                        root = LightningRoot(source, stateDict, options.Warn, extra, pool);
+                        written = outs.Concat(extra).ToList();
+                    }
+                    TorchZipWriter.Write(stream, root, written, TorchZipWriter.ArchiveNameFor(outFile), pool);
                 }
             }, options.Progress?.Cancellation ?? default);
         }
@@ -199,7 +205,7 @@ namespace LightningCkpt.Writing
             return sd;
         }
 
-        private static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn)
+        private static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn, List<OutTensor> extra, ReaderPool pool)
         {
             var view = source.View;
             var root = new PyDict();
@@ -210,16 +216,26 @@ namespace LightningCkpt.Writing
             if (view.HyperParameters != null)
             {
                 var dropped = new List<string>();
-                if (PlainData.TryConvert(view.HyperParameters, "hyper_parameters", dropped, 0, out var hp))
+                var safe = new SafeTypes(v =>
                 {
-                    root.Set("hyper_parameters", hp);
-                    if (view.HParamsName != null) root.Set("hparams_name", view.HParamsName);
-                }
-                else dropped.Add("hyper_parameters");
-                foreach (var d in dropped) warn?.Invoke($"{d} is not plain data (it needs a class outside torch's weights_only allow-list) and was left out");
+                    var t = v as TensorRef ?? ((CkptTensor)v).Tensor;
+                    if (!t.HasData || !GraphPickler.IsDense(t)) { dropped.Add(t.ToString()); return null; }
+                    var o = Written("hyper_parameters:" + extra.Count, source, t, pool);
+                    extra.Add(o);
+                    return o;
+                });
+                root.Set("hyper_parameters", safe.Convert(view.HyperParameters, "hyper_parameters"));
+                if (view.HParamsName != null) root.Set("hparams_name", view.HParamsName);
+                foreach (var line in safe.Describe()) warn?.Invoke("written as plain data so torch's weights_only loader accepts it: " + line);
+                foreach (var d in dropped) warn?.Invoke($"a {d} among the hyper-parameters has no dense data (sparse, meta, quantized …) and was written as None");
             }
             return root;
         }
+
+        /// <summary>A source tensor as written: its stored bytes shared, or its resolved values when it is a conj/neg view.</summary>
+        internal static OutTensor Written(string name, Checkpoint source, TensorRef t, ReaderPool pool) => ViewBits.Has(t)
+            ? OutTensor.FromProducer(name, t.DType, t.Shape, t.RequiresGrad, sink => ViewBits.ReadResolved(pool.Get(source), t, sink))
+            : OutTensor.FromSource(name, source, t);
 
         private static unsafe void CastChunk(byte[] src, DType from, int count, DType to, byte[] dst)
         {
@@ -231,7 +247,7 @@ namespace LightningCkpt.Writing
             {
                 var reader = pool.Get(source);
                 int inSize = t.DType.ItemSize, outSize = to.ItemSize;
-                reader.ReadRowMajor(t, (b, n) =>
+                ViewBits.ReadResolved(reader, t, (b, n) =>
                 {
                     int count = n / inSize;
                     var outBuf = pool.CastBuffer(count * outSize);
@@ -274,91 +290,5 @@ namespace LightningCkpt.Writing
             foreach (var r in _readers.Values) r.Dispose();
             _readers.Clear();
         }
-    }
-
-    /// <summary>
-    /// Turns a pickled value into data torch's weights_only loader accepts: None, bool, int, float, complex, str,
-    /// bytes, tuples, lists, sets and dicts of those. Dict subclasses (AttributeDict …) become plain dicts
-    /// (OrderedDict stays); dict entries whose values are anything else (class instances, DictConfig, tensors,
-    /// paths, functions) are dropped and named in <c>dropped</c>. A list or tuple holding such a value is not data.
-    /// </summary>
-    internal static class PlainData
-    {
-        /// <summary>
-        /// Converts <paramref name="v"/>. A container reached twice converts once and is shared in the result, so the
-        /// pickle writer memoizes it again and shared sub-lists stay linear (a 9.8 KB file used to grow to 9.5 GB).
-        /// </summary>
-        public static bool TryConvert(object? v, string path, List<string> dropped, int depth, out object? result) =>
-            TryConvert(v, path, dropped, depth, new GraphMemo<(bool, object?)>(), out result);
-
-        private static bool TryConvert(object? v, string path, List<string> dropped, int depth, GraphMemo<(bool Ok, object? Value)> memo, out object? result)
-        {
-            result = null;
-            if (depth > 100) return false;
-            switch (v)
-            {
-                case null: return true;
-                case bool _: case long _: case int _: case BigInteger _: case double _: case string _: case byte[] _: case Complex _:
-                    result = v; return true;
-            }
-            if (memo.TryGet(v!, out var done)) { result = done.Value; return done.Ok; }
-            if (!memo.Enter(v!)) return false; // a cycle is not plain data
-            bool ok = Convert(v!, path, dropped, depth, memo, out result);
-            memo.Leave(v!, (ok, result));
-            return ok;
-        }
-
-        private static bool Convert(object v, string path, List<string> dropped, int depth, GraphMemo<(bool Ok, object? Value)> memo, out object? result)
-        {
-            result = null;
-            switch (v)
-            {
-                case PyTuple t:
-                {
-                    var items = new object?[t.Count];
-                    for (int i = 0; i < t.Count; i++)
-                        if (!TryConvert(t[i], path + "[" + i + "]", dropped, depth + 1, memo, out items[i])) return false;
-                    result = new PyTuple(items); return true;
-                }
-                case PySet s:
-                {
-                    var set = new PySet(false);
-                    foreach (var x in s)
-                    {
-                        if (!IsScalar(x)) return false;
-                        set.Add(x);
-                    }
-                    if (s.IsFrozen) return false;
-                    result = set; return true;
-                }
-                case PyList l:
-                {
-                    var list = new PyList();
-                    for (int i = 0; i < l.Count; i++)
-                    {
-                        if (!TryConvert(l[i], path + "[" + i + "]", dropped, depth + 1, memo, out var x)) return false;
-                        list.Add(x);
-                    }
-                    result = list; return true;
-                }
-                case PyDict d:
-                {
-                    if (d.DefaultFactory != null) { /* defaultdict → plain dict */ }
-                    var dict = new PyDict();
-                    if (d.PythonType != null && d.PythonType.Is("collections", "OrderedDict")) dict.PythonType = d.PythonType;
-                    foreach (var e in d)
-                    {
-                        string sub = path + "." + PyRepr.KeySegment(e.Key);
-                        if (!IsScalar(e.Key)) { dropped.Add(sub); continue; }
-                        if (TryConvert(e.Value, sub, dropped, depth + 1, memo, out var x)) dict.Set(e.Key, x);
-                        else dropped.Add(sub);
-                    }
-                    result = dict; return true;
-                }
-            }
-            return false;
-        }
-
-        private static bool IsScalar(object? k) => k is null || k is bool || k is long || k is int || k is BigInteger || k is double || k is string || k is byte[];
     }
 }

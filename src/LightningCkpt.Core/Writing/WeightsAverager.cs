@@ -86,7 +86,7 @@ namespace LightningCkpt.Writing
                                 break;
                             }
                     }
-                    outs.Add(OutTensor.FromSource(nt.Name, inputs[0], t0));
+                    outs.Add(WeightSelection.Written(nt.Name, inputs[0], t0, pool));
                     continue;
                 }
                 var parts = new TensorRef[n];
@@ -141,6 +141,7 @@ namespace LightningCkpt.Writing
                     int m = Count(i);
                     if (parallel) System.Threading.Tasks.Parallel.For(0, parts.Length, k => readers[k].ReadElements(parts[k], i * window, m, slot[k]));
                     else for (int k = 0; k < parts.Length; k++) readers[k].ReadElements(parts[k], i * window, m, slot[k]);
+                    for (int k = 0; k < parts.Length; k++) ViewBits.Resolve(parts[k], slot[k], m * item);
                 },
                 (i, slot) =>
                 {
