@@ -250,6 +250,68 @@ namespace LightningCkpt.Tests
             AssertAll(oracle, new[] { SafeExport(_src.File("lightning_types.ckpt"), "lightning_types") });
         }
 
+        /// <summary>
+        /// Every real-world file torch 1.13 could load (their classes stubbed): its -SafeTypes copy loads with
+        /// weights_only=True and holds every tensor of the original (by sha256, from the corpus truth) under the same
+        /// top-level keys.
+        /// </summary>
+        [SkippableTheory]
+        [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
+        public void SafeTypesCopiesOfTheRealworldCorpusLoadAndKeepEveryTensor(string oracleName)
+        {
+            var oracle = TorchOracle.Named(oracleName);
+            Skip.IfNot(Directory.Exists(RepoPaths.RealworldFiles), $"{RepoPaths.RealworldFiles} is absent");
+            Skip.IfNot(oracle.Available, oracle.SkipReason);
+            var specs = new List<(Spec spec, JsonElement truth)>();
+            var docs = new List<JsonDocument>();
+            foreach (var truthFile in Directory.GetFiles(RepoPaths.RealworldTruth, "*.json").OrderBy(f => f, StringComparer.Ordinal))
+            {
+                var doc = JsonDocument.Parse(File.ReadAllText(truthFile));
+                docs.Add(doc);
+                if (doc.RootElement.GetProperty("error").ValueKind != JsonValueKind.Null) continue;
+                var file = Path.Combine(RepoPaths.RealworldFiles, Path.GetFileNameWithoutExtension(truthFile));
+                if (!File.Exists(file)) continue;
+                var spec = SafeExport(file, Path.GetFileName(file));
+                spec.Kind = "loads";
+                specs.Add((spec, doc.RootElement));
+            }
+            Assert.True(specs.Count >= 40, $"only {specs.Count} real-world files were exported");
+            var script = Path.Combine(RepoPaths.Fixtures, "writer_matrix.py");
+            int code = oracle.Run($"-W ignore \"{script}\" check", out var output, string.Join("\n", specs.Select(s => s.spec.Json())) + "\n");
+            Assert.True(code == 0, "writer_matrix.py check failed: " + output);
+            var lines = output.Split('\n').Where(l => l.StartsWith("{", StringComparison.Ordinal)).ToList();
+            Assert.Equal(specs.Count, lines.Count);
+            var failures = new List<string>();
+            var limited = new List<string>(); // torch 1.13 refuses torch.save's own file of the same data too
+            for (int i = 0; i < specs.Count; i++)
+            {
+                using var verdict = JsonDocument.Parse(lines[i]);
+                var v = verdict.RootElement;
+                string name = Path.GetFileName(specs[i].spec.Sources[0]);
+                if (!v.GetProperty("loaded").GetBoolean())
+                {
+                    if (!v.GetProperty("torch_refuses_its_own").GetBoolean()) { failures.Add($"{name}: torch refuses it: {v.GetProperty("error").GetString()}"); continue; }
+                    limited.Add($"{name} ({v.GetProperty("error").GetString()})");
+                }
+                var truth = specs[i].truth;
+                var got = new HashSet<string>(v.GetProperty("tensors").EnumerateArray().Select(x => x.GetString()!));
+                var missing = truth.GetProperty("tensors").EnumerateArray()
+                    .Where(t => t.GetProperty("layout").GetString() == "strided" && t.TryGetProperty("sha256", out var h) && h.ValueKind == JsonValueKind.String && !got.Contains(h.GetString()!))
+                    .Select(t => t.GetProperty("path").GetString()).ToList();
+                if (missing.Count > 0) failures.Add($"{name}: {missing.Count} tensors lost, e.g. {string.Join(", ", missing.Take(3))}");
+                if (truth.GetProperty("top_level_keys").ValueKind == JsonValueKind.Array)
+                {
+                    var keys = truth.GetProperty("top_level_keys").EnumerateArray().Select(k => k.ToString()).ToList();
+                    var outKeys = v.GetProperty("keys").EnumerateArray().Select(k => k.GetString()).ToList();
+                    if (!keys.SequenceEqual(outKeys)) failures.Add($"{name}: top-level keys {string.Join(",", outKeys)} instead of {string.Join(",", keys)}");
+                }
+            }
+            foreach (var d in docs) d.Dispose();
+            _log.WriteLine($"{oracle.Label}: {specs.Count - failures.Count - limited.Count} of {specs.Count} real-world -SafeTypes copies load with weights_only=True and keep every tensor; "
+                + $"{limited.Count} hold values this torch's weights_only loader refuses in torch.save's own files too:\n  " + string.Join("\n  ", limited));
+            Assert.True(failures.Count == 0, string.Join("\n", failures));
+        }
+
         [SkippableTheory]
         [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
         public void KeepMetadataConvertsHyperParametersInsteadOfDroppingThem(string oracle)

@@ -61,10 +61,19 @@ namespace LightningCkpt.Writing
             if (depth > GraphPickler.MaxDepth) throw new GraphWriteException($"{path} nests deeper than {GraphPickler.MaxDepth} levels");
             switch (v)
             {
-                case null: case bool _: case string _: case byte[] _: case Complex _: case DType _:
+                case null: case DType _: return v;
+                case bool _: case string _: case byte[] _: case Complex _:
                 case long _: case int _: case short _: case sbyte _: case byte _: case ushort _: case uint _: case ulong _:
                 case BigInteger _: case double _: case float _: case decimal _: case char _:
-                    return v;
+                    if (Construction.Of(v) is not { } made) return v;
+                    // numpy scalars (and bytearrays) remember how they were made; a fresh copy is the plain value
+                    Note((made.Callable is PyGlobal g ? DottedName(g) : "a constructed value") + " → " + PythonTypeName(v), path);
+                    return v switch
+                    {
+                        string str => new string(str.ToCharArray()),
+                        byte[] bytes => (byte[])bytes.Clone(),
+                        _ => Rebox(v),
+                    };
                 case TensorRef _: case CkptTensor _:
                     return _mapTensor != null ? _mapTensor(v) : v;
             }
@@ -219,6 +228,20 @@ namespace LightningCkpt.Writing
                 return n.Fields.FirstOrDefault(f => f.Key as string == "_val").Value;
             return node;
         }
+
+        // a fresh box (RuntimeHelpers.GetObjectValue hands primitives back unchanged)
+        private static object Rebox(object v) => v switch
+        {
+            bool b => b, double d => d, float f => (double)f, decimal m => (double)m, long l => l, int i => (long)i, short s => (long)s,
+            sbyte sb => (long)sb, byte by => (long)by, ushort us => (long)us, uint ui => (long)ui, ulong ul => new BigInteger(ul),
+            BigInteger bi => new BigInteger(bi.ToByteArray()), Complex c => new Complex(c.Real, c.Imaginary), char ch => ch.ToString(),
+            _ => v,
+        };
+
+        private static string PythonTypeName(object v) => v switch
+        {
+            bool _ => "bool", string _ => "str", byte[] _ => "bytes", Complex _ => "complex", double _ or float _ or decimal _ => "float", _ => "int",
+        };
 
         private static string DottedName(PyGlobal g) => (g.PickledModule ?? g.Module) + "." + g.Name;
 
