@@ -330,6 +330,71 @@ namespace LightningCkpt.Tests
 
         [SkippableTheory]
         [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
+        public void MergeKeepMetadataWritesTheHyperParametersAsData(string oracle)
+        {
+            _src.Ensure();
+            var inputs = new[] { Checkpoint.Open(_src.File("lightning_types.ckpt")), Checkpoint.Open(_src.File("lightning_types.ckpt")) };
+            var outFile = Out("lightning_types.merge.meta.pt");
+            var warnings = new List<string>();
+            WeightsAverager.Merge(inputs, null, outFile, WeightsFileFormat.TorchZip, false, warnings.Add, keepMetadata: true);
+            Assert.Contains(warnings, w => w.Contains("argparse.Namespace → dict"));
+            AssertAll(oracle, new[]
+            {
+                new Spec
+                {
+                    Out = outFile, Kind = "merge", Meta = true, Sources = new[] { _src.File("lightning_types.ckpt"), _src.File("lightning_types.ckpt") },
+                    Names = inputs[0].View.Weights.ToDictionary(w => w.Name, w => w.Name),
+                },
+            });
+        }
+
+        [SkippableFact]
+        public void SelectAndMergeRefuseSparseMetaNestedAndQuantizedTensorsSayingWhy()
+        {
+            _src.Ensure();
+            var c = Checkpoint.Open(_src.File("special.pt"));
+            var expected = new Dictionary<string, string>
+            {
+                ["coo"] = "sparse tensor", ["csr"] = "sparse tensor", ["meta"] = "meta tensor", ["nested"] = "nested tensor",
+                ["q"] = "quantized tensor", ["qc"] = "quantized tensor",
+            };
+            foreach (var kv in expected)
+            {
+                var e = Assert.Throws<WeightsRequestException>(() => WeightSelection.Select(c, new SelectOptions { Filter = n => n == kv.Key }));
+                Assert.Contains(kv.Value, e.Message);
+                Assert.DoesNotContain("has no data", e.Message);
+            }
+            var m = Assert.Throws<WeightsRequestException>(() => WeightsAverager.Merge(new[] { c, c }, null, Out("special.merge.pt"), WeightsFileFormat.TorchZip, false, null));
+            Assert.Contains("sparse tensor", m.Message);
+            Assert.False(File.Exists(Out("special.merge.pt")));
+        }
+
+        /// <summary>
+        /// Test-Ckpt names the exact torch.serialization.add_safe_globals line for a file whose classes torch refuses;
+        /// torch 2.x refuses the file without it and loads it with it (the classes installed).
+        /// </summary>
+        [SkippableFact]
+        public void TestCkptPrintsTheAddSafeGlobalsLineThatMakesTorchLoadIt()
+        {
+            _src.Ensure();
+            var path = _src.File("user_classes.ckpt");
+            var finding = Assert.Single(LightningCkpt.Safety.CheckpointValidator.Test(path).Findings, f => f.Kind == "WeightsOnlyRefused");
+            var line = System.Text.RegularExpressions.Regex.Match(finding.Message, "run first: (.*?) — ").Groups[1].Value;
+            Assert.Contains("torch.serialization.add_safe_globals([", line);
+            var fixtures = JsonSerializer.Serialize(RepoPaths.Fixtures);
+            var load = $"import sys, torch; sys.path.insert(0, {fixtures}); import fakemods\ntorch.load({JsonSerializer.Serialize(path)}, weights_only=True)\n";
+            Assert.NotEqual(0, TorchOracle.Torch2.Run("-W ignore -", out _, load));
+            var withLine = load.Replace("import fakemods\n", "import fakemods\n" + line + "\n");
+            Assert.True(TorchOracle.Torch2.Run("-W ignore -", out var log, withLine) == 0, line + "\n" + log);
+
+            // a dict subclass is never filled by the weights_only loader, allow-listed or not: no line that cannot work
+            var attr = Assert.Single(LightningCkpt.Safety.CheckpointValidator.Test(_src.File("attribute_dict.ckpt")).Findings, f => f.Kind == "WeightsOnlyRefused");
+            Assert.Contains("add_safe_globals cannot help: lightning_fabric.utilities.data.AttributeDict is a dict or list subclass", attr.Message);
+            Assert.Contains("Export-Ckpt -SafeTypes", attr.Message);
+        }
+
+        [SkippableTheory]
+        [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
         public void TorchSizesExportAtAnyDepth(string oracle)
         {
             _src.Ensure();

@@ -80,13 +80,29 @@ namespace LightningCkpt.Writing
                     throw new WeightsRequestException(WeightsRequestProblem.NameCollision, $"'{w.Name}' and '{other}' would both be written as '{name}'; change -StripPrefix/-AddPrefix or the filter");
                 byName[name] = w.Name;
                 var t = w.Tensor;
-                if (!t.HasData)
-                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written");
-                if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
-                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' is a quantized tensor ({t.DType.Name}); writing quantized tensors is not supported");
+                if (NotWritable(t) is { } why)
+                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' {why}");
                 result.Add(new SelectedTensor(w.Name, name, t));
             }
             return result;
+        }
+
+        /// <summary>
+        /// Why a tensor cannot be written as a dense weight (Select, Merge), or null when it can: sparse, nested, meta,
+        /// quantized and wrapper-subclass tensors are not a storage plus a view. Export-Ckpt of the whole graph carries
+        /// them with torch's own rebuild functions.
+        /// </summary>
+        internal static string? NotWritable(TensorRef t)
+        {
+            const string export = "; Import-Ckpt <file> | Export-Ckpt writes it as torch does";
+            if (t.Layout.StartsWith("sparse", StringComparison.Ordinal)) return $"is a {t.Layout} sparse tensor: its values live in index and value tensors, not in one dense storage a weights file holds" + export;
+            if (t.Layout == "nested") return "is a nested tensor (tensors of different shapes), not one dense tensor a weights file holds" + export;
+            if (t.Device == "meta") return $"is a meta tensor: the file records its dtype ({t.DType.Name}) and shape but holds no values";
+            if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
+                return $"is a quantized tensor ({t.DType.Name}); a weights file of plain tensors would lose its scale and zero point" + export;
+            if (t.SubclassType != null && t.Storage == null) return $"is a {t.SubclassType.Module}.{t.SubclassType.Name} tensor subclass with no storage of its own" + export;
+            if (!t.HasData) return $"has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written";
+            return null;
         }
 
         /// <summary>The dtype <paramref name="t"/> is written as: the cast target for floating tensors, else its own.</summary>
@@ -205,7 +221,11 @@ namespace LightningCkpt.Writing
             return sd;
         }
 
-        private static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn, List<OutTensor> extra, ReaderPool pool)
+        /// <summary>
+        /// A Lightning checkpoint load_from_checkpoint accepts around <paramref name="stateDict"/>: epoch, step, version and
+        /// the hyper-parameters as weights_only data (<see cref="SafeTypes"/>); their tensors are added to <paramref name="extra"/>.
+        /// </summary>
+        internal static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn, List<OutTensor> extra, ReaderPool pool)
         {
             var view = source.View;
             var root = new PyDict();

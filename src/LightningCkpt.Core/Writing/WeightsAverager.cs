@@ -18,8 +18,10 @@ namespace LightningCkpt.Writing
     {
         private const int Window = 1 << 20; // elements per streamed slice of a contiguous tensor
 
+        /// <param name="keepMetadata">Write a Lightning checkpoint around the merged weights, with the first input's epoch,
+        /// step and hyper-parameters (converted to weights_only data), as Select-CkptWeights -KeepMetadata does.</param>
         public static void Merge(IReadOnlyList<Checkpoint> inputs, IReadOnlyList<double>? weights, string outFile, WeightsFileFormat format, bool overwrite, Action<string>? warn,
-            Data.ReadProgress? progress = null)
+            Data.ReadProgress? progress = null, bool keepMetadata = false)
         {
             if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required", nameof(inputs));
             int n = inputs.Count;
@@ -47,7 +49,7 @@ namespace LightningCkpt.Writing
             foreach (var nt in first)
             {
                 var t0 = nt.Tensor;
-                if (!t0.HasData) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' has no data in '{inputs[0].FilePath}'");
+                if (WeightSelection.NotWritable(t0) is { } why) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' of '{inputs[0].FilePath}' {why}");
                 for (int k = 1; k < n; k++)
                 {
                     if (!maps[k].TryGetValue(nt.Name, out var tk))
@@ -103,6 +105,12 @@ namespace LightningCkpt.Writing
                         new KeyValuePair<string, string>("format", "pt"),
                         new KeyValuePair<string, string>("source", "average of " + string.Join(", ", inputs.Select(c => System.IO.Path.GetFileName(c.FilePath)))),
                     }, pool);
+                else if (keepMetadata && inputs[0].View.IsLightning)
+                {
+                    var extra = new List<OutTensor>();
+                    var root = WeightSelection.LightningRoot(inputs[0], WeightSelection.StateDict(outs), warn, extra, pool);
+                    TorchZipWriter.Write(stream, root, outs.Concat(extra).ToList(), TorchZipWriter.ArchiveNameFor(outFile), pool);
+                }
                 else
                     TorchZipWriter.Write(stream, WeightSelection.StateDict(outs), outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
             }, progress?.Cancellation ?? default);

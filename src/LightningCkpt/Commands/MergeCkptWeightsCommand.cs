@@ -33,6 +33,10 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter PassThru { get; set; }
 
+        /// <summary>Write a Lightning checkpoint with the first input's epoch, step and hyper-parameters (as weights_only data).</summary>
+        [Parameter]
+        public SwitchParameter KeepMetadata { get; set; }
+
         private string _outFile = "";
         private readonly List<string> _inputs = new List<string>();
         private int _failed;
@@ -87,7 +91,7 @@ namespace LightningCkpt.Commands
                 long total = checkpoints.Sum(c => c.View.Weights.Sum(w => w.Tensor.NBytes));
                 written = PathResolution.TryFile(this, _outFile, () => operation.Run(System.IO.Path.GetFileName(_outFile), total, progress =>
                     WeightsAverager.Merge(checkpoints, Weight, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force,
-                        warn: w => { lock (warnings) warnings.Add(w); }, progress)), writing: true);
+                        warn: w => { lock (warnings) warnings.Add(w); }, progress, KeepMetadata)), writing: true);
                 operation.Complete();
             }
             catch (ArgumentException e)
