@@ -393,6 +393,17 @@ namespace LightningCkpt.Tests
             Assert.Contains("Export-Ckpt -SafeTypes", attr.Message);
         }
 
+        /// <summary>The spelling older writers used for untyped storages: torch 2.x refuses it, so Test-Ckpt says so.</summary>
+        [SkippableFact]
+        public void TestCkptReportsTheTorchUntypedStorageSpellingTorchRefuses()
+        {
+            Skip.IfNot(TorchOracle.Torch2.Available, TorchOracle.Torch2.SkipReason);
+            var path = Path.Combine(RepoPaths.FixtureFiles, "synthetic_v3_dtypes.pt");
+            var finding = Assert.Single(LightningCkpt.Safety.CheckpointValidator.Test(path).Findings, f => f.Kind == "WeightsOnlyRefused");
+            Assert.Contains("torch.UntypedStorage", finding.Message);
+            Assert.NotEqual(0, TorchOracle.Torch2.Run("-W ignore -", out _, $"import torch\ntorch.load({JsonSerializer.Serialize(path)}, weights_only=True)\n"));
+        }
+
         [SkippableTheory]
         [MemberData(nameof(TorchOracle.Both), MemberType = typeof(TorchOracle))]
         public void TorchSizesExportAtAnyDepth(string oracle)
