@@ -45,7 +45,8 @@ namespace LightningCkpt.Tests
             return lines;
         }
 
-        private static IEnumerable<string> LoadableRealworldFiles()
+        /// <summary>The real-world files torch 1.13 could load (their truth records no error), in name order.</summary>
+        internal static IEnumerable<string> LoadableRealworldFiles()
         {
             if (!Directory.Exists(RepoPaths.RealworldFiles)) yield break;
             foreach (var truth in Directory.GetFiles(RepoPaths.RealworldTruth, "*.json").OrderBy(f => f))

@@ -19,6 +19,22 @@ BeforeAll {
 }
 
 Describe 'Export-Ckpt' {
+    It 'writes with -SafeTypes a copy torch 2.x''s default torch.load accepts, warning once per kind of conversion' {
+        $out = Join-Path $TestDrive 'safe.ckpt'
+        $f = Import-Ckpt -LiteralPath $Last | Export-Ckpt -OutFile $out -SafeTypes -PassThru -WarningVariable warned -WarningAction SilentlyContinue
+        $f.SafeTypeConversions | Should -Be @('lightning_fabric.utilities.data.AttributeDict → dict: hyper_parameters')
+        @($warned).Count | Should -Be 1
+        "$($warned[0])" | Should -BeLike "*weights_only*AttributeDict → dict*"
+        (Get-CkptTensor -LiteralPath $out -All -Hash).Sha256 | Should -Be (Get-CkptTensor -LiteralPath $Last -All -Hash).Sha256
+        (Get-CkptInfo -LiteralPath $out).HyperParameters.lr | Should -Be 0.001
+        $torch2 = Join-Path $RepoRoot 'tools/torch2/python.sh'
+        & bash $torch2 -c 'import torch' 2>$null
+        if ($LASTEXITCODE -eq 0) {
+            & bash $torch2 -W ignore -c 'import sys, torch; torch.load(sys.argv[1], weights_only=True)' $out
+            $LASTEXITCODE | Should -Be 0
+        }
+    }
+
     It 'round-trips a checkpoint unchanged, sharing and all' {
         $out = Join-Path $TestDrive 'same.ckpt'
         $f = Import-Ckpt -LiteralPath $Last | Export-Ckpt -OutFile $out -PassThru

@@ -5,6 +5,14 @@ BeforeAll {
 }
 
 Describe 'Merge-CkptWeights' {
+    It 'keeps the first input''s metadata with -KeepMetadata, hyper-parameters as plain data' {
+        $out = Join-Path $TestDrive 'merged-meta.ckpt'
+        Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*.ckpt' | Merge-CkptWeights -OutFile $out -KeepMetadata -WarningAction SilentlyContinue
+        $info = Get-CkptInfo -LiteralPath $out
+        $info.HyperParameters.lr | Should -Be 0.001
+        $info.Epoch | Should -Not -BeNullOrEmpty
+    }
+
     It 'writes nothing with -WhatIf' {
         $out = Join-Path $TestDrive 'whatif.ckpt'
         Get-ChildItem -LiteralPath $V0 -Filter 'epoch=*.ckpt' | Merge-CkptWeights -OutFile $out -WhatIf

@@ -11,6 +11,17 @@ namespace LightningCkpt.Data
     /// </summary>
     public static class ViewBits
     {
+        /// <summary>Whether reading <paramref name="t"/> changes its stored bytes (conj of a real tensor changes nothing):
+        /// a writer then writes its read values instead of sharing its storage.</summary>
+        public static bool Applies(TensorRef t) => t.IsNeg || (t.IsConj && t.DType.IsComplex);
+
+        /// <summary>"", "conj", "neg" or "conj+neg": part of the identity of what a view's elements are (tied tensors).</summary>
+        public static string Tag(TensorRef t)
+        {
+            bool conj = t.IsConj && t.DType.IsComplex;
+            return (conj ? "conj" : "") + (conj && t.IsNeg ? "+" : "") + (t.IsNeg ? "neg" : "");
+        }
+
         /// <summary>Resolves <paramref name="count"/> little-endian elements of <paramref name="t"/>'s dtype in place.</summary>
         public static void Resolve(TensorRef t, byte[] elements, int count)
         {

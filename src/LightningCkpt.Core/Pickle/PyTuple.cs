@@ -12,6 +12,12 @@ namespace LightningCkpt.Pickle
 
         public PyTuple(object?[] items) => _items = items;
 
+        /// <summary>A torch.Size: torch.Size(items). Writers spell it so, and it stays one through every conversion.</summary>
+        internal static PyTuple TorchSize(object?[] items) => new PyTuple(items) { IsTorchSize = true };
+
+        /// <summary>True for a torch.Size (a tuple subclass torch's weights_only loader accepts).</summary>
+        public bool IsTorchSize { get; private set; }
+
         public object? this[int index] => _items[index];
         public int Count => _items.Length;
 

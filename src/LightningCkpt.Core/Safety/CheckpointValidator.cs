@@ -126,8 +126,64 @@ namespace LightningCkpt.Safety
             }
         }
 
+        /// <summary>
+        /// The line a user who trusts the file and has its classes installed runs before torch.load(weights_only=True):
+        /// the imports of the refused globals' modules and torch.serialization.add_safe_globals([module.Name, …]).
+        /// </summary>
+        internal static string SafeGlobalsLine(IEnumerable<PyGlobal> refused)
+        {
+            var names = refused.Select(g => g.FullName).Distinct(StringComparer.Ordinal).OrderBy(n => n, StringComparer.Ordinal).ToList();
+            var modules = refused.Select(g => g.Module).Distinct(StringComparer.Ordinal).OrderBy(m => m, StringComparer.Ordinal);
+            return string.Join("; ", modules.Select(m => "import " + m)) + "; torch.serialization.add_safe_globals([" + string.Join(", ", names) + "])";
+        }
+
+        /// <summary>
+        /// Classes the graph fills with dict or list items (AttributeDict, deque …): torch's weights_only loader sets
+        /// items only on dict, OrderedDict and Counter and appends only to lists, allow-listed or not.
+        /// </summary>
+        internal static HashSet<string> ItemFilledClasses(object? root)
+        {
+            var result = new HashSet<string>(StringComparer.Ordinal);
+            var seen = new HashSet<object>(ReferenceComparer.Instance);
+            var stack = new Stack<object?>();
+            stack.Push(root);
+            while (stack.Count > 0)
+            {
+                var v = stack.Pop();
+                if (v == null || v is string || v.GetType().IsPrimitive || !seen.Add(v)) continue;
+                switch (v)
+                {
+                    case PyDict d:
+                        if (d.PythonType != null && !d.PythonType.Is("collections", "OrderedDict") && !d.PythonType.Is("collections", "Counter") && d.Count > 0) result.Add(d.PythonType.FullName);
+                        foreach (var e in d) { stack.Push(e.Key); stack.Push(e.Value); }
+                        break;
+                    case PyList l:
+                        if (l.PythonType != null && l.Count > 0) result.Add(l.PythonType.FullName);
+                        foreach (var x in l) stack.Push(x);
+                        break;
+                    case PyTuple t: foreach (var x in t) stack.Push(x); break;
+                    case PyObject o:
+                        if (o.Class != null && ((o.DictItems?.Count ?? 0) > 0 || (o.ListItems?.Count ?? 0) > 0)) result.Add(o.Class.FullName);
+                        stack.Push(o.Args); stack.Push(o.State); stack.Push(o.DictItems); stack.Push(o.ListItems);
+                        break;
+                }
+            }
+            return result;
+        }
+
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
+            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown).ToList();
+            if (refused.Count > 0 && !c.Globals.Any(g => c.GradeOf(g) == GlobalGrade.Dangerous))
+            {
+                var filled = ItemFilledClasses(c.Root);
+                var blocking = refused.Where(g => filled.Contains(g.FullName)).Select(g => g.FullName).Distinct().ToList();
+                string what = $"torch.load(weights_only=True) refuses this file ({refused.Count} global{(refused.Count == 1 ? "" : "s")} off its allow-list). ";
+                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, blocking.Count == 0
+                    ? what + $"If you trust it and have its classes installed, run first: {SafeGlobalsLine(refused)} — or write a copy that needs none with Export-Ckpt -SafeTypes"
+                    : what + $"torch.serialization.add_safe_globals cannot help: {string.Join(", ", blocking)} {(blocking.Count == 1 ? "is a dict or list subclass" : "are dict or list subclasses")}, which torch's weights_only loader never fills with items; write a copy that loads with Export-Ckpt -SafeTypes",
+                    "pickle globals"));
+            }
             foreach (var g in c.Globals)
             {
                 switch (c.GradeOf(g))

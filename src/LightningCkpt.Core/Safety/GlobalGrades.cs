@@ -26,7 +26,7 @@ namespace LightningCkpt.Safety
         {
             "collections.OrderedDict", "collections.Counter", "torch.nn.parameter.Parameter", "torch.serialization._get_layout",
             "torch.Size", "torch.Tensor", "torch._tensor.Tensor", "torch.device", "_codecs.encode", "builtins.bytearray", "builtins.set",
-            "builtins.complex", "torch._tensor._rebuild_from_type_v2",
+            "builtins.complex", "torch._tensor._rebuild_from_type_v2", "torch.storage.UntypedStorage", "torch.storage.TypedStorage",
             "torch.per_tensor_affine", "torch.per_tensor_symmetric", "torch.per_channel_affine", "torch.per_channel_symmetric",
             "torch.per_channel_affine_float_qparams",
             "torch._utils._rebuild_parameter", "torch._utils._rebuild_parameter_with_state", "torch._utils._rebuild_qtensor",
@@ -115,7 +115,7 @@ namespace LightningCkpt.Safety
             foreach (var m in DangerousModules)
                 if (mod == m || mod.StartsWith(m + ".", StringComparison.Ordinal) || full == m) return GlobalGrade.Dangerous;
             if (Allowed.Contains(full)) return GlobalGrade.Allowed;
-            if (mod == "torch" && (DType.FromName(name) != null || (name.EndsWith("Storage", StringComparison.Ordinal) && (DType.FromStorageName(name) != null || name == "UntypedStorage" || name == "TypedStorage"))))
+            if (mod == "torch" && (DType.FromName(name) != null || (name.EndsWith("Storage", StringComparison.Ordinal) && DType.FromStorageName(name) != null))) // torch.UntypedStorage: only its torch.storage spelling is allowed
                 return GlobalGrade.Allowed;
             if (mod == "torch" && name.EndsWith("Tensor", StringComparison.Ordinal) && name.Length > 6) return GlobalGrade.Allowed; // torch.FloatTensor …
             // a global naming a builtin we do not know could be anything: treat unknown builtins as dangerous

@@ -190,9 +190,8 @@ namespace LightningCkpt.Torch
                 }
                 else if (g.Is("torch", "Size"))
                 {
-                    // a tuple of its own: the Size's value must not be its argument, or its recorded construction
-                    // Size(value) would refer to itself and could not be written back
-                    return args.Count == 0 ? new PyTuple(Array.Empty<object?>()) : args[0] is PyTuple st ? new PyTuple(System.Linq.Enumerable.ToArray(st)) : args[0] is PyList sl ? new PyTuple(sl.ToArray()) : throw new PickleDataException("torch.Size of a non-sequence");
+                    // a value of its own, never its argument: the argument is how it was built, and a writer re-emits that
+                    return PyTuple.TorchSize(args.Count == 0 ? Array.Empty<object?>() : args[0] is PyTuple st ? st.ToArray() : args[0] is PyList sl ? sl.ToArray() : throw new PickleDataException("torch.Size of a non-sequence"));
                 }
                 else if (g.Is("torch.nn.parameter", "Parameter"))
                 {

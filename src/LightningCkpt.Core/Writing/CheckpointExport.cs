@@ -53,19 +53,31 @@ namespace LightningCkpt.Writing
         /// <param name="root">The value to write: a checkpoint's root, edited or built by the caller.</param>
         /// <param name="sources">Checkpoints whose raw <see cref="TensorRef"/>s the graph holds (a <see cref="CkptTensor"/> knows its own).</param>
         /// <param name="normalize">Maps foreign wrappers (PowerShell's PSObject) to plain values before writing.</param>
-        public static CheckpointExport Prepare(object? root, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null)
+        /// <param name="safeTypes">Write every value as data torch's weights_only loader accepts (<see cref="SafeTypes"/>);
+        /// the conversions made are in <see cref="Conversions"/>.</param>
+        public static CheckpointExport Prepare(object? root, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null, bool safeTypes = false)
         {
             var owners = new Dictionary<StorageRef, Checkpoint>();
             foreach (var c in sources ?? Array.Empty<Checkpoint>())
                 foreach (var s in c.Storages) owners[s] = c;
+            IReadOnlyList<string> conversions = Array.Empty<string>();
+            if (safeTypes)
+            {
+                var safe = new SafeTypes(normalize: normalize);
+                root = safe.Convert(root, "");
+                conversions = new List<string>(safe.Describe());
+            }
             var (pickle, storages) = GraphPickler.Dump(root, s => owners.TryGetValue(s, out var c) ? c : null, normalize, out var globals);
             var files = new Dictionary<string, Checkpoint>(StringComparer.Ordinal);
             foreach (var st in storages) files[st.Source!.FilePath] = st.Source;
             var dangerous = new List<string>();
             foreach (var (module, name) in globals)
                 if (Safety.GlobalGrades.Grade(module, name) == Safety.GlobalGrade.Dangerous) dangerous.Add(module + "." + name);
-            return new CheckpointExport(pickle, storages, files, dangerous);
+            return new CheckpointExport(pickle, storages, files, dangerous) { Conversions = conversions };
         }
+
+        /// <summary>With safeTypes: one line per kind of conversion made ("argparse.Namespace → dict: hyper_parameters.args").</summary>
+        public IReadOnlyList<string> Conversions { get; private set; } = Array.Empty<string>();
 
         public static void Write(object? root, string outFile, bool overwrite, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null) =>
             Prepare(root, sources, normalize).Write(outFile, overwrite);

@@ -24,7 +24,7 @@ namespace LightningCkpt.Writing
                 case 5: WriteLe(dst, at, ToHalf((float)v), 2); return;
                 case 15: WriteLe(dst, at, ToBFloat16((float)v), 2); return;
                 case 24: dst[at] = ToFloat8E4M3Fn((float)v); return;
-                case 23: dst[at] = (byte)RoundIeee((float)v, 2, 5, 15, true); return;
+                case 23: dst[at] = double.IsNaN(v) ? (byte)(Sign((float)v) << 7 | 0x7F) : (byte)RoundIeee((float)v, 2, 5, 15, true); return; // torch's e5m2 NaN keeps the sign
                 case 11: dst[at] = v != 0 ? (byte)1 : (byte)0; return;
             }
             if (d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt)

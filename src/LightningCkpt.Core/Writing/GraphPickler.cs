@@ -150,6 +150,7 @@ namespace LightningCkpt.Writing
         /// <summary>Python's save_tuple: items first; if an item led back to this tuple, drop the items and use the memo.</summary>
         private void SaveTuple(PyTuple t)
         {
+            if (t.IsTorchSize) { SaveTorchSize(t, Save); return; }
             if (t.Count == 0) { Op(EMPTY_TUPLE); return; }
             if (t.Count > 3) Op(MARK);
             foreach (var x in t) Save(x);
@@ -381,7 +382,7 @@ namespace LightningCkpt.Writing
                 // _rebuild_from_type_v2(func, type, args, state)
                 Global("torch._tensor", "_rebuild_from_type_v2");
                 Op(MARK);
-                Global("torch._utils", "_rebuild_tensor_v2");
+                Global("torch._utils", RebuildFunction(t));
                 Global("torch", "Tensor");
                 SaveDenseArgs(t, source, t.RequiresGrad, fresh);
                 Save(t.PythonState);
@@ -394,7 +395,7 @@ namespace LightningCkpt.Writing
 
         private void SaveDenseRebuild(TensorRef t, Checkpoint? source, bool requiresGrad, bool fresh)
         {
-            Global("torch._utils", "_rebuild_tensor_v2");
+            Global("torch._utils", RebuildFunction(t));
             SaveDenseArgs(t, source, requiresGrad, fresh);
             Op(REDUCE);
         }
@@ -408,7 +409,13 @@ namespace LightningCkpt.Writing
             t.Layout == "strided" && t.Quantizer == null && t.SubclassType == null && t.Storage?.InlineData == null
             && (t.IsChunked || (source != null && t.Storage != null && WeightSelection.NeedsOwnStorage(source, t)));
 
-        // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, metadata])
+        /// <summary>
+        /// torch 2.x's choice: dtypes with a legacy typed storage are rebuilt by _rebuild_tensor_v2 from it; the others
+        /// (uint16/32/64, float8, complex32, bits …) by _rebuild_tensor_v3 from an untyped storage plus their dtype.
+        /// </summary>
+        private static string RebuildFunction(TensorRef t) => t.DType.StorageName != null ? "_rebuild_tensor_v2" : "_rebuild_tensor_v3";
+
+        // (storage, storage_offset, size, stride, requires_grad, backward_hooks[, dtype (v3)][, metadata])
         private void SaveDenseArgs(TensorRef t, Checkpoint? source, bool requiresGrad, bool fresh)
         {
             Op(MARK);
@@ -428,6 +435,7 @@ namespace LightningCkpt.Writing
             }
             Save(requiresGrad);
             SaveEmptyOrderedDict();
+            if (t.DType.StorageName == null) Save(t.DType);
             if (t.Metadata != null) Save(t.Metadata);
             Op(TUPLE);
         }
@@ -482,7 +490,7 @@ namespace LightningCkpt.Writing
             Op(MARK);
             SaveString("storage");
             if (st.TypedAs != null) Global("torch", st.TypedAs.StorageName!);
-            else Global("torch", "UntypedStorage");
+            else Global("torch.storage", "UntypedStorage"); // the only spelling torch 2.x's weights_only loader accepts
             SaveString(st.Key);
             SaveString(location);
             SaveLong(st.Numel);

@@ -128,6 +128,18 @@ namespace LightningCkpt.Writing
             _out.WriteByte(TupleOp(items.Length));
         }
 
+        /// <summary>torch.Size((items…)) as torch.Size.__reduce__ gives it, memoized; items through <paramref name="save"/>.</summary>
+        protected void SaveTorchSize(Pickle.PyTuple size, Action<object?> save)
+        {
+            Global("torch", "Size");
+            if (size.Count > 3) Op(MARK);
+            foreach (var x in size) save(x);
+            Op(size.Count == 0 ? EMPTY_TUPLE : TupleOp(size.Count));
+            Op(TUPLE1);
+            Op(REDUCE);
+            Put(size);
+        }
+
         protected static byte TupleOp(int n) => n switch { 1 => TUPLE1, 2 => TUPLE2, 3 => TUPLE3, _ => TUPLE };
 
         protected void WriteInt32(int v)

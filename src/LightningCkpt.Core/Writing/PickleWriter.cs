@@ -82,6 +82,13 @@ namespace LightningCkpt.Writing
                     }
                     return;
                 case OutTensor t: SaveTensor(t); return;
+                case Torch.DType dt: Global("torch", dt.Name); return;
+                case PyObject o when o.Class != null && o.Class.Is("torch", "device") && o.State == null:
+                    Global("torch", "device");
+                    SaveTuple(o.Args, o.Args);
+                    _out.WriteByte(REDUCE);
+                    Put(o);
+                    return;
             }
             throw new InvalidOperationException($"cannot pickle a {v.GetType().Name} with allow-listed globals only");
         }
@@ -95,7 +102,9 @@ namespace LightningCkpt.Writing
             // persistent id ('storage', storage type, key, location, numel)
             _out.WriteByte(MARK);
             SaveString("storage");
-            Global("torch", v3 ? "UntypedStorage" : st.TypedAs!.StorageName!);
+            // torch 2.x's weights_only loader knows the untyped storage only by its defining module (what torch.save writes)
+            if (v3) Global("torch.storage", "UntypedStorage");
+            else Global("torch", st.TypedAs!.StorageName!);
             SaveString(st.Key);
             SaveString("cpu");
             SaveLong(st.Numel);
@@ -116,6 +125,7 @@ namespace LightningCkpt.Writing
 
         private void SaveTuple(PyTuple t, object key)
         {
+            if (t.IsTorchSize) { SaveTorchSize(t, Save); return; }
             if (t.Count == 0) { _out.WriteByte(EMPTY_TUPLE); return; }
             if (t.Count > 3) _out.WriteByte(MARK);
             foreach (var x in t) Save(x);

@@ -42,7 +42,7 @@ namespace LightningCkpt.Writing
 
         private bool Append(StringBuilder sb, TensorRef t)
         {
-            sb.Append(t.DType.Name).Append('[').Append(string.Join(",", t.Shape)).Append(']');
+            sb.Append(t.DType.Name).Append(Data.ViewBits.Tag(t)).Append('[').Append(string.Join(",", t.Shape)).Append(']');
             if (t.Chunks != null)
             {
                 foreach (var c in t.Chunks.Chunks)

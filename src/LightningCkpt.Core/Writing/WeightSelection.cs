@@ -88,10 +88,8 @@ namespace LightningCkpt.Writing
                     throw new WeightsRequestException(WeightsRequestProblem.NameCollision, $"'{w.Name}' and '{other}' would both be written as '{name}'; change -StripPrefix/-AddPrefix or the filter");
                 byName[name] = w.Name;
                 var t = w.Tensor;
-                if (!t.HasData)
-                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written");
-                if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
-                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' is a quantized tensor ({t.DType.Name}); writing quantized tensors is not supported");
+                if (NotWritable(t) is { } why)
+                    throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{w.Name}' {why}");
                 result.Add(new SelectedTensor(w.Name, name, t));
             }
             return result;
@@ -109,6 +107,24 @@ namespace LightningCkpt.Writing
             if (found.Count == 0)
                 throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"'{c.FilePath}' holds no EMA or SWA copy of its weights (none in callback state, state_dict_ema, or model_ema.* names)");
             return found[0].Weights;
+        }
+
+        /// <summary>
+        /// Why a tensor cannot be written as a dense weight (Select, Merge), or null when it can: sparse, nested, meta,
+        /// quantized and wrapper-subclass tensors are not a storage plus a view. Export-Ckpt of the whole graph carries
+        /// them with torch's own rebuild functions.
+        /// </summary>
+        internal static string? NotWritable(TensorRef t)
+        {
+            const string export = "; Import-Ckpt <file> | Export-Ckpt writes it as torch does";
+            if (t.Layout.StartsWith("sparse", StringComparison.Ordinal)) return $"is a {t.Layout} sparse tensor: its values live in index and value tensors, not in one dense storage a weights file holds" + export;
+            if (t.Layout == "nested") return "is a nested tensor (tensors of different shapes), not one dense tensor a weights file holds" + export;
+            if (t.Device == "meta") return $"is a meta tensor: the file records its dtype ({t.DType.Name}) and shape but holds no values";
+            if (t.Quantizer != null || t.DType.Kind == DTypeKind.Quantized)
+                return $"is a quantized tensor ({t.DType.Name}); a weights file of plain tensors would lose its scale and zero point" + export;
+            if (t.SubclassType != null && t.Storage == null) return $"is a {t.SubclassType.Module}.{t.SubclassType.Name} tensor subclass with no storage of its own" + export;
+            if (!t.HasData) return $"has no data in the file (layout {t.Layout}, device {t.Device}) and cannot be written";
+            return null;
         }
 
         /// <summary>The dtype <paramref name="t"/> is written as: the cast target for floating tensors, else its own.</summary>
@@ -155,7 +171,7 @@ namespace LightningCkpt.Writing
             {
                 var t = s.Tensor;
                 bool cast1 = !ReferenceEquals(OutputDType(t, cast), t.DType);
-                if (!cast1 && !NeedsOwnStorage(source, t))
+                if (!cast1 && !NeedsOwnStorage(source, t) && !Data.ViewBits.Applies(t))
                 {
                     outs.Add(OutTensor.FromSource(s.Name, source, t)); // the zip writer shares source storages itself
                     continue;
@@ -209,8 +225,14 @@ namespace LightningCkpt.Writing
                 {
                     var stateDict = StateDict(outs);
                     object root = stateDict;
-                    if (meta) root = LightningRoot(metadataFrom!, stateDict, warn);
-                    TorchZipWriter.Write(stream, root, outs, TorchZipWriter.ArchiveNameFor(outFile), pool);
+                    var written = outs;
+                    if (meta)
+                    {
+                        var extra = new List<OutTensor>(); // tensors among the hyper-parameters
+                        root = LightningRoot(metadataFrom!, stateDict, warn, extra, pool);
+                        written = outs.Concat(extra).ToList();
+                    }
+                    TorchZipWriter.Write(stream, root, written, TorchZipWriter.ArchiveNameFor(outFile), pool);
                 }
             }, cancel);
         }
@@ -233,7 +255,11 @@ namespace LightningCkpt.Writing
             return sd;
         }
 
-        private static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn)
+        /// <summary>
+        /// A Lightning checkpoint load_from_checkpoint accepts around <paramref name="stateDict"/>: epoch, step, version and
+        /// the hyper-parameters as weights_only data (<see cref="SafeTypes"/>); their tensors are added to <paramref name="extra"/>.
+        /// </summary>
+        internal static PyDict LightningRoot(Checkpoint source, PyDict stateDict, Action<string>? warn, List<OutTensor> extra, ReaderPool pool)
         {
             var view = source.View;
             var root = new PyDict();
@@ -244,16 +270,26 @@ namespace LightningCkpt.Writing
             if (view.HyperParameters != null)
             {
                 var dropped = new List<string>();
-                if (PlainData.TryConvert(view.HyperParameters, "hyper_parameters", dropped, 0, out var hp))
+                var safe = new SafeTypes(v =>
                 {
-                    root.Set("hyper_parameters", hp);
-                    if (view.HParamsName != null) root.Set("hparams_name", view.HParamsName);
-                }
-                else dropped.Add("hyper_parameters");
-                foreach (var d in dropped) warn?.Invoke($"{d} is not plain data (it needs a class outside torch's weights_only allow-list) and was left out");
+                    var t = v as TensorRef ?? ((CkptTensor)v).Tensor;
+                    if (!t.HasData || !GraphPickler.IsDense(t)) { dropped.Add(t.ToString()); return null; }
+                    var o = Written("hyper_parameters:" + extra.Count, source, t, pool);
+                    extra.Add(o);
+                    return o;
+                });
+                root.Set("hyper_parameters", safe.Convert(view.HyperParameters, "hyper_parameters"));
+                if (view.HParamsName != null) root.Set("hparams_name", view.HParamsName);
+                foreach (var line in safe.Describe()) warn?.Invoke("written as plain data so torch's weights_only loader accepts it: " + line);
+                foreach (var d in dropped) warn?.Invoke($"a {d} among the hyper-parameters has no dense data (sparse, meta, quantized …) and was written as None");
             }
             return root;
         }
+
+        /// <summary>A source tensor as written: its stored bytes shared, or its values (the reader resolves them) when it is a conj/neg view.</summary>
+        internal static OutTensor Written(string name, Checkpoint source, TensorRef t, ReaderPool pool) => Data.ViewBits.Applies(t)
+            ? OutTensor.FromProducer(name, t.DType, t.Shape, t.RequiresGrad, sink => pool.Get(source).ReadRowMajor(t, sink))
+            : OutTensor.FromSource(name, source, t);
 
         /// <summary>Casts one chunk; returns how many finite elements became ±inf (the target's range was exceeded).</summary>
         private static unsafe long CastChunk(byte[] src, DType from, int count, DType to, byte[] dst)
@@ -318,91 +354,5 @@ namespace LightningCkpt.Writing
             foreach (var r in _readers.Values) r.Dispose();
             _readers.Clear();
         }
-    }
-
-    /// <summary>
-    /// Turns a pickled value into data torch's weights_only loader accepts: None, bool, int, float, complex, str,
-    /// bytes, tuples, lists, sets and dicts of those. Dict subclasses (AttributeDict …) become plain dicts
-    /// (OrderedDict stays); dict entries whose values are anything else (class instances, DictConfig, tensors,
-    /// paths, functions) are dropped and named in <c>dropped</c>. A list or tuple holding such a value is not data.
-    /// </summary>
-    internal static class PlainData
-    {
-        /// <summary>
-        /// Converts <paramref name="v"/>. A container reached twice converts once and is shared in the result, so the
-        /// pickle writer memoizes it again and shared sub-lists stay linear (a 9.8 KB file used to grow to 9.5 GB).
-        /// </summary>
-        public static bool TryConvert(object? v, string path, List<string> dropped, int depth, out object? result) =>
-            TryConvert(v, path, dropped, depth, new GraphMemo<(bool, object?)>(), out result);
-
-        private static bool TryConvert(object? v, string path, List<string> dropped, int depth, GraphMemo<(bool Ok, object? Value)> memo, out object? result)
-        {
-            result = null;
-            if (depth > 100) return false;
-            switch (v)
-            {
-                case null: return true;
-                case bool _: case long _: case int _: case BigInteger _: case double _: case string _: case byte[] _: case Complex _:
-                    result = v; return true;
-            }
-            if (memo.TryGet(v!, out var done)) { result = done.Value; return done.Ok; }
-            if (!memo.Enter(v!)) return false; // a cycle is not plain data
-            bool ok = Convert(v!, path, dropped, depth, memo, out result);
-            memo.Leave(v!, (ok, result));
-            return ok;
-        }
-
-        private static bool Convert(object v, string path, List<string> dropped, int depth, GraphMemo<(bool Ok, object? Value)> memo, out object? result)
-        {
-            result = null;
-            switch (v)
-            {
-                case PyTuple t:
-                {
-                    var items = new object?[t.Count];
-                    for (int i = 0; i < t.Count; i++)
-                        if (!TryConvert(t[i], path + "[" + i + "]", dropped, depth + 1, memo, out items[i])) return false;
-                    result = new PyTuple(items); return true;
-                }
-                case PySet s:
-                {
-                    var set = new PySet(false);
-                    foreach (var x in s)
-                    {
-                        if (!IsScalar(x)) return false;
-                        set.Add(x);
-                    }
-                    if (s.IsFrozen) return false;
-                    result = set; return true;
-                }
-                case PyList l:
-                {
-                    var list = new PyList();
-                    for (int i = 0; i < l.Count; i++)
-                    {
-                        if (!TryConvert(l[i], path + "[" + i + "]", dropped, depth + 1, memo, out var x)) return false;
-                        list.Add(x);
-                    }
-                    result = list; return true;
-                }
-                case PyDict d:
-                {
-                    if (d.DefaultFactory != null) { /* defaultdict → plain dict */ }
-                    var dict = new PyDict();
-                    if (d.PythonType != null && d.PythonType.Is("collections", "OrderedDict")) dict.PythonType = d.PythonType;
-                    foreach (var e in d)
-                    {
-                        string sub = path + "." + PyRepr.KeySegment(e.Key);
-                        if (!IsScalar(e.Key)) { dropped.Add(sub); continue; }
-                        if (TryConvert(e.Value, sub, dropped, depth + 1, memo, out var x)) dict.Set(e.Key, x);
-                        else dropped.Add(sub);
-                    }
-                    result = dict; return true;
-                }
-            }
-            return false;
-        }
-
-        private static bool IsScalar(object? k) => k is null || k is bool || k is long || k is int || k is BigInteger || k is double || k is string || k is byte[];
     }
 }

@@ -2,6 +2,7 @@ using System;
 using System.Collections.Generic;
 using System.Collections.Specialized;
 using System.IO;
+using System.Linq;
 using System.Management.Automation;
 using LightningCkpt.Writing;
 
@@ -41,6 +42,10 @@ namespace LightningCkpt.Commands
         [Parameter]
         public SwitchParameter RefuseUnsafe { get; set; }
 
+        /// <summary>Write every value as plain data torch.load(weights_only=True) accepts in torch 1.13 and 2.x.</summary>
+        [Parameter]
+        public SwitchParameter SafeTypes { get; set; }
+
         private readonly List<object?> _inputs = new List<object?>();
         private string _outFile = "";
         private DataOperation? _operation;
@@ -64,7 +69,7 @@ namespace LightningCkpt.Commands
                     "OutFileNeedsOneInput", ErrorCategory.InvalidArgument, _inputs.Count));
             }
             CheckpointExport export;
-            try { export = CheckpointExport.Prepare(_inputs[0], null, new PowerShellValues().Normalize); }
+            try { export = CheckpointExport.Prepare(_inputs[0], null, new PowerShellValues().Normalize, SafeTypes); }
             catch (GraphWriteException e)
             {
                 WriteError(new ErrorRecord(e, "NotExportable", ErrorCategory.InvalidData, _inputs[0]));
@@ -108,7 +113,17 @@ namespace LightningCkpt.Commands
                 WriteError(error);
                 return;
             }
-            if (PassThru) WriteObject(InvokeProvider.Item.Get(new[] { _outFile }, false, true), true);
+            foreach (var line in export.Conversions)
+            {
+                WriteWarning("written as plain data so torch's weights_only loader accepts it: " + line);
+                WriteVerbose(line);
+            }
+            if (!PassThru) return;
+            foreach (var item in InvokeProvider.Item.Get(new[] { _outFile }, false, true))
+            {
+                if (SafeTypes) item.Properties.Add(new PSNoteProperty("SafeTypeConversions", export.Conversions.ToArray()));
+                WriteObject(item);
+            }
         }
 
         /// <summary>PowerShell's wrappers to plain values: PSObject to its base object, [pscustomobject] to an ordered dict.</summary>

@@ -157,7 +157,8 @@ namespace LightningCkpt.Writing.Merging
             foreach (var nt in lists[referenceIndex])
             {
                 var t0 = nt.Tensor;
-                if (!t0.HasData) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' has no data in '{reference.FilePath}'");
+                // sparse, nested, meta, quantized and storage-less subclass tensors are not a storage plus a view
+                if (WeightSelection.NotWritable(t0) is { } why) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' of '{reference.FilePath}' {why}");
                 for (int k = 0; k < parts.Count; k++)
                 {
                     if (k == referenceIndex) continue;
@@ -165,7 +166,7 @@ namespace LightningCkpt.Writing.Merging
                         throw new WeightsRequestException(WeightsRequestProblem.MergeMismatch, $"'{nt.Name}' is in '{reference.FilePath}' but missing from '{parts[k].FilePath}'");
                     if (!ReferenceEquals(tk.DType, t0.DType) || !tk.Shape.SequenceEqual(t0.Shape))
                         throw new WeightsRequestException(WeightsRequestProblem.MergeMismatch, $"'{nt.Name}' is {tk.DType.Name} [{string.Join(", ", tk.Shape)}] in '{parts[k].FilePath}' but {t0.DType.Name} [{string.Join(", ", t0.Shape)}] in '{reference.FilePath}'");
-                    if (!tk.HasData) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' has no data in '{parts[k].FilePath}'");
+                    if (WeightSelection.NotWritable(tk) is { } whyK) throw new WeightsRequestException(WeightsRequestProblem.TensorNotWritable, $"'{nt.Name}' of '{parts[k].FilePath}' {whyK}");
                 }
             }
             for (int k = 0; k < parts.Count; k++)
