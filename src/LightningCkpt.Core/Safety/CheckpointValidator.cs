@@ -76,7 +76,7 @@ namespace LightningCkpt.Safety
             foreach (var f in findings) f.Path = r.Path;
             r.Findings = findings;
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
-            r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
+            r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous || f.Severity == FindingSeverity.Suspicious);
             return r;
         }
 
@@ -123,22 +123,31 @@ namespace LightningCkpt.Safety
 
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
+            var targets = new List<PyGlobal>();
             foreach (var g in c.Globals)
             {
-                switch (c.GradeOf(g))
+                var use = c.GlobalUse.UseOf(g);
+                var paths = use?.Targets ?? (IReadOnlyList<PyGlobal>)new[] { g };
+                targets.AddRange(paths);
+                var where = "pickle global " + g.FullName;
+                switch (c.GradeOf(g, out var reason))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
-                            $"the pickle references {g.FullName}, which can run code or touch files when torch.load(weights_only=False) unpickles it; it is inert here",
-                            "pickle global " + g.FullName));
+                            $"the pickle references {g.FullName}: {reason}, when torch.load(weights_only=False) unpickles it; it is inert here", where));
+                        break;
+                    case GlobalGrade.Suspicious:
+                        findings.Add(new CkptFinding("SuspiciousCall", FindingSeverity.Suspicious,
+                            $"the pickle calls {g.FullName}: {reason}, so torch.load(weights_only=False) would run its code; it is inert here", where));
                         break;
                     case GlobalGrade.Unknown:
                         findings.Add(new CkptFinding("UnknownGlobal", FindingSeverity.Info,
-                            $"the pickle references {g.FullName}: torch.load(weights_only=True) would refuse it; it is inert here",
-                            "pickle global " + g.FullName));
+                            $"the pickle references {g.FullName}: {reason}; {GlobalGrades.WeightsOnlyRefusal(paths) ?? "torch.load(weights_only=True) would refuse it"}; it is inert here", where));
                         break;
                 }
             }
+            if (GlobalGrades.WeightsOnlyRefusal(targets, "this file") is { } refusal)
+                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, refusal, "pickle globals"));
         }
 
         private static void CheckZipRanges(ZipDirectory zip, long fileLength, List<CkptFinding> findings)

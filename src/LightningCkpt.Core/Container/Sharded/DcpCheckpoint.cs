@@ -30,8 +30,7 @@ namespace LightningCkpt.Container.Sharded
         public string Dir { get; }
         public PyDict Root { get; } = new PyDict();
         public List<StorageRef> Storages { get; } = new List<StorageRef>();
-        public List<IReadOnlyList<PyGlobal>> Globals { get; } = new List<IReadOnlyList<PyGlobal>>();
-        public List<AttributeLookup> Lookups { get; } = new List<AttributeLookup>();
+        public List<GlobalsRecorder> Globals { get; } = new List<GlobalsRecorder>();
         public List<string> Files { get; } = new List<string>();
         public List<string> Notes { get; } = new List<string>();
         public int Protocol { get; private set; }
@@ -53,10 +52,7 @@ namespace LightningCkpt.Container.Sharded
             return c;
         }
 
-        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
-        {
-            AttributeLookups = Lookups,
-        };
+        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, GlobalsRecorder.Merge(Globals), Protocol, PickleBytes, Info());
 
         public ShardingInfo Info() => new ShardingInfo(Files, DataFiles) { WorldSize = WorldSize, Tag = Version, Notes = Notes };
 
@@ -74,8 +70,7 @@ namespace LightningCkpt.Container.Sharded
             foreach (var f in listed) dataBytes += f.Length;
             var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(dataBytes) };
             var md = machine.Load(bytes);
-            Globals.Add(machine.Globals.All);
-            Lookups.AddRange(machine.Globals.AttributeLookups);
+            Globals.Add(machine.Globals);
             Protocol = machine.Protocol;
             PickleBytes = bytes.Length;
 
@@ -222,8 +217,7 @@ namespace LightningCkpt.Container.Sharded
                 s.File = sources[where.file];
             }
             Storages.AddRange(blob.Storages);
-            Globals.Add(blob.Globals.All);
-            Lookups.AddRange(blob.Globals.AttributeLookups);
+            Globals.Add(blob.Globals);
             PickleBytes += blob.PickleBytes;
             return blob;
         }

@@ -189,11 +189,8 @@ namespace LightningCkpt.Container.Sharded
             if (optimizer != null) root.Set(lightning ? "optimizer_states" : "optimizer", lightning ? new PyList { optimizer } : (object)optimizer);
 
             var storages = parts.SelectMany(p => p.Storages).ToList();
-            var globals = ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals));
-            return new Checkpoint(dir, model0.Source, format, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
-            {
-                AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
-            };
+            var globals = GlobalsRecorder.Merge(parts.Select(p => p.GlobalUse));
+            return new Checkpoint(dir, model0.Source, format, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info);
         }
 
         /// <summary>The ranks partition_count records: an int (stage 3) or the largest of a per-group list (stage 1/2); null when absent.</summary>

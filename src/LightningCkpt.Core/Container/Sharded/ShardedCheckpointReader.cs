@@ -100,16 +100,6 @@ namespace LightningCkpt.Container.Sharded
             return Path.Combine(dir, relative);
         }
 
-        /// <summary>The union of several files' globals, first-seen order.</summary>
-        public static List<PyGlobal> MergeGlobals(IEnumerable<IReadOnlyList<PyGlobal>> lists)
-        {
-            var seen = new HashSet<PyGlobal>();
-            var all = new List<PyGlobal>();
-            foreach (var l in lists) foreach (var g in l) if (seen.Add(g)) all.Add(g);
-            return all;
-        }
-
-        public static List<AttributeLookup> MergeLookups(IEnumerable<IReadOnlyList<AttributeLookup>> lists) => lists.SelectMany(l => l).ToList();
 
         public static string ReadText(string file, long maxBytes)
         {
