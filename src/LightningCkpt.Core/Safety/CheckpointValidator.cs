@@ -109,6 +109,9 @@ namespace LightningCkpt.Safety
         private static void CheckSharding(Checkpoint c, List<CkptFinding> findings)
         {
             if (c.Sharding == null) return;
+            // a file a loader would unpickle but we could not read is not known to be inert
+            foreach (var u in c.Sharding.UngradedFiles)
+                findings.Add(new CkptFinding("UngradedFile", FindingSeverity.Suspicious, u, "sharded checkpoint"));
             foreach (var note in c.Sharding.Notes)
                 if (note.IndexOf("does not name", StringComparison.Ordinal) >= 0 || note.IndexOf("total_size", StringComparison.Ordinal) >= 0 || note.IndexOf("left out", StringComparison.Ordinal) >= 0 || note.IndexOf("not in the", StringComparison.Ordinal) >= 0)
                     findings.Add(new CkptFinding("ShardingMismatch", FindingSeverity.Warning, note, "sharded checkpoint"));
