@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using LightningCkpt.Container;
 using LightningCkpt.Torch;
 
@@ -18,15 +19,24 @@ namespace LightningCkpt.Writing
         private readonly List<ZipStorage> _storages;
         private readonly Dictionary<string, Checkpoint> _files;
 
-        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files)
+        private readonly List<string> _protected;
+
+        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files, IEnumerable<Checkpoint> origins)
         {
             _pickle = pickle;
             _storages = storages;
             _files = files;
+            _protected = files.Values.Concat(origins).SelectMany(OutputGuard.FilesOf).Distinct(StringComparer.Ordinal).ToList();
         }
 
-        /// <summary>The files whose tensor bytes the output copies (never valid outputs).</summary>
+        /// <summary>The files whose tensor bytes the output copies.</summary>
         public IReadOnlyCollection<string> SourceFiles => _files.Keys;
+
+        /// <summary>
+        /// Every file the output must never replace: each file of each checkpoint a tensor comes from (a folder's index,
+        /// metadata and shards too) and of the checkpoint the graph was imported from, with or without tensors.
+        /// </summary>
+        public IReadOnlyList<string> ProtectedFiles => _protected;
 
         /// <summary>Storage records the output will hold.</summary>
         public int StorageCount => _storages.Count;
@@ -43,7 +53,8 @@ namespace LightningCkpt.Writing
             var (pickle, storages) = GraphPickler.Dump(root, s => owners.TryGetValue(s, out var c) ? c : null, normalize);
             var files = new Dictionary<string, Checkpoint>(StringComparer.Ordinal);
             foreach (var st in storages) files[st.Source!.FilePath] = st.Source;
-            return new CheckpointExport(pickle, storages, files);
+            var origin = CkptGraph.OriginOf(root) ?? (normalize != null && root != null ? CkptGraph.OriginOf(normalize(root)) : null);
+            return new CheckpointExport(pickle, storages, files, origin == null ? Array.Empty<Checkpoint>() : new[] { origin });
         }
 
         public static void Write(object? root, string outFile, bool overwrite, IEnumerable<Checkpoint>? sources = null, Func<object, object?>? normalize = null) =>
@@ -55,7 +66,7 @@ namespace LightningCkpt.Writing
             if (IsSource(outFile))
                 throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
             using var readers = new ReaderPool();
-            AtomicFile.Write(outFile, overwrite, _files.Keys, stream =>
+            AtomicFile.Write(outFile, overwrite, _protected, stream =>
             {
                 foreach (var c in _files.Values) EnsureUnchanged(c);
                 TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages, readers);
@@ -68,10 +79,10 @@ namespace LightningCkpt.Writing
         {
             var full = Path.GetFullPath(path);
             var target = FileIdentity.Of(full);
-            foreach (var c in _files.Values)
+            foreach (var f in _protected)
             {
-                if (string.Equals(Path.GetFullPath(c.FilePath), full, StringComparison.Ordinal)) return true;
-                if (target.Exists && target.IsSameFile(FileIdentity.Of(c.FilePath))) return true;
+                if (string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal)) return true;
+                if (target.Exists && target.IsSameFile(FileIdentity.Of(f))) return true;
             }
             return false;
         }

@@ -94,7 +94,8 @@ namespace LightningCkpt.Writing
                 outs.Add(OutTensor.FromProducer(nt.Name, t0.DType, t0.Shape, false, sink => output = Average(parts, inputs, w, divide, pool, sink, output)));
             }
 
-            var sources = inputs.Select(c => c.FilePath).ToArray();
+            // every file of every input (a folder's shards, index and metadata too), never only the path it was opened by
+            var sources = inputs.SelectMany(OutputGuard.FilesOf).ToArray();
             AtomicFile.Write(outFile, overwrite, sources, stream =>
             {
                 if (format == WeightsFileFormat.Safetensors)
