@@ -173,8 +173,7 @@ namespace LightningCkpt
         /// <summary>One torch.save or safetensors file.</summary>
         internal static Checkpoint OpenFile(string path)
         {
-            RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+            using var fs = CheckedFile.OpenRead(path); // a FIFO would block the open forever
             var source = new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path));
             try
             {

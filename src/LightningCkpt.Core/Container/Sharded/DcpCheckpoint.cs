@@ -61,7 +61,7 @@ namespace LightningCkpt.Container.Sharded
             var mdPath = Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName);
             Files.Add(mdPath);
             MetadataSource = ShardedCheckpointReader.Identify(mdPath);
-            var bytes = File.ReadAllBytes(mdPath);
+            var bytes = CheckedFile.ReadAllBytes(mdPath, Limits.MaxPickleBytes, "the .metadata file");
             if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
             var host = new TorchHost(new NoStorages(mdPath));
             // the metadata of many ranks is large by nature: its allowance follows the data files it describes
@@ -199,7 +199,7 @@ namespace LightningCkpt.Container.Sharded
                 if (files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(Dir, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
                 if (!File.Exists(path))
                     throw new CheckpointFormatException(Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName), "storage_data", $"'{key}' lives in '{where.file}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
-                fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+                fs = CheckedFile.OpenRead(path);
                 files.Add(where.file, fs);
                 sources.Add(where.file, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
                 var m = DataFileName.Match(where.file);

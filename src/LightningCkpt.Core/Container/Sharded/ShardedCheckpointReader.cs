@@ -101,12 +101,7 @@ namespace LightningCkpt.Container.Sharded
         }
 
 
-        public static string ReadText(string file, long maxBytes)
-        {
-            var fi = new FileInfo(file);
-            if (fi.Length > maxBytes)
-                throw new CheckpointFormatException(file, "file", $"{fi.Length} bytes exceed the {maxBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
-            return File.ReadAllText(file);
-        }
+        /// <summary>A small text file ('latest', an index) through the checked open: no FIFO, device or oversized file.</summary>
+        public static string ReadText(string file, long maxBytes) => CheckedFile.ReadAllText(file, maxBytes, "this file");
     }
 }
