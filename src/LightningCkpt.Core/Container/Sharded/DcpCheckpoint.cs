@@ -163,12 +163,14 @@ namespace LightningCkpt.Container.Sharded
               ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no torch dtype in its TensorProperties");
             var size = PyFields.Longs(PyFields.Get(tsm, "size")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no size");
             if (size.Length > Limits.MaxTensorDims) throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has {size.Length} dimensions (limit {Limits.MaxTensorDims})") { Kind = CheckpointErrorKind.LimitExceeded };
+            TensorSize.Bytes(dtype, TensorSize.Elements(size, key, mdPath, "state_dict_metadata"), key, size, mdPath, "state_dict_metadata");
             var chunkList = PyFields.Get(tsm, "chunks") as PyList ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no chunk list");
             var chunks = new List<TensorChunk>();
             foreach (var cm in chunkList)
             {
                 var offsets = PyFields.Longs(PyFields.Get(cm, "offsets")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no offsets");
                 var sizes = PyFields.Longs(PyFields.Get(cm, "sizes")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no sizes");
+                TensorSize.Elements(sizes, $"{key} chunk at [{string.Join(", ", offsets)}]", mdPath, "state_dict_metadata");
                 var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
                 if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
                 var blob = OpenBlob(files, sources, where, key, ranks);

@@ -258,8 +258,12 @@ namespace LightningCkpt.Container.Sharded
                 var group = new List<(string, long[])>();
                 if (g is PyDict d)
                     foreach (var e in d)
-                        group.Add((e.Key as string ?? throw new CheckpointFormatException(path, "param_shapes", "a parameter name is not a string"),
-                            PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "param_shapes", $"the shape of '{e.Key}' is not a tuple of ints")));
+                    {
+                        var name = e.Key as string ?? throw new CheckpointFormatException(path, "param_shapes", "a parameter name is not a string");
+                        var shape = PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "param_shapes", $"the shape of '{e.Key}' is not a tuple of ints");
+                        TensorSize.Bytes(DType.Float32, TensorSize.Elements(shape, name, path, "param_shapes"), name, shape, path, "param_shapes"); // the fp32 masters
+                        group.Add((name, shape));
+                    }
                 groups.Add(group);
             }
             return groups;
