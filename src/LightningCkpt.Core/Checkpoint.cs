@@ -29,13 +29,12 @@ namespace LightningCkpt
             Root = loaded.Root;
             Storages = loaded.Storages;
             Globals = loaded.Globals.All;
-            _globalUse = loaded.Globals;
+            GlobalUse = loaded.Globals;
             Protocol = loaded.Protocol;
             PickleBytes = loaded.PickleBytes;
             Zip = loaded.Zip;
             if (Zip != null) Zip.Source = source; // lazily located headers come from the version opened
             IsBigEndian = loaded.IsBigEndian;
-            AttributeLookups = loaded.Globals.AttributeLookups;
             foreach (var st in Storages)
             {
                 st.File = source;
@@ -48,7 +47,7 @@ namespace LightningCkpt
         /// A checkpoint composed from several files (sharded formats): the graph is already assembled and every storage
         /// is bound to its own file. <paramref name="main"/> is the file that names the others (.metadata, index, model states).
         /// </summary>
-        internal Checkpoint(string path, SourceFile main, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, IReadOnlyList<PyGlobal> globals,
+        internal Checkpoint(string path, SourceFile main, CheckpointFormat format, object? root, IReadOnlyList<StorageRef> storages, GlobalsRecorder globals,
             int protocol, long pickleBytes, ShardingInfo sharding)
         {
             Source = main;
@@ -56,7 +55,8 @@ namespace LightningCkpt
             Format = format;
             Root = root;
             Storages = storages;
-            Globals = globals;
+            Globals = globals.All;
+            GlobalUse = globals;
             Protocol = protocol;
             PickleBytes = pickleBytes;
             Sharding = sharding;
@@ -94,7 +94,7 @@ namespace LightningCkpt
         public IReadOnlyList<KeyValuePair<string, string>> TextMetadata { get; private set; } = Array.Empty<KeyValuePair<string, string>>();
 
         /// <summary>Every getattr(target, name) call the pickle(s) make, as data: safety grading reads them.</summary>
-        public IReadOnlyList<AttributeLookup> AttributeLookups { get; internal set; } = Array.Empty<AttributeLookup>();
+        public IReadOnlyList<AttributeLookup> AttributeLookups => GlobalUse.AttributeLookups;
 
         /// <summary>
         /// The file and the identity it had when opened; every storage of a single-file checkpoint reads from it. For a
@@ -116,14 +116,17 @@ namespace LightningCkpt
         /// <summary>Every global the pickle(s) referenced, in first-seen order.</summary>
         public IReadOnlyList<PyGlobal> Globals { get; }
 
-        private readonly GlobalsRecorder? _globalUse;
+        /// <summary>How the pickle(s) use each global: what Python would look it up as, and whether it is called.</summary>
+        public GlobalsRecorder GlobalUse { get; }
 
         /// <summary>
-        /// How dangerous <paramref name="g"/> is as this checkpoint's pickles use it: functools.partial by what it wraps and
-        /// whether it is called, builtins.getattr by its constant arguments, every other global by name.
+        /// How dangerous <paramref name="g"/> is as this checkpoint's pickles use it: by every path Python's unpickler
+        /// could find it at, whether the pickle calls it, functools.partial by what it wraps, getattr by its arguments.
         /// </summary>
-        public Safety.GlobalGrade GradeOf(PyGlobal g) =>
-            GlobalsRecorder.IsPartial(g) ? Safety.GlobalGrades.Grade(g, _globalUse) : Safety.GlobalGrades.Grade(g, AttributeLookups);
+        public Safety.GlobalGrade GradeOf(PyGlobal g) => Safety.GlobalGrades.Grade(g, GlobalUse, out _);
+
+        /// <summary><see cref="GradeOf"/> with the reason, for a finding.</summary>
+        public Safety.GlobalGrade GradeOf(PyGlobal g, out string reason) => Safety.GlobalGrades.Grade(g, GlobalUse, out reason);
 
         /// <summary>The pickle protocol of the main pickle.</summary>
         public int Protocol { get; }
@@ -188,8 +191,7 @@ namespace LightningCkpt
         /// <summary>One torch.save or safetensors file.</summary>
         internal static Checkpoint OpenFile(string path)
         {
-            RegularFileCheck.RequireReadable(path); // a FIFO would block the open forever
-            using var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+            using var fs = CheckedFile.OpenRead(path); // a FIFO would block the open forever
             return Load(new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)), fs);
         }
 

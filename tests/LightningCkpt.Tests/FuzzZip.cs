@@ -16,6 +16,8 @@ namespace LightningCkpt.Tests
             public string Name;
             public byte[] Data;
             public bool Deflate;
+            /// <summary>General purpose bit flags written to both headers (bit 0: encrypted).</summary>
+            public ushort Flags;
             /// <summary>Overrides the uncompressed size written to the directory (to lie).</summary>
             public long? ClaimedSize;
         }
@@ -47,11 +49,11 @@ namespace LightningCkpt.Tests
                 var name = Encoding.UTF8.GetBytes(it.Name);
                 long lho = ms.Position;
                 ushort method = (ushort)(it.Deflate ? 8 : 0);
-                W32(ms, 0x04034b50); W16(ms, 20); W16(ms, 0); W16(ms, method); W16(ms, 0); W16(ms, 0x21);
+                W32(ms, 0x04034b50); W16(ms, 20); W16(ms, it.Flags); W16(ms, method); W16(ms, 0); W16(ms, 0x21);
                 W32(ms, crc); W32(ms, (uint)payload.Length); W32(ms, (uint)Math.Min(usize, uint.MaxValue)); W16(ms, (ushort)name.Length); W16(ms, 0);
                 ms.Write(name, 0, name.Length);
                 ms.Write(payload, 0, payload.Length);
-                W32(cd, 0x02014b50); W16(cd, 20); W16(cd, 20); W16(cd, 0); W16(cd, method); W16(cd, 0); W16(cd, 0x21);
+                W32(cd, 0x02014b50); W16(cd, 20); W16(cd, 20); W16(cd, it.Flags); W16(cd, method); W16(cd, 0); W16(cd, 0x21);
                 W32(cd, crc); W32(cd, (uint)payload.Length); W32(cd, (uint)Math.Min(usize, uint.MaxValue)); W16(cd, (ushort)name.Length);
                 W16(cd, 0); W16(cd, 0); W16(cd, 0); W16(cd, 0); W32(cd, 0); W32(cd, (uint)lho);
                 cd.Write(name, 0, name.Length);

@@ -105,7 +105,7 @@ namespace LightningCkpt.Tests
             Assert.Null(truncated.Format);
 
             var good = CheckpointValidator.Test(Sample("last.ckpt"));
-            Assert.Equal("WeightsOnlyRefused, UnknownGlobal", good.Summary); // its AttributeDict: torch 2.x's default load refuses it
+            Assert.Equal("UnknownGlobal, WeightsOnlyRefused", good.Summary); // its AttributeDict: the file-level finding says which torch refuses it
             Assert.Equal(Container.CheckpointFormat.Zip, good.Format);
 
             var hostile = CheckpointValidator.Test(Path.Combine(RepoPaths.Fixtures, "malicious", "real_zip_hostile_datapkl.pt"));

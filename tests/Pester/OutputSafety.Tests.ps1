@@ -73,3 +73,43 @@ Describe 'Writers compare inputs and outputs by identity' {
         Get-ChildItem -LiteralPath $Work -Force -Filter '*.tmp' | Should -BeNullOrEmpty
     }
 }
+
+Describe 'Writers protect every file of every input (issue 25 item 2)' {
+    BeforeAll {
+        $script:ExportId = 'LightningCkpt.Commands.ExportCkptCommand'
+        $script:ShardedFixtures = Join-Path $script:RepoRoot 'tests/fixtures/sharded'
+    }
+    BeforeEach {
+        $script:Work = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $script:Hf = Join-Path $Work 'hf'
+        $null = New-Item -ItemType Directory -Path $Hf -Force
+        Get-ChildItem -LiteralPath (Join-Path $ShardedFixtures 'hf_safetensors') | ForEach-Object { Copy-TestFile $_.FullName (Join-Path $Hf $_.Name) }
+        $script:Hashes = @{}
+        Get-ChildItem -LiteralPath $Hf | ForEach-Object { $Hashes[$_.Name] = (Get-FileHash -LiteralPath $_.FullName).Hash }
+    }
+    AfterEach {
+        Get-ChildItem -LiteralPath $Hf | ForEach-Object { (Get-FileHash -LiteralPath $_.FullName).Hash | Should -Be $Hashes[$_.Name] -Because "$($_.Name) is an input" }
+    }
+
+    It 'Merge-CkptWeights refuses a shard of an input folder as -OutFile, even with -Force' {
+        { Merge-CkptWeights -LiteralPath $Hf, $Hf -OutFile (Join-Path $Hf 'model-00001-of-00002.safetensors') -Force -ErrorAction Stop } | Should -Throw -ErrorId "OutFileIsInput,$MergeId"
+    }
+
+    It 'Merge-CkptWeights refuses the index of an input folder as -OutFile, even with -Force' {
+        { Merge-CkptWeights -LiteralPath $Hf, $Hf -OutFile (Join-Path $Hf 'model.safetensors.index.json') -Force -ErrorAction Stop } | Should -Throw -ErrorId "OutFileIsInput,$MergeId"
+    }
+
+    It 'Export-Ckpt refuses the index of the folder it was imported from, even with -Force' {
+        Import-Ckpt -LiteralPath $Hf | Export-Ckpt -OutFile (Join-Path $Hf 'model.safetensors.index.json') -Force -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileIsInput,$ExportId"
+    }
+
+    It 'Export-Ckpt refuses the file a tensor-less graph was imported from, even with -Force' {
+        $meta = Join-Path $Work 'meta.pt'
+        Copy-TestFile (Join-Path $ShardedFixtures 'lightning2x_sharded.ckpt/meta.pt') $meta
+        $before = (Get-FileHash -LiteralPath $meta).Hash
+        Import-Ckpt -LiteralPath $meta | Export-Ckpt -OutFile $meta -Force -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileIsInput,$ExportId"
+        (Get-FileHash -LiteralPath $meta).Hash | Should -Be $before
+    }
+}

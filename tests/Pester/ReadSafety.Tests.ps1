@@ -125,3 +125,16 @@ Describe 'Tensor objects of a replaced or rewritten file (issue 9 defect 13)' {
         { $Tensors[0].ToArray() } | Should -Throw -ExpectedMessage '*rewritten since it was opened*'
     }
 }
+
+Describe 'Sizes that overflow 64 bits (issue 25 item 7)' {
+    It 'Get-CkptInfo reports CheckpointLimitExceeded naming the tensor, not an internal error' {
+        . (Join-Path $PSScriptRoot 'TestHelpers.ps1')
+        Import-LightningCkptModule
+        $file = Join-Path $TestDrive 'huge.safetensors'
+        $header = [Text.Encoding]::UTF8.GetBytes('{"w": {"dtype": "F32", "shape": [4611686018427387904], "data_offsets": [0, 0]}}')
+        [IO.File]::WriteAllBytes($file, [BitConverter]::GetBytes([long]$header.Length) + $header)
+        Get-CkptInfo -LiteralPath $file -ErrorVariable ev -ErrorAction SilentlyContinue
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointLimitExceeded,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match "'w' of shape \[4611686018427387904\] has more than"
+    }
+}

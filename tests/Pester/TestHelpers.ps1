@@ -170,3 +170,25 @@ function New-LongNameCopy([string] $Source, [string] $Directory) {
     Copy-TestFile $Source $target
     $target
 }
+
+function Invoke-BoundedChildShell([string] $Script, [int] $Seconds = 120) {
+    # Runs $Script in a fresh pwsh with the built module imported. A call that would hang (an open of a FIFO, an endless
+    # device) is killed after $Seconds and reported as TimedOut, so it fails its test instead of hanging the run; the
+    # bound is a hang detector, not a timing assertion. Returns [pscustomobject] @{ TimedOut; ExitCode; Output }.
+    $module = if ($env:LIGHTNINGCKPT_MODULE) { $env:LIGHTNINGCKPT_MODULE } else { Join-Path $script:RepoRoot 'out/LightningCkpt' }
+    $full = "Import-Module -Name '$($module -replace "'", "''")' -ErrorAction Stop`n$Script"
+    $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
+    $self = [Environment]::GetCommandLineArgs()[0]
+    $psi = if ($self -like '*.dll') { [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath) } else { [Diagnostics.ProcessStartInfo]::new($self) }
+    if ($self -like '*.dll') { $psi.ArgumentList.Add($self) }
+    foreach ($a in '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded) { $psi.ArgumentList.Add($a) }
+    $psi.RedirectStandardOutput = $true
+    $psi.RedirectStandardError = $true
+    $psi.UseShellExecute = $false
+    $p = [Diagnostics.Process]::Start($psi)
+    $out = $p.StandardOutput.ReadToEndAsync()
+    $err = $p.StandardError.ReadToEndAsync()
+    $timedOut = -not $p.WaitForExit($Seconds * 1000)
+    if ($timedOut) { $p.Kill($true); $p.WaitForExit() }
+    [pscustomobject] @{ TimedOut = $timedOut; ExitCode = $p.ExitCode; Output = $out.Result + $err.Result }
+}

@@ -67,12 +67,10 @@ namespace LightningCkpt.Container
                 long begin = offsets[0], end = offsets[1];
                 if (begin < 0 || end < begin || end > dataLength)
                     throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' claims bytes [{begin}, {end}) but the data area has {dataLength} bytes") { Defect = CheckpointDefect.Truncated };
-                long numel;
-                try { numel = TensorRef.ComputeNumel(shape); }
-                catch (OverflowException) { throw Bad(path, $"entry '{m.Key}' shape [{string.Join(", ", shape)}] overflows"); }
-                foreach (var d in shape) if (d < 0) throw Bad(path, $"entry '{m.Key}' has a negative size");
-                if (dtype.BytesFor(numel) != end - begin)
-                    throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' ({dtype.Name} [{string.Join(", ", shape)}]) needs {dtype.BytesFor(numel)} bytes but its range [{begin}, {end}) holds {end - begin}") { Defect = CheckpointDefect.StorageSizeMismatch };
+                long numel = TensorSize.Elements(shape, m.Key, path, "safetensors header");
+                long bytes = TensorSize.Bytes(dtype, numel, m.Key, shape, path, "safetensors header");
+                if (bytes != end - begin)
+                    throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' ({dtype.Name} [{string.Join(", ", shape)}]) needs {bytes} bytes but its range [{begin}, {end}) holds {end - begin}") { Defect = CheckpointDefect.StorageSizeMismatch };
                 var storage = new StorageRef(m.Key, dtype, end - begin, "cpu", storages.Count)
                 {
                     FileOffset = dataStart + begin,

@@ -50,6 +50,9 @@ namespace LightningCkpt.Container
         {
             if (Remote != null) return new RemoteStream(Remote);
             FileStream fs;
+            // a path swapped for a FIFO or device since it was read would block or never end: refuse it before the open
+            var kind = FileIdentity.Of(Path).Kind;
+            if (kind != FileKind.Regular && kind != FileKind.Missing) throw Stale("was replaced by " + RegularFileCheck.Describe(kind));
             try
             {
                 fs = new FileStream(Path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);

@@ -36,8 +36,9 @@ namespace LightningCkpt.Container
                 var key = KeyText(t[0]);
                 var dtype = type.DType ?? DType.UInt8;
                 long numel = ReadInt64(s, ref pos, end, path, header);
-                long bytes = checked(numel * dtype.ItemSize);
-                if (numel < 0 || bytes > end - pos) throw Bad(path, $"storage '{key}'", $"{bytes} bytes run past the end of the member", pos, CheckpointDefect.Truncated);
+                if (numel < 0) throw Bad(path, $"storage '{key}'", $"negative size {numel}", pos);
+                long bytes = TensorSize.Bytes(dtype, numel, $"storage {key}", new[] { numel }, path, "tar storages");
+                if (bytes > end - pos) throw Bad(path, $"storage '{key}'", $"{bytes} bytes run past the end of the member", pos, CheckpointDefect.Truncated);
                 var storage = host.RegisterStorage(key, dtype, bytes, t[1] as string ?? "cpu");
                 storage.FileOffset = pos;
                 storage.AvailableBytes = bytes;

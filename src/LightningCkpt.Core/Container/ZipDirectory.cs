@@ -107,6 +107,7 @@ namespace LightningCkpt.Container
         /// <summary>What the central directory alone must get right (checked at open, for every entry).</summary>
         private static void CheckCentralRecord(ZipEntry e, string path)
         {
+            if ((e.Flags & EncryptedFlags) != 0) throw Encrypted(path, e);
             if (e.IsStored && e.CompressedSize != e.UncompressedSize)
                 throw Error(path, $"entry '{e.Name}'", $"stored entry has compressed size {e.CompressedSize} but size {e.UncompressedSize}");
             if (!e.IsStored && !e.IsDeflated)
@@ -178,6 +179,7 @@ namespace LightningCkpt.Container
             s.Position = e.LocalHeaderOffset;
             if (ReadFully(s, header, 30) != 30 || U32(header, 0) != LocalSignature)
                 throw Error(FilePath, $"entry '{e.Name}'", "no local header at the offset the central directory gives", e.LocalHeaderOffset);
+            if ((U16(header, 6) & EncryptedFlags) != 0) throw Encrypted(FilePath, e);
             long data = e.LocalHeaderOffset + 30 + U16(header, 26) + U16(header, 28);
             if (data > _length || e.CompressedSize > _length - data)
                 throw Error(FilePath, $"entry '{e.Name}'", $"{e.CompressedSize} bytes of data at {data} run past the end of the {_length}-byte file", defect: CheckpointDefect.Truncated);
@@ -288,6 +290,12 @@ namespace LightningCkpt.Container
             }
             return got;
         }
+
+        // general purpose bit 0 (encrypted) and bit 6 (strong encryption): the bytes are ciphertext, which torch refuses
+        private const ushort EncryptedFlags = 0x0041;
+
+        private static CheckpointFormatException Encrypted(string path, ZipEntry e) =>
+            Error(path, $"entry '{e.Name}'", $"entry '{e.Name}' is encrypted (zip flag bit 0 or 6): its bytes are ciphertext, and torch.load refuses encrypted entries", kind: CheckpointErrorKind.Unsupported);
 
         internal static CheckpointFormatException Error(string path, string part, string reason, long offset = -1,
             CheckpointErrorKind kind = CheckpointErrorKind.Malformed, CheckpointDefect defect = CheckpointDefect.None) =>

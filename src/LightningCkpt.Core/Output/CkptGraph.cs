@@ -40,8 +40,15 @@ namespace LightningCkpt
             var root = checkpoint.Root;
             if (root is TensorRef top) return Bind(top);
             ReplaceTensors(root, Bind);
+            if (root != null && !(root is string)) { Origins.Remove(root); Origins.Add(root, checkpoint); }
             return root;
         }
+
+        // the checkpoint a graph root was imported from, so a writer protects its files even when no tensor names them
+        private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<object, Checkpoint> Origins = new System.Runtime.CompilerServices.ConditionalWeakTable<object, Checkpoint>();
+
+        /// <summary>The checkpoint <paramref name="root"/> was loaded from by <see cref="Load(string, out Checkpoint)"/>, if it is such a root.</summary>
+        public static Checkpoint? OriginOf(object? root) => root != null && Origins.TryGetValue(root, out var c) ? c : null;
 
         /// <summary>
         /// The value at a '/'-separated key path: dict keys by their text (ints and other keys by their Python

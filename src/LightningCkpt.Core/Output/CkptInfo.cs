@@ -204,7 +204,7 @@ namespace LightningCkpt
             {
                 var g = c.Globals[i];
                 globals[i] = g.FullName;
-                if (c.GradeOf(g) == GlobalGrade.Dangerous) unsafeGlobals.Add(globals[i]);
+                if (c.GradeOf(g) >= GlobalGrade.Suspicious) unsafeGlobals.Add(globals[i]);
             }
             Globals = new TextList(globals);
             UnsafeGlobals = unsafeGlobals.Count == 0 ? TextList.Empty : new TextList(unsafeGlobals);

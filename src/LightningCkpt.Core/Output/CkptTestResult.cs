@@ -5,7 +5,11 @@ using LightningCkpt.Container;
 
 namespace LightningCkpt
 {
-    public enum FindingSeverity { Info, Warning, Error, Dangerous }
+    /// <summary>
+    /// How bad a finding is. Suspicious: the pickle calls something not known to be inert, which torch.load(weights_only=False)
+    /// would run; Dangerous: it names something known to run code or touch files. Either makes a file not safe.
+    /// </summary>
+    public enum FindingSeverity { Info, Warning, Error, Suspicious, Dangerous }
 
     /// <summary>One problem Test-Ckpt found.</summary>
     public sealed class CkptFinding
@@ -18,7 +22,7 @@ namespace LightningCkpt
             Location = location;
         }
 
-        /// <summary>UnknownFormat, Truncated, OverlappingEntries, StorageSizeMismatch, ViewOutOfBounds, CrcMismatch, NonFiniteValues, DangerousGlobal, UnknownGlobal …</summary>
+        /// <summary>UnknownFormat, Truncated, OverlappingEntries, StorageSizeMismatch, ViewOutOfBounds, CrcMismatch, NonFiniteValues, DangerousGlobal, SuspiciousCall, UnknownGlobal, WeightsOnlyRefused …</summary>
         public string Kind { get; }
         public FindingSeverity Severity { get; }
         public string Message { get; }
@@ -61,7 +65,7 @@ namespace LightningCkpt
         /// <summary>The file reads completely and consistently.</summary>
         public bool IsValid { get; internal set; }
 
-        /// <summary>Valid, and nothing in it would run code in torch.load: every global is allowed or inert.</summary>
+        /// <summary>Valid, and nothing in it would run code in torch.load: every global is allowed or inert (no Dangerous or Suspicious finding).</summary>
         public bool IsSafe { get; internal set; }
         /// <summary>The container format, as CkptInfo.Format; null when the file could not be opened.</summary>
         public CheckpointFormat? Format { get; internal set; }

@@ -301,7 +301,7 @@ namespace LightningCkpt.Pickle
                         var args = Pop();
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ arguments must be a tuple, got {TypeName(args)}");
-                        Push(Count(_globals.NoteCall(cls, t, _host.NewObject(cls, t, null))));
+                        Push(Count(_globals.NoteNewObject(cls, t, _host.NewObject(cls, t, null))));
                         break;
                     }
                 case PickleOpcode.NewObjEx:
@@ -311,7 +311,7 @@ namespace LightningCkpt.Pickle
                         var cls = Pop();
                         if (args is not PyTuple t) throw new PickleDataException($"NEWOBJ_EX arguments must be a tuple, got {TypeName(args)}");
                         if (kwargs is not PyDict kw) throw new PickleDataException($"NEWOBJ_EX keyword arguments must be a dict, got {TypeName(kwargs)}");
-                        Push(Count(_globals.NoteCall(cls, t, _host.NewObject(cls, t, kw))));
+                        Push(Count(_globals.NoteNewObject(cls, t, _host.NewObject(cls, t, kw))));
                         break;
                     }
                 case PickleOpcode.Build:
@@ -330,8 +330,9 @@ namespace LightningCkpt.Pickle
 
         private object? Resolve(string module, string name)
         {
-            _globals.Record(module, name);
-            return _host.ResolveGlobal(module, name);
+            var value = _host.ResolveGlobal(module, name);
+            _globals.Record(module, name, Protocol, value);
+            return value;
         }
 
         private static object Extension(int code) => new PyGlobal("copyreg._extension_registry", code.ToString(CultureInfo.InvariantCulture));
@@ -663,61 +664,5 @@ namespace LightningCkpt.Pickle
             PyObject o => o.Class?.FullName ?? "object",
             _ => v.GetType().Name,
         };
-    }
-
-    /// <summary>Every global a pickle (or a file's pickles) referenced, distinct, in first-seen order.</summary>
-    public sealed class GlobalsRecorder
-    {
-        private readonly List<PyGlobal> _list = new List<PyGlobal>();
-        private readonly HashSet<PyGlobal> _seen = new HashSet<PyGlobal>();
-
-        public IReadOnlyList<PyGlobal> All => _list;
-
-        public void Record(string module, string name)
-        {
-            var g = new PyGlobal(module, name);
-            if (_seen.Add(g)) _list.Add(g);
-        }
-
-        private readonly List<AttributeLookup> _lookups = new List<AttributeLookup>();
-        private readonly List<PyObject> _partials = new List<PyObject>();
-
-        /// <summary>Every call of builtins.getattr the pickle makes, with its arguments as data (for safety grading).</summary>
-        public IReadOnlyList<AttributeLookup> AttributeLookups => _lookups;
-
-        /// <summary>Every functools.partial object the pickle built (what each wraps is graded after BUILD gave it state).</summary>
-        internal IReadOnlyList<PyObject> Partials => _partials;
-
-        /// <summary>True when the pickle called a functools.partial object itself (REDUCE/NEWOBJ/OBJ on it): that runs what it wraps.</summary>
-        internal bool PartialInvoked { get; private set; }
-
-        /// <summary>
-        /// Notes a call the pickle makes (REDUCE, INST, OBJ, NEWOBJ) for safety grading: getattr lookups with their
-        /// arguments, partials it builds and partials it invokes. Returns <paramref name="made"/>.
-        /// </summary>
-        internal object? NoteCall(object? callable, PyTuple args, object? made)
-        {
-            NoteLookup(callable, args);
-            if (IsPartial(callable) && made is PyObject p && ReferenceEquals(p.Callable, callable)) _partials.Add(p);
-            else if (callable is PyObject o && IsPartial(o.Callable)) PartialInvoked = true;
-            return made;
-        }
-
-        private void NoteLookup(object? callable, PyTuple args)
-        {
-            // calling what a getattr returned (getattr(x, 'system')(cmd)) is never a plain attribute read
-            if (callable is PyObject o && IsGetattr(o.Callable))
-            {
-                _lookups.Add(new AttributeLookup(null, null));
-                return;
-            }
-            if (!IsGetattr(callable)) return;
-            if (_lookups.Count >= 10_000) { _lookups[_lookups.Count - 1] = new AttributeLookup(null, null); return; } // enough to grade; the last marks "more"
-            _lookups.Add(new AttributeLookup(args.Count == 2 ? args[0] as PyGlobal : null, args.Count == 2 ? args[1] as string : null));
-        }
-
-        private static bool IsGetattr(object? callable) => callable is PyGlobal g && g.Name == "getattr" && (g.Module == "builtins" || g.Module == "__builtin__");
-
-        internal static bool IsPartial(object? callable) => callable is PyGlobal g && g.Is("functools", "partial");
     }
 }

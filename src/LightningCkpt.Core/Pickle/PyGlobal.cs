@@ -20,6 +20,9 @@ namespace LightningCkpt.Pickle
         /// <summary>The module as the file spelled it when that differs from <see cref="Module"/> (Python 2's __builtin__ …), so a writer can keep it.</summary>
         public string? PickledModule { get; set; }
 
+        /// <summary>The use this value was made for by a GLOBAL opcode (so a call of it is charged there); null otherwise.</summary>
+        internal GlobalUse? Use { get; set; }
+
         /// <summary>"module.name", the spelling torch's allow-list and our grading use.</summary>
         public string FullName => Module.Length == 0 ? Name : Module + "." + Name;
 

@@ -81,7 +81,7 @@ namespace LightningCkpt.Safety
             foreach (var f in findings) f.FullName = r.FullName;
             r.Findings = new CkptFindingList(findings);
             r.IsValid = !findings.Any(f => f.Severity == FindingSeverity.Error);
-            r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous);
+            r.IsSafe = r.IsValid && !findings.Any(f => f.Severity == FindingSeverity.Dangerous || f.Severity == FindingSeverity.Suspicious);
             return r;
         }
 
@@ -114,6 +114,9 @@ namespace LightningCkpt.Safety
         private static void CheckSharding(Checkpoint c, List<CkptFinding> findings)
         {
             if (c.Sharding == null) return;
+            // a file a loader would unpickle but we could not read is not known to be inert
+            foreach (var u in c.Sharding.UngradedFiles)
+                findings.Add(new CkptFinding("UngradedFile", FindingSeverity.Suspicious, u, "sharded checkpoint"));
             foreach (var note in c.Sharding.Notes)
                 if (note.IndexOf("does not name", StringComparison.Ordinal) >= 0 || note.IndexOf("total_size", StringComparison.Ordinal) >= 0 || note.IndexOf("left out", StringComparison.Ordinal) >= 0 || note.IndexOf("not in the", StringComparison.Ordinal) >= 0)
                     findings.Add(new CkptFinding("ShardingMismatch", FindingSeverity.Warning, note, "sharded checkpoint"));
@@ -173,33 +176,47 @@ namespace LightningCkpt.Safety
 
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
-            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown).ToList();
-            if (refused.Count > 0 && !c.Globals.Any(g => c.GradeOf(g) == GlobalGrade.Dangerous))
-            {
-                var filled = ItemFilledClasses(c.Root);
-                var blocking = refused.Where(g => filled.Contains(g.FullName)).Select(g => g.FullName).Distinct().ToList();
-                string what = $"torch.load(weights_only=True) refuses this file ({refused.Count} global{(refused.Count == 1 ? "" : "s")} off its allow-list). ";
-                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, blocking.Count == 0
-                    ? what + $"If you trust it and have its classes installed, run first: {SafeGlobalsLine(refused)} — or write a copy that needs none with Export-Ckpt -SafeTypes"
-                    : what + $"torch.serialization.add_safe_globals cannot help: {string.Join(", ", blocking)} {(blocking.Count == 1 ? "is a dict or list subclass" : "are dict or list subclasses")}, which torch's weights_only loader never fills with items; write a copy that loads with Export-Ckpt -SafeTypes",
-                    "pickle globals"));
-            }
+            var targets = new List<PyGlobal>();
             foreach (var g in c.Globals)
             {
-                switch (c.GradeOf(g))
+                var use = c.GlobalUse.UseOf(g);
+                var paths = use?.Targets ?? (IReadOnlyList<PyGlobal>)new[] { g };
+                targets.AddRange(paths);
+                var where = "pickle global " + g.FullName;
+                switch (c.GradeOf(g, out var reason))
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
-                            $"the pickle references {g.FullName}, which can run code or touch files when torch.load(weights_only=False) unpickles it; it is inert here",
-                            "pickle global " + g.FullName));
+                            $"the pickle references {g.FullName}: {reason}, when torch.load(weights_only=False) unpickles it; it is inert here", where));
+                        break;
+                    case GlobalGrade.Suspicious:
+                        findings.Add(new CkptFinding("SuspiciousCall", FindingSeverity.Suspicious,
+                            $"the pickle calls {g.FullName}: {reason}, so torch.load(weights_only=False) would run its code; it is inert here", where));
                         break;
                     case GlobalGrade.Unknown:
                         findings.Add(new CkptFinding("UnknownGlobal", FindingSeverity.Info,
-                            $"the pickle references {g.FullName}: torch.load(weights_only=True) would refuse it; it is inert here",
-                            "pickle global " + g.FullName));
+                            $"the pickle references {g.FullName}: {reason}; {GlobalGrades.WeightsOnlyRefusal(paths) ?? "torch.load(weights_only=True) would refuse it"}; it is inert here", where));
                         break;
                 }
             }
+            if (GlobalGrades.WeightsOnlyRefusal(targets, "this file") is { } refusal)
+                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, refusal + SafeGlobalsAdvice(c), "pickle globals"));
+        }
+
+        /// <summary>
+        /// For a file whose only obstacle to torch.load(weights_only=True) is classes off its allow-list: the line that
+        /// lets a user who trusts the file and has its classes installed load it, or why no such line can help, and
+        /// the copy that needs none. Nothing for a file that names code to run.
+        /// </summary>
+        private static string SafeGlobalsAdvice(Checkpoint c)
+        {
+            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown).ToList();
+            if (refused.Count == 0 || c.Globals.Any(g => c.GradeOf(g) >= GlobalGrade.Suspicious)) return "";
+            var filled = ItemFilledClasses(c.Root);
+            var blocking = refused.Where(g => filled.Contains(g.FullName)).Select(g => g.FullName).Distinct().ToList();
+            return blocking.Count == 0
+                ? $". If you trust it and have its classes installed, run first: {SafeGlobalsLine(refused)} — or write a copy that needs none with Export-Ckpt -SafeTypes"
+                : $". torch.serialization.add_safe_globals cannot help: {string.Join(", ", blocking)} {(blocking.Count == 1 ? "is a dict or list subclass" : "are dict or list subclasses")}, which torch's weights_only loader never fills with items; write a copy that loads with Export-Ckpt -SafeTypes";
         }
 
         private static void CheckZipRanges(ZipDirectory zip, long fileLength, List<CkptFinding> findings)

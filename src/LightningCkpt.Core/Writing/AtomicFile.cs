@@ -43,7 +43,8 @@ namespace LightningCkpt.Writing
                 }
                 else
                 {
-                    File.Move(temp, target);
+                    // no check-then-rename race: a target another writer created since the check is never replaced
+                    NoReplaceRename.Move(temp, target);
                 }
             }
             catch (Exception e)

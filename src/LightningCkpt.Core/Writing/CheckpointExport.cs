@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Linq;
 using LightningCkpt.Container;
 using LightningCkpt.Torch;
 
@@ -18,11 +19,14 @@ namespace LightningCkpt.Writing
         private readonly List<ZipStorage> _storages;
         private readonly Dictionary<string, Checkpoint> _files;
 
-        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files, IReadOnlyList<string> dangerous)
+        private readonly List<string> _protected;
+
+        private CheckpointExport(byte[] pickle, List<ZipStorage> storages, Dictionary<string, Checkpoint> files, IReadOnlyList<string> dangerous, IEnumerable<Checkpoint> origins)
         {
             _pickle = pickle;
             _storages = storages;
             _files = files;
+            _protected = files.Values.Concat(origins).SelectMany(OutputGuard.FilesOf).Distinct(StringComparer.Ordinal).ToList();
             DangerousGlobals = dangerous;
         }
 
@@ -43,8 +47,14 @@ namespace LightningCkpt.Writing
             }
         }
 
-        /// <summary>The files whose tensor bytes the output copies (never valid outputs).</summary>
+        /// <summary>The files whose tensor bytes the output copies.</summary>
         public IReadOnlyCollection<string> SourceFiles => _files.Keys;
+
+        /// <summary>
+        /// Every file the output must never replace: each file of each checkpoint a tensor comes from (a folder's index,
+        /// metadata and shards too) and of the checkpoint the graph was imported from, with or without tensors.
+        /// </summary>
+        public IReadOnlyList<string> ProtectedFiles => _protected;
 
         /// <summary>Storage records the output will hold.</summary>
         public int StorageCount => _storages.Count;
@@ -73,7 +83,8 @@ namespace LightningCkpt.Writing
             var dangerous = new List<string>();
             foreach (var (module, name) in globals)
                 if (Safety.GlobalGrades.Grade(module, name) == Safety.GlobalGrade.Dangerous) dangerous.Add(module + "." + name);
-            return new CheckpointExport(pickle, storages, files, dangerous) { Conversions = conversions };
+            var origin = CkptGraph.OriginOf(root) ?? (normalize != null && root != null ? CkptGraph.OriginOf(normalize(root)) : null);
+            return new CheckpointExport(pickle, storages, files, dangerous, origin == null ? Array.Empty<Checkpoint>() : new[] { origin }) { Conversions = conversions };
         }
 
         /// <summary>With safeTypes: one line per kind of conversion made ("argparse.Namespace → dict: hyper_parameters.args").</summary>
@@ -89,7 +100,7 @@ namespace LightningCkpt.Writing
             if (IsSource(outFile))
                 throw new IOException($"refusing to write onto '{outFile}', a file the graph's tensors come from; choose another output path");
             using var readers = new ReaderPool(progress);
-            AtomicFile.Write(outFile, overwrite, InputFiles(), stream =>
+            AtomicFile.Write(outFile, overwrite, _protected, stream =>
             {
                 foreach (var c in _files.Values) EnsureUnchanged(c);
                 TorchZipWriter.WriteArchive(stream, TorchZipWriter.ArchiveNameFor(outFile), _pickle, _storages, readers);
@@ -102,23 +113,12 @@ namespace LightningCkpt.Writing
         {
             var full = Path.GetFullPath(path);
             var target = FileIdentity.Of(full);
-            foreach (var f in InputFiles())
+            foreach (var f in _protected)
             {
                 if (string.Equals(Path.GetFullPath(f), full, StringComparison.Ordinal)) return true;
                 if (target.Exists && target.IsSameFile(FileIdentity.Of(f))) return true;
             }
             return false;
-        }
-
-        /// <summary>Every file the sources were read from (a sharded checkpoint: each of its shards).</summary>
-        private IEnumerable<string> InputFiles()
-        {
-            foreach (var c in _files.Values)
-            {
-                if (c.Source.Remote != null) continue; // a URL is never a local output
-                yield return c.FilePath;
-                foreach (var f in c.Files) if (!string.Equals(f, c.FilePath, StringComparison.Ordinal)) yield return f;
-            }
         }
 
         /// <summary>Tensors are bound to the file they were read from: its bytes may only be copied while it is that same file, unchanged.</summary>

@@ -13,6 +13,14 @@ namespace LightningCkpt.Writing
     /// </summary>
     public static class OutputGuard
     {
+        /// <summary>Every file a writer must never replace for <paramref name="source"/>: the path it was opened by and each file it was read from.</summary>
+        public static IEnumerable<string> FilesOf(Checkpoint source)
+        {
+            if (source.Source.Remote != null) yield break; // a URL is never a local output
+            yield return source.FilePath;
+            foreach (var f in source.Files) yield return f;
+        }
+
         /// <summary>
         /// Throws <see cref="CheckpointWriteException"/> (OutputIsInput, OutputNotAFile, OutputExists or
         /// OutputFolderMissing) unless <paramref name="outFile"/> may be written. Returns the target's identity

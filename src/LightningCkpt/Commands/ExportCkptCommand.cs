@@ -77,7 +77,7 @@ namespace LightningCkpt.Commands
             }
             if (export.IsSource(_outFile))
             {
-                WriteError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is a file the graph's tensors come from; Export-Ckpt never overwrites its source."),
+                WriteError(new ErrorRecord(new IOException($"-OutFile '{_outFile}' is a file the graph was read from or its tensors come from; Export-Ckpt never overwrites its source."),
                     "OutFileIsInput", ErrorCategory.InvalidArgument, _outFile));
                 return;
             }

@@ -28,8 +28,7 @@ namespace LightningCkpt.Container.Sharded
         public string Dir { get; }
         public PyDict Root { get; } = new PyDict();
         public List<StorageRef> Storages { get; } = new List<StorageRef>();
-        public List<IReadOnlyList<PyGlobal>> Globals { get; } = new List<IReadOnlyList<PyGlobal>>();
-        public List<AttributeLookup> Lookups { get; } = new List<AttributeLookup>();
+        public List<GlobalsRecorder> Globals { get; } = new List<GlobalsRecorder>();
         public List<string> Files { get; } = new List<string>();
         public List<string> Notes { get; } = new List<string>();
         public int Protocol { get; private set; }
@@ -51,10 +50,7 @@ namespace LightningCkpt.Container.Sharded
             return c;
         }
 
-        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, ShardedCheckpointReader.MergeGlobals(Globals), Protocol, PickleBytes, Info())
-        {
-            AttributeLookups = Lookups,
-        };
+        public Checkpoint ToCheckpoint() => new Checkpoint(Dir, MetadataSource, CheckpointFormat.Dcp, Root, Storages, GlobalsRecorder.Merge(Globals), Protocol, PickleBytes, Info());
 
         public ShardingInfo Info() => new ShardingInfo(Files, DataFiles) { WorldSize = WorldSize, Tag = Version, Notes = Notes };
 
@@ -63,7 +59,7 @@ namespace LightningCkpt.Container.Sharded
             var mdPath = Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName);
             Files.Add(mdPath);
             MetadataSource = ShardedCheckpointReader.Identify(mdPath);
-            var bytes = File.ReadAllBytes(mdPath);
+            var bytes = CheckedFile.ReadAllBytes(mdPath, Limits.MaxPickleBytes, "the .metadata file");
             if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
             var host = new TorchHost(new NoStorages(mdPath));
             // the metadata of many ranks is large by nature: its allowance follows the data files it describes
@@ -72,8 +68,7 @@ namespace LightningCkpt.Container.Sharded
             foreach (var f in listed) dataBytes += f.Length;
             var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(dataBytes) };
             var md = machine.Load(bytes);
-            Globals.Add(machine.Globals.All);
-            Lookups.AddRange(machine.Globals.AttributeLookups);
+            Globals.Add(machine.Globals);
             Protocol = machine.Protocol;
             PickleBytes = bytes.Length;
 
@@ -168,12 +163,14 @@ namespace LightningCkpt.Container.Sharded
               ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no torch dtype in its TensorProperties");
             var size = PyFields.Longs(PyFields.Get(tsm, "size")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no size");
             if (size.Length > Limits.MaxTensorDims) throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has {size.Length} dimensions (limit {Limits.MaxTensorDims})") { Kind = CheckpointErrorKind.LimitExceeded };
+            TensorSize.Bytes(dtype, TensorSize.Elements(size, key, mdPath, "state_dict_metadata"), key, size, mdPath, "state_dict_metadata");
             var chunkList = PyFields.Get(tsm, "chunks") as PyList ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' has no chunk list");
             var chunks = new List<TensorChunk>();
             foreach (var cm in chunkList)
             {
                 var offsets = PyFields.Longs(PyFields.Get(cm, "offsets")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no offsets");
                 var sizes = PyFields.Longs(PyFields.Get(cm, "sizes")) ?? throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"a chunk of '{key}' has no sizes");
+                TensorSize.Elements(sizes, $"{key} chunk at [{string.Join(", ", offsets)}]", mdPath, "state_dict_metadata");
                 var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
                 if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
                 var piece = data.Piece(where, key, offsets);
@@ -185,8 +182,7 @@ namespace LightningCkpt.Container.Sharded
         private void Absorb(LoadedPickle blob)
         {
             Storages.AddRange(blob.Storages);
-            Globals.Add(blob.Globals.All);
-            Lookups.AddRange(blob.Globals.AttributeLookups);
+            Globals.Add(blob.Globals);
             PickleBytes += blob.PickleBytes;
         }
 

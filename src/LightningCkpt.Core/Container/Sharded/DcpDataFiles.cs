@@ -197,7 +197,7 @@ namespace LightningCkpt.Container.Sharded
                 if (_files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(_dir, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
                 if (!File.Exists(path))
                     throw new CheckpointFormatException(_mdPath, "storage_data", $"'{key}' lives in '{where.File}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
-                fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, FileOptions.RandomAccess);
+                fs = CheckedFile.OpenRead(path); // type and size checked: a FIFO or device would hang or read without end
                 _files.Add(where.File, fs);
                 _sources.Add(where.File, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
                 var m = DataFileName.Match(where.File);

@@ -54,7 +54,7 @@ namespace LightningCkpt.Container.Sharded
             foreach (var f in Directory.GetFiles(tagDir, "*_optim_states.pt"))
             {
                 var m = OptimFile.Match(Path.GetFileName(f));
-                if (!m.Success) { notes.Add($"'{Path.GetFileName(f)}' (MoE/expert or unknown optimizer file) is not read"); continue; }
+                if (!m.Success) continue; // MoE expert (expp_rank_*) or unknown optimizer file: graded below, tensors not read
                 if (m.Groups[3].Value != "00")
                     throw new CheckpointFormatException(f, "file name", "tensor-parallel DeepSpeed checkpoints (mp_rank other than 00) are not supported") { Kind = CheckpointErrorKind.Unsupported };
                 optimByRank[long.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)] = f;
@@ -131,8 +131,36 @@ namespace LightningCkpt.Container.Sharded
             if (File.Exists(Path.Combine(dir, DeepSpeedUniversalCheckpoint.LatestName)))
                 notes.Add($"'{DeepSpeedUniversalCheckpoint.LatestName}' names a universal copy beside it; open that folder to read the copy");
 
-            var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes };
-            return Present(dir, CheckpointFormat.DeepSpeed, model0, module, weights, moduleIsComplete: optim.Count == 0 || stage <= 1, info, notes, parts, optimizer);
+            var ungraded = new List<string>();
+            var graded = GradeTheRest(tagDir, files, notes, ungraded);
+            var info = new ShardingInfo(files, Math.Max(1, optim.Count)) { WorldSize = world, ZeroStage = stage, Tag = tag, Notes = notes, UngradedFiles = ungraded };
+            return Present(dir, CheckpointFormat.DeepSpeed, model0, module, weights, moduleIsComplete: optim.Count == 0 || stage <= 1, info, notes, parts, optimizer, graded);
+        }
+
+        /// <summary>
+        /// Every other .pt file of the tag folder (MoE expert optimizer and model files, which DeepSpeed torch.loads too):
+        /// its pickle is read for safety grading only, or — when it cannot be read — it is named as ungraded.
+        /// </summary>
+        internal static List<Checkpoint> GradeTheRest(string folder, List<string> files, List<string> notes, List<string> ungraded)
+        {
+            var graded = new List<Checkpoint>();
+            var known = new HashSet<string>(files.Select(Path.GetFullPath), StringComparer.Ordinal);
+            foreach (var f in Directory.GetFiles(folder, "*.pt").OrderBy(x => x, StringComparer.Ordinal))
+            {
+                if (known.Contains(Path.GetFullPath(f))) continue;
+                var name = Path.GetFileName(f);
+                try
+                {
+                    graded.Add(ShardedCheckpointReader.OpenPart(f, "DeepSpeed file"));
+                    files.Add(f);
+                    notes.Add($"'{name}' (MoE expert or unknown file) is graded for safety; its tensors are left out");
+                }
+                catch (Exception e) when (e is CheckpointFormatException || e is IOException || e is UnauthorizedAccessException)
+                {
+                    ungraded.Add($"'{name}' could not be read, so its pickle is not graded: {(e as CheckpointFormatException)?.Reason ?? e.Message}");
+                }
+            }
+            return graded;
         }
 
         /// <summary>
@@ -143,7 +171,7 @@ namespace LightningCkpt.Container.Sharded
         /// dict) as optimizer_states[0] (or 'optimizer' outside Lightning) when there is one.
         /// </summary>
         internal static Checkpoint Present(string dir, CheckpointFormat format, Checkpoint model0, PyDict module, Dictionary<string, TensorRef> weights,
-            bool moduleIsComplete, ShardingInfo info, List<string> notes, List<Checkpoint> parts, PyDict? optimizer)
+            bool moduleIsComplete, ShardingInfo info, List<string> notes, List<Checkpoint> parts, PyDict? optimizer, IReadOnlyList<Checkpoint>? gradedOnly = null)
         {
             var ms = (PyDict)model0.Root!;
             var buffers = new HashSet<string>(StringComparer.Ordinal);
@@ -192,11 +220,8 @@ namespace LightningCkpt.Container.Sharded
             if (optimizer != null) root.Set(lightning ? "optimizer_states" : "optimizer", lightning ? new PyList { optimizer } : (object)optimizer);
 
             var storages = parts.SelectMany(p => p.Storages).ToList();
-            var globals = ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals));
-            return new Checkpoint(dir, model0.Source, format, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info)
-            {
-                AttributeLookups = ShardedCheckpointReader.MergeLookups(parts.Select(p => p.AttributeLookups)),
-            };
+            var globals = GlobalsRecorder.Merge(parts.Concat(gradedOnly ?? Array.Empty<Checkpoint>()).Select(p => p.GlobalUse));
+            return new Checkpoint(dir, model0.Source, format, root, storages, globals, model0.Protocol, parts.Sum(p => p.PickleBytes), info);
         }
 
         /// <summary>The ranks partition_count records: an int (stage 3) or the largest of a per-group list (stage 1/2); null when absent.</summary>
@@ -236,8 +261,12 @@ namespace LightningCkpt.Container.Sharded
                 var group = new List<(string, long[])>();
                 if (g is PyDict d)
                     foreach (var e in d)
-                        group.Add((e.Key as string ?? throw new CheckpointFormatException(path, "param_shapes", "a parameter name is not a string"),
-                            PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "param_shapes", $"the shape of '{e.Key}' is not a tuple of ints")));
+                    {
+                        var name = e.Key as string ?? throw new CheckpointFormatException(path, "param_shapes", "a parameter name is not a string");
+                        var shape = PyFields.Longs(e.Value) ?? throw new CheckpointFormatException(path, "param_shapes", $"the shape of '{e.Key}' is not a tuple of ints");
+                        TensorSize.Bytes(DType.Float32, TensorSize.Elements(shape, name, path, "param_shapes"), name, shape, path, "param_shapes"); // the fp32 masters
+                        group.Add((name, shape));
+                    }
                 groups.Add(group);
             }
             return groups;

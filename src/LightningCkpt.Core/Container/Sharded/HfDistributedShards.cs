@@ -72,7 +72,7 @@ namespace LightningCkpt.Container.Sharded
             var files = parts.Select(p => p.FilePath).ToList();
             var info = new ShardingInfo(files, parts.Count) { WorldSize = ranks.Count, Notes = new List<string> { "Hugging Face distributed shards (DCP_SHARDING_INFO), no index" } };
             return new Checkpoint(dir, parts[0].Source, CheckpointFormat.HuggingFaceSharded, result, parts.SelectMany(p => p.Storages).ToList(),
-                ShardedCheckpointReader.MergeGlobals(parts.Select(p => p.Globals)), 0, parts.Sum(p => p.PickleBytes), info);
+                GlobalsRecorder.Merge(parts.Select(p => p.GlobalUse)), 0, parts.Sum(p => p.PickleBytes), info);
         }
     }
 }

@@ -85,7 +85,7 @@ namespace LightningCkpt.Container.Sharded
 
             var files = new List<string> { full };
             var storages = new List<StorageRef>();
-            var globals = new List<IReadOnlyList<PyGlobal>>();
+            var globals = new List<GlobalsRecorder>();
             long pickleBytes = 0;
             int protocol = 0;
             foreach (var shard in shardOrder)
@@ -93,15 +93,12 @@ namespace LightningCkpt.Container.Sharded
                 var part = shards[shard];
                 files.Add(part.FilePath);
                 storages.AddRange(part.Storages);
-                globals.Add(part.Globals);
+                globals.Add(part.GlobalUse);
                 pickleBytes += part.PickleBytes;
                 protocol = Math.Max(protocol, part.Protocol);
             }
             var info = new ShardingInfo(files, shardOrder.Count) { Notes = notes };
-            return new Checkpoint(checkpointPath, indexSource, CheckpointFormat.HuggingFaceSharded, root, storages, ShardedCheckpointReader.MergeGlobals(globals), protocol, pickleBytes, info)
-            {
-                AttributeLookups = ShardedCheckpointReader.MergeLookups(shardOrder.Select(s => shards[s].AttributeLookups)),
-            };
+            return new Checkpoint(checkpointPath, indexSource, CheckpointFormat.HuggingFaceSharded, root, storages, GlobalsRecorder.Merge(globals), protocol, pickleBytes, info);
         }
     }
 }

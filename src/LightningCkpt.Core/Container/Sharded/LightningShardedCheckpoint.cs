@@ -41,11 +41,8 @@ namespace LightningCkpt.Container.Sharded
             var files = new List<string>(info.Files) { meta.FilePath };
             var sharding = new ShardingInfo(files, info.ShardCount) { WorldSize = info.WorldSize, Tag = info.Tag, Notes = info.Notes };
             var storages = dcp.Storages.Concat(meta.Storages).ToList();
-            var globals = ShardedCheckpointReader.MergeGlobals(dcp.Globals.Concat(new[] { meta.Globals }));
-            return new Checkpoint(dcp.Dir, dcp.MetadataSource, CheckpointFormat.LightningSharded, root, storages, globals, dcp.Protocol, dcp.PickleBytes + meta.PickleBytes, sharding)
-            {
-                AttributeLookups = dcp.Lookups.Concat(meta.AttributeLookups).ToList(),
-            };
+            var globals = GlobalsRecorder.Merge(dcp.Globals.Concat(new[] { meta.GlobalUse }));
+            return new Checkpoint(dcp.Dir, dcp.MetadataSource, CheckpointFormat.LightningSharded, root, storages, globals, dcp.Protocol, dcp.PickleBytes + meta.PickleBytes, sharding);
         }
 
         /// <summary>

@@ -134,23 +134,8 @@ namespace LightningCkpt.Container.Sharded
             return TensorRef.Assembled(dtype, size, layout);
         }
 
-        /// <summary>The union of several files' globals, first-seen order.</summary>
-        public static List<PyGlobal> MergeGlobals(IEnumerable<IReadOnlyList<PyGlobal>> lists)
-        {
-            var seen = new HashSet<PyGlobal>();
-            var all = new List<PyGlobal>();
-            foreach (var l in lists) foreach (var g in l) if (seen.Add(g)) all.Add(g);
-            return all;
-        }
 
-        public static List<AttributeLookup> MergeLookups(IEnumerable<IReadOnlyList<AttributeLookup>> lists) => lists.SelectMany(l => l).ToList();
-
-        public static string ReadText(string file, long maxBytes)
-        {
-            var fi = new FileInfo(file);
-            if (fi.Length > maxBytes)
-                throw new CheckpointFormatException(file, "file", $"{fi.Length} bytes exceed the {maxBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
-            return File.ReadAllText(file);
-        }
+        /// <summary>A small text file ('latest', an index) through the checked open: no FIFO, device or oversized file.</summary>
+        public static string ReadText(string file, long maxBytes) => CheckedFile.ReadAllText(file, maxBytes, "this file");
     }
 }

@@ -28,5 +28,8 @@ namespace LightningCkpt.Container.Sharded
 
         /// <summary>Which writer generation the class paths point to ("torch 1.13", "torch 2.x") or other notes.</summary>
         public IReadOnlyList<string> Notes { get; internal set; } = new List<string>();
+
+        /// <summary>Files of the folder a loader would unpickle that could not be read to grade them (each with the reason).</summary>
+        public IReadOnlyList<string> UngradedFiles { get; internal set; } = new List<string>();
     }
 }
