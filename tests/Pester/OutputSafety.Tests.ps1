@@ -106,7 +106,7 @@ Describe 'Writers protect every file of every input (issue 25 item 2)' {
 
     It 'Export-Ckpt refuses the file a tensor-less graph was imported from, even with -Force' {
         $meta = Join-Path $Work 'meta.pt'
-        Copy-TestFile (Join-Path $ShardedFixtures 'lightning2x_sharded.ckpt/meta.pt') $meta
+        Copy-TestFile (Join-Path $ShardedFixtures 'lightning2_fsdp.ckpt/meta.pt') $meta
         $before = (Get-FileHash -LiteralPath $meta).Hash
         Import-Ckpt -LiteralPath $meta | Export-Ckpt -OutFile $meta -Force -ErrorVariable ev -ErrorAction SilentlyContinue
         $ev[0].FullyQualifiedErrorId | Should -BeExactly "OutFileIsInput,$ExportId"

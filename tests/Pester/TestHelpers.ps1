@@ -178,9 +178,11 @@ function Invoke-BoundedChildShell([string] $Script, [int] $Seconds = 120) {
     $module = if ($env:LIGHTNINGCKPT_MODULE) { $env:LIGHTNINGCKPT_MODULE } else { Join-Path $script:RepoRoot 'out/LightningCkpt' }
     $full = "Import-Module -Name '$($module -replace "'", "''")' -ErrorAction Stop`n$Script"
     $encoded = [Convert]::ToBase64String([Text.Encoding]::Unicode.GetBytes($full))
-    $self = [Environment]::GetCommandLineArgs()[0]
-    $psi = if ($self -like '*.dll') { [Diagnostics.ProcessStartInfo]::new([Environment]::ProcessPath) } else { [Diagnostics.ProcessStartInfo]::new($self) }
-    if ($self -like '*.dll') { $psi.ArgumentList.Add($self) }
+    # This PowerShell again: its own executable (pwsh's apphost), or `dotnet pwsh.dll` when dotnet hosts it (the dotnet
+    # tool). GetCommandLineArgs()[0] is pwsh.dll in both cases, so only the host decides whether to pass it.
+    $hostPath = [Environment]::ProcessPath
+    $psi = [Diagnostics.ProcessStartInfo]::new($hostPath)
+    if ([IO.Path]::GetFileNameWithoutExtension($hostPath) -eq 'dotnet') { $psi.ArgumentList.Add([Environment]::GetCommandLineArgs()[0]) }
     foreach ($a in '-NoProfile', '-NonInteractive', '-EncodedCommand', $encoded) { $psi.ArgumentList.Add($a) }
     $psi.RedirectStandardOutput = $true
     $psi.RedirectStandardError = $true

@@ -210,8 +210,10 @@ namespace LightningCkpt.Safety
         /// </summary>
         private static string SafeGlobalsAdvice(Checkpoint c)
         {
-            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown).ToList();
-            if (refused.Count == 0 || c.Globals.Any(g => c.GradeOf(g) >= GlobalGrade.Suspicious)) return "";
+            // user classes the pickle calls (Suspicious) are what add_safe_globals is for; a file that names code known
+            // to run gets no such advice
+            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown || c.GradeOf(g) == GlobalGrade.Suspicious).ToList();
+            if (refused.Count == 0 || c.Globals.Any(g => c.GradeOf(g) == GlobalGrade.Dangerous)) return "";
             var filled = ItemFilledClasses(c.Root);
             var blocking = refused.Where(g => filled.Contains(g.FullName)).Select(g => g.FullName).Distinct().ToList();
             return blocking.Count == 0
