@@ -125,7 +125,7 @@ namespace LightningCkpt
         /// </summary>
         public Safety.GlobalGrade GradeOf(PyGlobal g) => Safety.GlobalGrades.Grade(g, GlobalUse, out _);
 
-        /// <summary><see cref="GradeOf"/> with the reason, for a finding.</summary>
+        /// <summary><see cref="GradeOf(PyGlobal)"/> with the reason, for a finding.</summary>
         public Safety.GlobalGrade GradeOf(PyGlobal g, out string reason) => Safety.GlobalGrades.Grade(g, GlobalUse, out reason);
 
         /// <summary>The pickle protocol of the main pickle.</summary>

@@ -94,6 +94,8 @@ namespace LightningCkpt.Writing
             Prepare(root, sources, normalize).Write(outFile, overwrite);
 
         /// <summary>Writes the prepared checkpoint to <paramref name="outFile"/> (temporary file, then rename).</summary>
+        /// <param name="outFile">The file to write.</param>
+        /// <param name="overwrite">Replace an existing file (never a source).</param>
         /// <param name="progress">Bytes copied, and cancellation: a cancelled write stops within one chunk and leaves no file.</param>
         public void Write(string outFile, bool overwrite, Data.ReadProgress? progress = null)
         {

@@ -47,6 +47,10 @@ namespace LightningCkpt.Writing
         public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize = null) =>
             Dump(root, sourceOf, normalize, out _);
 
+        /// <summary>As <see cref="Dump(object?, Func{StorageRef, Checkpoint?}, Func{object, object?}?)"/>, also naming the globals the pickle uses.</summary>
+        /// <param name="root">The value to pickle.</param>
+        /// <param name="sourceOf">The checkpoint whose file holds a storage's bytes (null: unknown, an error).</param>
+        /// <param name="normalize">Maps foreign values (PowerShell wrappers) to plain ones before they are written.</param>
         /// <param name="globals">Every global the pickle names ("module", "name"), once each.</param>
         public static (byte[] Pickle, List<ZipStorage> Storages) Dump(object? root, Func<StorageRef, Checkpoint?> sourceOf, Func<object, object?>? normalize,
             out List<(string Module, string Name)> globals)
