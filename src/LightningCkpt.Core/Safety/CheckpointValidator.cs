@@ -177,13 +177,18 @@ namespace LightningCkpt.Safety
         private static void GradeGlobals(Checkpoint c, List<CkptFinding> findings)
         {
             var targets = new List<PyGlobal>();
+            var offList = new List<PyGlobal>(); // Unknown or Suspicious: what add_safe_globals would have to name
+            bool dangerous = false;
             foreach (var g in c.Globals)
             {
                 var use = c.GlobalUse.UseOf(g);
                 var paths = use?.Targets ?? (IReadOnlyList<PyGlobal>)new[] { g };
                 targets.AddRange(paths);
                 var where = "pickle global " + g.FullName;
-                switch (c.GradeOf(g, out var reason))
+                var grade = c.GradeOf(g, out var reason);
+                if (grade == GlobalGrade.Unknown || grade == GlobalGrade.Suspicious) offList.Add(g);
+                dangerous |= grade == GlobalGrade.Dangerous;
+                switch (grade)
                 {
                     case GlobalGrade.Dangerous:
                         findings.Add(new CkptFinding("DangerousGlobal", FindingSeverity.Dangerous,
@@ -200,21 +205,20 @@ namespace LightningCkpt.Safety
                 }
             }
             if (GlobalGrades.WeightsOnlyRefusal(targets, "this file") is { } refusal)
-                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, refusal + SafeGlobalsAdvice(c), "pickle globals"));
+                findings.Add(new CkptFinding("WeightsOnlyRefused", FindingSeverity.Info, refusal + (dangerous ? "" : SafeGlobalsAdvice(c.Root, offList)), "pickle globals"));
         }
 
         /// <summary>
         /// For a file whose only obstacle to torch.load(weights_only=True) is classes off its allow-list: the line that
         /// lets a user who trusts the file and has its classes installed load it, or why no such line can help, and
-        /// the copy that needs none. Nothing for a file that names code to run.
+        /// the copy that needs none. <paramref name="refused"/>: the globals off the allow-list, user classes the pickle
+        /// calls (Suspicious) included, which are what add_safe_globals is for; a file that names code known to run
+        /// gets no such advice (the caller passes none).
         /// </summary>
-        private static string SafeGlobalsAdvice(Checkpoint c)
+        private static string SafeGlobalsAdvice(object? root, List<PyGlobal> refused)
         {
-            // user classes the pickle calls (Suspicious) are what add_safe_globals is for; a file that names code known
-            // to run gets no such advice
-            var refused = c.Globals.Where(g => c.GradeOf(g) == GlobalGrade.Unknown || c.GradeOf(g) == GlobalGrade.Suspicious).ToList();
-            if (refused.Count == 0 || c.Globals.Any(g => c.GradeOf(g) == GlobalGrade.Dangerous)) return "";
-            var filled = ItemFilledClasses(c.Root);
+            if (refused.Count == 0) return "";
+            var filled = ItemFilledClasses(root);
             var blocking = refused.Where(g => filled.Contains(g.FullName)).Select(g => g.FullName).Distinct().ToList();
             return blocking.Count == 0
                 ? $". If you trust it and have its classes installed, run first: {SafeGlobalsLine(refused)} — or write a copy that needs none with Export-Ckpt -SafeTypes"
