@@ -46,6 +46,24 @@ Describe 'Get-CkptTensor views' {
         $texts[1] | Should -Match 'kth_value'     # the end of a long key, which tells keys apart, is shown
     }
 
+    It 'tells the files apart when several are read in one call or piped (issue 19 item 7)' {
+        $first = Join-Path $V0 'epoch=0-step=10.ckpt'
+        foreach ($t in @(Get-CkptTensor -LiteralPath $first, $Last), @(Get-ChildItem -LiteralPath $first, $Last | Get-CkptTensor -Hash),
+            @(Get-CkptTensor -LiteralPath $first, $Last -Statistics)) {
+            foreach ($width in 80, 120) {
+                # each file's rows sit under its own label, as Get-ChildItem's rows sit under their directory (a label
+                # longer than the line wraps, as Get-ChildItem's does)
+                $sections = @(($t | Get-RenderedText -Width $width) -split '(?m)^ +FullName: ' | Select-Object -Skip 1)
+                $sections | Should -HaveCount 2
+                for ($i = 0; $i -lt 2; $i++) {
+                    $label, $table = $sections[$i] -split '\r?\n\r?\n', 2
+                    ($label -replace '\r?\n', '') | Should -Be (@($first, $Last)[$i])
+                    @($table | ConvertFrom-RenderedTable).Name | Should -Be @('model.net.0.weight', 'model.net.0.bias', 'model.net.2.weight', 'model.net.2.bias')
+                }
+            }
+        }
+    }
+
     It 'shows the hash with -Hash' {
         $t = @(Get-CkptTensor -LiteralPath $Last -Hash)
         $texts = Assert-View $t 'DType', 'Shape', 'Sha256', 'Name'
