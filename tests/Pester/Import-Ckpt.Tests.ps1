@@ -43,8 +43,8 @@ Describe 'Import-Ckpt' {
     }
 
     It 'takes a subtree with -Key, ints and list indices included' {
-        $g = Import-Ckpt -LiteralPath $Last -Key 'optimizer_states/0/param_groups'
-        $g.GetType().FullName | Should -Be 'LightningCkpt.Pickle.PyList'  # emitted whole, not enumerated
+        $g = Import-Ckpt -LiteralPath $Last -Key 'optimizer_states/0/param_groups' -NoEnumerate
+        $g.GetType().FullName | Should -Be 'LightningCkpt.Pickle.PyList'  # -NoEnumerate: emitted whole
         $g[0].lr | Should -BeGreaterThan 0
         (Import-Ckpt -LiteralPath $Last -Key 'optimizer_states/0/state/0/step').Shape.Count | Should -Be 0
     }

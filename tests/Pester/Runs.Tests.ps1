@@ -234,6 +234,23 @@ Describe 'Recipes print what they claim (item 8)' {
         $c.Keys | Should -Contain 'state_dict'
     }
 
+    It 'Import-Ckpt -Key (a list) | ForEach-Object lr prints each group''s rate, as the help example does' {
+        $last = Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt'
+        $lr = @(Import-Ckpt -LiteralPath $last -Key 'optimizer_states/0/param_groups' | ForEach-Object lr)
+        $lr | Should -Be @((Get-CkptInfo -LiteralPath $last).LearningRates)
+        $lr | Should -HaveCount 1
+        # two files: one rate each, one group at a time
+        @(Import-Ckpt -LiteralPath $last, $last -Key 'optimizer_states/0/param_groups' | ForEach-Object lr) | Should -HaveCount 2
+        # a tuple enumerates too; a dict, bytes and -NoEnumerate stay one object
+        @(Import-Ckpt -LiteralPath $last -Key 'optimizer_states/0/param_groups/0/betas') | Should -HaveCount 2
+        @(Import-Ckpt -LiteralPath $last -Key 'hyper_parameters') | Should -HaveCount 1
+        $whole = @(Import-Ckpt -LiteralPath $last -Key 'optimizer_states/0/param_groups/0/betas' -NoEnumerate)
+        $whole | Should -HaveCount 1
+        $whole[0].GetType().FullName | Should -Be 'LightningCkpt.Pickle.PyTuple'
+        # the whole file is one object even when it is a list, so it pipes whole into Export-Ckpt
+        @(Import-Ckpt -LiteralPath (Join-Path $RepoRoot 'tests/fixtures/files/list_of_tensors.pt')) | Should -HaveCount 1
+    }
+
     It 'the learning rates of a checkpoint, from -Key or from Get-CkptInfo' {
         $last = Join-Path $RepoRoot 'samples/lightning_logs/version_0/checkpoints/last.ckpt'
         $lr = (Import-Ckpt -LiteralPath $last -Key 'optimizer_states/0/param_groups').lr

@@ -10,7 +10,8 @@ namespace LightningCkpt.Commands
     /// Import-Ckpt: the whole object graph of a checkpoint (or the subtree at -Key) as navigable, editable values:
     /// dicts as ordered dictionaries keeping Python key types, lists, tuples, .NET scalars, byte[], $null, tensors as
     /// file-bound CkptTensor, and every other object as an inert PyObject. One object per file, never enumerated,
-    /// so it pipes whole into Export-Ckpt.
+    /// so it pipes whole into Export-Ckpt; a list or tuple taken with -Key is enumerated as PowerShell output is
+    /// (ConvertFrom-Json's rule), so '-Key …/param_groups | ForEach-Object lr' gives the rates; -NoEnumerate keeps it whole.
     /// </summary>
     [Cmdlet(VerbsData.Import, "Ckpt", DefaultParameterSetName = PathSet)]
     [OutputType(typeof(PyDict), typeof(PyList), typeof(PyObject), typeof(CkptTensor))]
@@ -21,6 +22,10 @@ namespace LightningCkpt.Commands
         [ValidateNotNullOrEmpty]
         [ArgumentCompleter(typeof(Completers.KeyPathCompleter))]
         public string? Key { get; set; }
+
+        /// <summary>Emits a list or tuple taken with -Key as one object (to pipe it whole into Export-Ckpt), as ConvertFrom-Json -NoEnumerate.</summary>
+        [Parameter]
+        public SwitchParameter NoEnumerate { get; set; }
 
         protected override void ProcessRecord()
         {
@@ -40,7 +45,9 @@ namespace LightningCkpt.Commands
                     }
                 }) || !found)
                     continue;
-                WriteObject(value, enumerateCollection: false);
+                // a subtree that is a Python sequence enumerates as PowerShell output does; the whole file, a dict, a
+                // bytes value (byte[]) and a tensor are one object each
+                WriteObject(value, enumerateCollection: Key != null && !NoEnumerate && (value is PyList || value is PyTuple || value is PySet));
             }
         }
     }
