@@ -132,3 +132,64 @@ Describe 'Views of the writing cmdlets' {
         $texts[0] | Should -Not -Match 'float32'
     }
 }
+
+Describe 'Format-List views: the properties a user wants (issue 19 item 12)' {
+    BeforeAll {
+        function Get-ListLabel([string] $Text) { @([regex]::Matches($Text, '(?m)^(\w+) *: ') | ForEach-Object { $_.Groups[1].Value }) }
+        # a safetensors file with a __metadata__ map, written byte by byte: 8-byte header length, JSON, two float32
+        $script:Safetensors = Join-Path $TestDrive 'with-metadata.safetensors'
+        $json = '{"__metadata__":{"format":"pt","source":"run 7"},"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}'
+        $json += ' ' * ((8 - $json.Length % 8) % 8)
+        $bytes = [System.Collections.Generic.List[byte]]::new()
+        $bytes.AddRange([BitConverter]::GetBytes([uint64] $json.Length))
+        $bytes.AddRange([Text.Encoding]::ASCII.GetBytes($json))
+        $bytes.AddRange([BitConverter]::GetBytes([single] 1.5)); $bytes.AddRange([BitConverter]::GetBytes([single] -2))
+        [IO.File]::WriteAllBytes($Safetensors, $bytes.ToArray())
+    }
+
+    It 'lists a checkpoint''s summary, not its 36 properties, at <_> columns' -ForEach 80, 120 {
+        $text = Get-CkptInfo -LiteralPath $Last | Format-List | Get-RenderedText -Width $_
+        $labels = Get-ListLabel $text
+        foreach ($l in 'FullName', 'RunName', 'Epoch', 'GlobalStep', 'ParameterCount', 'LearningRates', 'Monitor', 'Mode', 'CurrentScore', 'HyperParameters', 'IsSafe', 'Length') {
+            $labels | Should -Contain $l
+        }
+        foreach ($l in 'PSPath', 'Globals', 'TopLevelKeys', 'ShardFiles', 'ShardCount', 'AmpScale', 'Metadata', 'UnsafeGlobals') { $labels | Should -Not -Contain $l }
+        $labels.Count | Should -BeLessThan 30
+        $text | Should -Match '(?m)^DTypes +: float32$'                 # the items, not '{float32}'
+        $text | Should -Match '(?m)^HyperParameters +: lr=0\.001; hidden_dim=16'
+        $text | Should -Match '(?m)^Length +: \d+\.\d KB$'
+        (Get-CkptInfo -LiteralPath $Last | Format-List * | Out-String) | Should -Match 'PSPath'   # Format-List * still shows all
+    }
+
+    It 'shows a safetensors file''s __metadata__ in Get-CkptInfo' {
+        $i = Get-CkptInfo -LiteralPath $Safetensors
+        $i.Metadata['format'] | Should -Be 'pt'
+        $i.Metadata['source'] | Should -Be 'run 7'
+        @($i.Metadata.Keys) | Should -Be @('format', 'source')
+        ($i | Format-List | Get-RenderedText -Width 80) | Should -Match '(?m)^Metadata +: format=pt; source=run 7$'
+        (Get-CkptInfo -LiteralPath $Last).Metadata.Count | Should -Be 0
+    }
+
+    It 'lists a tensor without nine empty statistics, and with them after -Statistics' {
+        $plain = Get-CkptTensor -LiteralPath $Last | Select-Object -First 1 | Format-List | Get-RenderedText -Width 80
+        $labels = Get-ListLabel $plain
+        foreach ($l in 'Name', 'FullName', 'TensorPath', 'DType', 'Shape', 'Numel', 'Bytes') { $labels | Should -Contain $l }
+        foreach ($l in 'Min', 'Max', 'Mean', 'Std', 'L2Norm', 'NaNCount', 'InfCount', 'ZeroFraction', 'Sha256', 'PSPath', 'StorageFileOffset') { $labels | Should -Not -Contain $l }
+        $plain | Should -Match '(?m)^Shape +: \[16, 4\]$'
+        $stats = Get-CkptTensor -LiteralPath $Last -Statistics | Select-Object -First 1
+        $labels = Get-ListLabel ($stats | Format-List | Get-RenderedText -Width 80)
+        foreach ($l in 'Min', 'Max', 'Mean', 'Std', 'NaNCount', 'InfCount') { $labels | Should -Contain $l }
+        (Get-ListLabel (Get-CkptTensor -LiteralPath $Last -Hash | Select-Object -First 1 | Format-List | Get-RenderedText -Width 80)) | Should -Contain 'Sha256'
+    }
+
+    It 'shows float64 values at a readable precision in views, and keeps every digit in the objects' {
+        $d = @(Get-ChildItem -LiteralPath (Join-Path $V0 'epoch=0-step=10.ckpt') | Compare-Ckpt -ReferencePath $Last) | Where-Object Name -eq 'optimizer_states.0.param_groups.0.lr'
+        $d.ReferenceValue | Should -Be '0.007290000000000001'
+        foreach ($text in ($d | Get-RenderedText -Width 80), ($d | Format-List | Get-RenderedText -Width 80)) {
+            $text | Should -Match '0\.00729 → 0\.009\b'
+            $text | Should -Not -Match '0\.00900000'
+        }
+        $lr = Get-CkptInfo -LiteralPath $Last | Format-List | Get-RenderedText -Width 80
+        $lr | Should -Match '(?m)^LearningRates +: 0\.00729$'
+    }
+}

@@ -34,11 +34,12 @@ namespace LightningCkpt
         public string DifferenceName => Remote.RemoteUrl.FileNameOf(DifferencePath);
 
         /// <summary>
-        /// What changed, as text: a metadata value ("0 → 2"), a shape ("[16, 4] → [32, 4]") or a dtype
+        /// What changed, as text: a metadata value ("0 → 2", float noise shortened: "0.009 → 0.00729" where the values
+        /// are 0.009000000000000001 and 0.007290000000000001), a shape ("[16, 4] → [32, 4]") or a dtype
         /// ("float32 → float16"); "" when only the values changed (see MaxAbsDiff …) or nothing did.
         /// </summary>
         public string Change => Kind == "Metadata"
-            ? (Status == DiffStatus.Equal ? "" : $"{ReferenceValue ?? "(none)"} → {DifferenceValue ?? "(none)"}")
+            ? (Status == DiffStatus.Equal ? "" : MetadataChange())
             : Status switch
             {
                 DiffStatus.Added => $"(none) → {DifferenceDType} {DifferenceShape}",
@@ -48,6 +49,12 @@ namespace LightningCkpt
                 DiffStatus.Changed when ReferenceDType != DifferenceDType => $"{ReferenceDType} → {DifferenceDType}",
                 _ => "",
             };
+
+        private string MetadataChange()
+        {
+            var (a, b) = ReadableNumber.Pair(ReferenceValue ?? "(none)", DifferenceValue ?? "(none)");
+            return $"{a} → {b}";
+        }
 
         public override string ToString() => $"{Name}: {Status}";
     }

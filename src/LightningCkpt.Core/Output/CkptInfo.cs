@@ -1,5 +1,6 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.Specialized;
 using System.IO;
 using LightningCkpt.Container;
 using LightningCkpt.Data;
@@ -88,6 +89,11 @@ namespace LightningCkpt
         /// <summary>The AMP loss scale, if saved.</summary>
         public double? AmpScale { get; }
         public TextList TopLevelKeys { get; } = TextList.Empty;
+
+        /// <summary>A safetensors header's __metadata__ string map, in file order (format=pt …); empty for other formats.</summary>
+        public OrderedDictionary Metadata { get; } = EmptyMetadata;
+
+        private static readonly OrderedDictionary EmptyMetadata = new OrderedDictionary().AsReadOnly();
 
         /// <summary>Every global the pickle references ("module.name").</summary>
         public TextList Globals { get; } = TextList.Empty;
@@ -197,6 +203,12 @@ namespace LightningCkpt
             DataModuleHyperParameters = HyperParameterRenderer.Render(v.DataModuleHyperParameters);
             Precision = v.Precision?.Key;
             TopLevelKeys = new TextList(ToArray(v.TopLevelKeys));
+            if (c.TextMetadata.Count > 0)
+            {
+                var metadata = new OrderedDictionary(StringComparer.Ordinal);
+                foreach (var kv in c.TextMetadata) metadata[kv.Key] = kv.Value;
+                Metadata = metadata.AsReadOnly();
+            }
 
             var globals = new string[c.Globals.Count];
             var unsafeGlobals = new List<string>();
