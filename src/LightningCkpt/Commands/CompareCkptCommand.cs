@@ -126,7 +126,11 @@ namespace LightningCkpt.Commands
                 }, writing: false);
                 // The comparer's mappings are closed once the rows are collected: output only now.
                 if (ok && rows != null)
+                {
+                    VerboseReport.Read(this, file, $"compared with '{RemoteInput.Shown(_reference.FilePath)}': {VerboseReport.Tensors(rows.Count(r => r.Kind == "Tensor"))} and {rows.Count(r => r.Kind == "Metadata")} metadata fields in the rows"
+                        + (IncludeEqual ? "" : " (equal ones left out; -IncludeEqual shows them)"));
                     foreach (var row in rows) WriteObject(row);
+                }
             }
         }
 

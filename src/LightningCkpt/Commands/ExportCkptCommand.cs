@@ -113,6 +113,7 @@ namespace LightningCkpt.Commands
                 WriteError(error);
                 return;
             }
+            VerboseReport.Wrote(this, _outFile, $"the object graph with {export.StorageCount} tensor storages ({ByteSize.Format(export.StorageBytes)} of tensor data)");
             foreach (var line in export.Conversions)
             {
                 WriteWarning("written as plain data so torch's weights_only loader accepts it: " + line);

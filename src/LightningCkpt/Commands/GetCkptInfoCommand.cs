@@ -15,6 +15,7 @@ namespace LightningCkpt.Commands
                 // CkptInfo.Read closes the file before returning, so the next pipeline command may move or delete it.
                 if (!TryProcessFile(file, () => info = CkptInfo.Read(file, RemoteInput.IsUrl(file) ? RemoteAccess : null)) || info == null) continue;
                 if (info.SafetyWarning is string warning) WriteWarning(warning);
+                VerboseReport.Read(this, file, $"{info.Format}, {VerboseReport.Tensors(info.AllTensorCount)} ({VerboseReport.Tensors(info.TensorCount)} of model weights); metadata only, no tensor data");
                 WriteObject(info);
             }
         }

@@ -86,6 +86,7 @@ namespace LightningCkpt.Commands
                     if (Hash || Statistics) Analyze(checkpoint, tensors);
                 });
                 if (!ok || tensors == null) continue;
+                VerboseReport.Read(this, file, $"{VerboseReport.Tensors(listed!.Count)} listed, {tensors.Count} matched" + (Hash || Statistics ? $", the data of {VerboseReport.Tensors(tensors.Count)} read" : ""));
                 // Output only once the file's data has been read.
                 if (ByModule) foreach (var m in CkptModule.Summarise(tensors, Depth)) WriteObject(m);
                 else foreach (var t in tensors) WriteObject(WithView(t));
@@ -109,6 +110,7 @@ namespace LightningCkpt.Commands
             {
                 var tensors = group.ToList();
                 if ((Hash || Statistics) && !TryProcessFile(group.Key, () => Analyze(group.Key, tensors))) continue;
+                if (Hash || Statistics) VerboseReport.Read(this, group.Key, $"the data of {VerboseReport.Tensors(tensors.Count)}");
                 if (ByModule) foreach (var m in CkptModule.Summarise(tensors, Depth)) WriteObject(m);
                 else foreach (var t in tensors) WriteObject(WithView(t));
             }

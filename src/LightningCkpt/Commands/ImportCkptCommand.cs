@@ -35,7 +35,8 @@ namespace LightningCkpt.Commands
                 bool found = true;
                 if (!TryProcessFile(file, () =>
                 {
-                    value = CkptGraph.Load(file, RemoteInput.IsUrl(file) ? RemoteAccess : null, out _);
+                    value = CkptGraph.Load(file, RemoteInput.IsUrl(file) ? RemoteAccess : null, out var checkpoint);
+                    VerboseReport.Read(this, file, $"{checkpoint.Format}, the object graph with {VerboseReport.Tensors(checkpoint.AllTensors.Count)} (their data is read only when asked for)");
                     if (Key == null) return;
                     try { value = CkptGraph.Select(value, Key); }
                     catch (KeyNotFoundException e)

@@ -186,6 +186,7 @@ namespace LightningCkpt.Commands
             var checkpoints = new List<Checkpoint>(_inputs.Count);
             foreach (var file in _inputs)
                 if (!TryProcessFile(file, () => checkpoints.Add(OpenCheckpoint(file)))) _failed++;
+                else VerboseReport.Read(this, file, $"{VerboseReport.Tensors(checkpoints[checkpoints.Count - 1].View.Weights.Count)} of model weights");
             if (_basePath != null && !TryProcessFile(_basePath, () => request.Base = OpenCheckpoint(_basePath))) _failed++;
             if (_failed > 0) ThrowUnreadable(all.Count);
             if (!ShouldProcess(_outFile, $"Write the {method} merge of {checkpoints.Count} checkpoints")) return;
@@ -193,6 +194,7 @@ namespace LightningCkpt.Commands
             var warnings = new List<string>();
             request.Warn = w => { lock (warnings) warnings.Add(w); };
             bool written = false;
+            int tensors = 0;
             try
             {
                 using var operation = _operation = new DataOperation(this, 5, "Merging checkpoints");
@@ -200,9 +202,10 @@ namespace LightningCkpt.Commands
                 written = PathResolution.TryFile(this, _outFile, () => operation.Run(System.IO.Path.GetFileName(_outFile), total, progress =>
                 {
                     request.Progress = progress;
-                    CheckpointMerger.Merge(checkpoints, request, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force);
+                    tensors = CheckpointMerger.Merge(checkpoints, request, _outFile, WeightSelection.FormatFor(_outFile), overwrite: Force);
                 }), writing: true);
                 operation.Complete();
+                if (written) VerboseReport.Wrote(this, _outFile, $"{VerboseReport.Tensors(tensors)}, the {method} merge of {checkpoints.Count} checkpoints");
             }
             catch (ArgumentException e)
             {

@@ -120,7 +120,10 @@ namespace LightningCkpt.Commands
                 }
                 List<CkptTensor>? selected = null;
                 if (TryProcessFile(file, () => selected = SelectTensors(OpenCheckpoint(file))) && selected != null)
+                {
+                    VerboseReport.Read(this, file, $"{VerboseReport.Tensors(selected.Count)} selected; nothing written (no -OutFile)");
                     foreach (var t in selected) WriteObject(t);
+                }
             }
         }
 
@@ -153,6 +156,7 @@ namespace LightningCkpt.Commands
                     WeightSelection.Write(checkpoint, selected, _options, outFile, WeightSelection.FormatFor(outFile), overwrite: Force);
                 }), writing: true);
                 _operation.Complete();
+                if (written) VerboseReport.Wrote(this, outFile, $"{VerboseReport.Tensors(selected.Count)} from '{RemoteInput.Shown(input)}'");
             }))
                 return;
             // The provider's FileInfo carries PSPath, so it pipes on into Get-CkptInfo.

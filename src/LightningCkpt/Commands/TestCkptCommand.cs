@@ -88,7 +88,10 @@ namespace LightningCkpt.Commands
                 }
                 CkptTestResult? result = null;
                 if (TryProcessFile(file, () => result = Test(file, options)) && result != null)
+                {
+                    VerboseReport.Read(this, file, $"tested ({result.Summary})" + (VerifyCrc || CheckValues ? ", tensor data read" : ", metadata only"));
                     WriteObject(result);
+                }
             }
         }
     }

@@ -24,7 +24,8 @@ namespace LightningCkpt.Writing.Merging
         /// <summary>Bytes of input read per window and slot for all inputs together: 3 slots in flight stay under 48 MB.</summary>
         private const int WindowBudget = 16 << 20;
 
-        public static void Merge(IReadOnlyList<Checkpoint> inputs, MergeRequest request, string outFile, WeightsFileFormat format, bool overwrite)
+        /// <returns>The number of tensors written.</returns>
+        public static int Merge(IReadOnlyList<Checkpoint> inputs, MergeRequest request, string outFile, WeightsFileFormat format, bool overwrite)
         {
             if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required", nameof(inputs));
             if (request == null) throw new ArgumentNullException(nameof(request));
@@ -77,6 +78,7 @@ namespace LightningCkpt.Writing.Merging
             var sources = parts.SelectMany(OutputGuard.FilesOf).Distinct().ToArray(); // every file of every input
             WeightSelection.WriteFile(outFile, overwrite, sources, outs, format, request.KeepMetadata ? inputs[0] : null, description, request.Warn, pool,
                 request.Progress?.Cancellation ?? default);
+            return outs.Count;
         }
 
         private static void CheckRequest(MergeRequest r, int n)
