@@ -49,6 +49,17 @@ Describe 'Import-Ckpt' {
         (Import-Ckpt -LiteralPath $Last -Key 'optimizer_states/0/state/0/step').Shape.Count | Should -Be 0
     }
 
+    It 'says what is wrong with an edit in plain words, without .NET''s (Parameter ''key'') suffix (issue 19 item 12)' {
+        $c = Import-Ckpt -LiteralPath $Last
+        $messages = @(
+            { $c.Add('epoch', 1) }, { $c.RenameKey('epoch', 'global_step') }, { $c.state_dict.RenameKeys('bias$', 'weight') } | ForEach-Object {
+                try { & $_; 'no error' } catch { $_.Exception.InnerException.Message }
+            })
+        $messages[0] | Should -BeExactly "the key 'epoch' is already in the dict"
+        $messages[1] | Should -BeExactly "the dict already has the key 'global_step'"
+        $messages[2] | Should -BeExactly "the dict already has the key 'model.net.0.weight'"
+    }
+
     It 'reports a missing key as KeyNotFound and goes on' {
         $r = Import-Ckpt -LiteralPath $Last, (Join-Path $V0 'epoch=0-step=10.ckpt') -Key 'nope' -ErrorVariable e -ErrorAction SilentlyContinue
         $r | Should -BeNullOrEmpty

@@ -113,3 +113,20 @@ Describe 'Writers protect every file of every input (issue 25 item 2)' {
         (Get-FileHash -LiteralPath $meta).Hash | Should -Be $before
     }
 }
+
+Describe 'One wording for an existing output across the writers (issue 19 item 12)' {
+    It 'Select-CkptWeights, Merge-CkptWeights and Export-Ckpt say the same: the file, "already exists", -Force' {
+        $out = Join-Path $TestDrive 'exists [1].ckpt'
+        [System.IO.File]::WriteAllText($out, 'keep me')
+        $messages = @(
+            { Select-CkptWeights -LiteralPath $Last -OutFile $out -ErrorAction Stop }
+            { Merge-CkptWeights -LiteralPath $Last -OutFile $out -ErrorAction Stop }
+            { Import-Ckpt -LiteralPath $Last | Export-Ckpt -OutFile $out -ErrorAction Stop }
+        ) | ForEach-Object { try { & $_; 'written' } catch { $_.FullyQualifiedErrorId -replace ',.*'; $_.Exception.Message } }
+        $messages | Should -Be @(
+            'OutFileExists', "$out`: already exists; pass -Force (overwrite) to replace it"
+            'OutFileExists', "$out`: already exists; pass -Force (overwrite) to replace it"
+            'OutFileExists', "$out`: already exists; pass -Force (overwrite) to replace it")
+        [System.IO.File]::ReadAllText($out) | Should -Be 'keep me'
+    }
+}

@@ -57,7 +57,7 @@ namespace LightningCkpt
         /// <summary>The modules of <paramref name="tensors"/> at <paramref name="depth"/> name segments, in first-seen order.</summary>
         public static List<CkptModule> Summarise(IEnumerable<CkptTensor> tensors, int depth)
         {
-            if (depth < 1) throw new ArgumentOutOfRangeException(nameof(depth), depth, "the depth is at least 1");
+            if (depth < 1) throw new ArgumentException($"the depth is at least 1, not {depth}");
             var rows = new List<CkptModule>();
             var byKey = new Dictionary<(string, string), CkptModule>();
             foreach (var t in tensors)

@@ -85,7 +85,7 @@ namespace LightningCkpt.Pickle
             int i = IndexOf(oldKey);
             if (i < 0) return false;
             int j = IndexOf(newKey);
-            if (j >= 0 && j != i) throw new ArgumentException($"the dict already has the key {PyRepr.Render(newKey, 80)}", nameof(newKey));
+            if (j >= 0 && j != i) throw new ArgumentException($"the dict already has the key {PyRepr.Render(newKey, 80)}"); // no paramName: .NET would append "(Parameter 'newKey')" to what the user reads
             _entries[i] = new KeyValuePair<object?, object?>(newKey, _entries[i].Value);
             _index = null;
             if (_entries.Count > IndexThreshold) BuildIndex();
@@ -185,7 +185,7 @@ namespace LightningCkpt.Pickle
         object? IDictionary.this[object key] { get => Get(key); set => Set(key, value); }
         void IDictionary.Add(object key, object? value)
         {
-            if (ContainsKey(key)) throw new ArgumentException($"the key {PyRepr.Render(key, 80)} is already in the dict", nameof(key));
+            if (ContainsKey(key)) throw new ArgumentException($"the key {PyRepr.Render(key, 80)} is already in the dict"); // no paramName, as above
             Set(key, value);
         }
         bool IDictionary.Contains(object key) => ContainsKey(key);

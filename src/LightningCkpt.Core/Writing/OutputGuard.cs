@@ -28,7 +28,7 @@ namespace LightningCkpt.Writing
         /// </summary>
         public static FileIdentity Check(string outFile, IEnumerable<string> inputs, bool overwrite)
         {
-            if (string.IsNullOrEmpty(outFile)) throw new ArgumentException("an output path is required", nameof(outFile));
+            if (string.IsNullOrEmpty(outFile)) throw new ArgumentException("an output path is required");
             string target = Path.GetFullPath(outFile);
             var id = FileIdentity.Of(target);
             if (id.Exists)

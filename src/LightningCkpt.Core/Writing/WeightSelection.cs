@@ -66,7 +66,7 @@ namespace LightningCkpt.Writing
             if (source == null) throw new ArgumentNullException(nameof(source));
             if (options == null) throw new ArgumentNullException(nameof(options));
             if (options.CastTo != null && !CastTargets.Contains(options.CastTo))
-                throw new ArgumentException($"cannot cast to {options.CastTo.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
+                throw new ArgumentException($"cannot cast to {options.CastTo.Name}; choose float16, bfloat16, float32 or float64");
             var result = new List<SelectedTensor>();
             var byName = new Dictionary<string, string>(StringComparer.Ordinal);
             var weights = options.Source == Merging.WeightsSource.Model ? source.View.Weights : WeightsOf(source, options.Source);
@@ -158,11 +158,11 @@ namespace LightningCkpt.Writing
                 throw new WeightsRequestException(WeightsRequestProblem.NoWeightsSelected, $"no model weight of '{source.FilePath}' matches the selection; nothing was written");
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var s in tensors)
-                if (!names.Add(s.Name)) throw new ArgumentException($"duplicate output name '{s.Name}'", nameof(tensors));
+                if (!names.Add(s.Name)) throw new ArgumentException($"duplicate output name '{s.Name}'");
 
             var cast = options.CastTo;
             if (cast != null && !CastTargets.Contains(cast))
-                throw new ArgumentException($"cannot cast to {cast.Name}; choose float16, bfloat16, float32 or float64", nameof(options));
+                throw new ArgumentException($"cannot cast to {cast.Name}; choose float16, bfloat16, float32 or float64");
 
             using var pool = new ReaderPool(options.Progress);
             var outs = new List<OutTensor>();

@@ -27,7 +27,7 @@ namespace LightningCkpt.Writing.Merging
         /// <returns>The number of tensors written.</returns>
         public static int Merge(IReadOnlyList<Checkpoint> inputs, MergeRequest request, string outFile, WeightsFileFormat format, bool overwrite)
         {
-            if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required", nameof(inputs));
+            if (inputs == null || inputs.Count == 0) throw new ArgumentException("at least one checkpoint is required");
             if (request == null) throw new ArgumentNullException(nameof(request));
             int n = inputs.Count;
             CheckRequest(request, n);
