@@ -274,6 +274,24 @@ Describe 'Non-checkpoints are named for what they are (item 11)' {
     }
 }
 
+Describe 'A download cut short says the size it has and the size it needs (item 11)' {
+    It 'names both sizes for <Name>' -ForEach @(
+        @{ Name = 'a torch zip cut in its tensors'; Source = 'samples/lightning_logs/version_0/checkpoints/last.ckpt'; Keep = 0.5; AtLeast = 'at least ' }
+        @{ Name = 'a legacy file cut in its storages'; Source = 'tests/fixtures/files/plain_state_dict_legacy.pt'; Keep = 0.95; AtLeast = '' }
+    ) {
+        $full = [IO.File]::ReadAllBytes((Join-Path $RepoRoot $Source))
+        $keep = [int] ($full.Length * $Keep)
+        $file = Join-Path $TestDrive ("cut-" + [guid]::NewGuid().ToString('N') + [IO.Path]::GetExtension($Source))
+        [IO.File]::WriteAllBytes($file, $full[0..($keep - 1)])
+        Get-CkptInfo -LiteralPath $file -ErrorVariable ev -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidCheckpoint,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match ([regex]::Escape($file))
+        $ev[0].Exception.Message | Should -Match "the file has $($keep.ToString('N0', [cultureinfo]::InvariantCulture)) bytes but needs $AtLeast[\d,]+: a download or copy cut short\? Fetch or copy it again"
+        if (-not $AtLeast) { $ev[0].Exception.Message | Should -Match "needs $($full.Length.ToString('N0', [cultureinfo]::InvariantCulture)):" }
+        (Test-Ckpt -LiteralPath $file).Findings[0].Message | Should -Match 'a download or copy cut short'
+    }
+}
+
 Describe 'A per-module tree, parameters and buffers apart (item 10)' {
     BeforeEach { if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch makes the lightning_logs tree" } }
 

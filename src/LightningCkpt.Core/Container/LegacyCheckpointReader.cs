@@ -39,11 +39,21 @@ namespace LightningCkpt.Container
                 ?? throw Bad(path, "legacy storage key list", "is not a list");
 
             var header = new byte[8];
+            // the size the file needs from `from` on: each storage from storage `index` on, an 8-byte count and its bytes
+            long Needed(long from, int index)
+            {
+                long needed = from;
+                for (int i = index; i < keys.Count; i++)
+                    if (keys[i] is string key && host.FindStorage(key) is { } st) needed += 8 + st.DeclaredBytes;
+                return needed;
+            }
+            int index = -1;
             foreach (var k in keys)
             {
+                index++;
                 var key = k as string ?? throw Bad(path, "legacy storage key list", $"key {PyRepr.Render(k, 40)} is not a string");
                 var storage = host.FindStorage(key) ?? throw Bad(path, $"storage '{key}'", "is listed but never referenced by the pickle", defect: CheckpointDefect.MissingStorage);
-                if (pos > length - 8) throw Bad(path, $"storage '{key}'", "the file ends before the storage's size record", pos, CheckpointDefect.Truncated);
+                if (pos > length - 8) throw Bad(path, $"storage '{key}'", "the file ends before the storage's size record; " + CutShort.Sentence(length, Needed(pos, index), atLeast: false), pos, CheckpointDefect.Truncated);
                 s.Position = pos;
                 if (ZipDirectory.ReadFully(s, header, 8) != 8) throw Bad(path, $"storage '{key}'", "unexpected end of file", pos, CheckpointDefect.Truncated);
                 if (bigEndian) Array.Reverse(header);
@@ -53,7 +63,7 @@ namespace LightningCkpt.Container
                     throw Bad(path, $"storage '{key}'", $"the file records {count} elements but the pickle declares {expected}", pos, CheckpointDefect.StorageSizeMismatch);
                 long start = pos + 8;
                 if (storage.DeclaredBytes > length - start)
-                    throw Bad(path, $"storage '{key}'", $"{storage.DeclaredBytes} bytes run past the end of the {length}-byte file (truncated?)", start, CheckpointDefect.Truncated);
+                    throw Bad(path, $"storage '{key}'", $"{storage.DeclaredBytes} bytes run past the end of the file; " + CutShort.Sentence(length, Needed(pos, index), atLeast: false), start, CheckpointDefect.Truncated);
                 storage.FileOffset = start;
                 storage.AvailableBytes = storage.DeclaredBytes;
                 storage.IsBigEndian = bigEndian;
@@ -77,7 +87,7 @@ namespace LightningCkpt.Container
         private static CheckpointFormatException Bad(string path, string part, string reason, long offset = -1, CheckpointDefect defect = CheckpointDefect.None) =>
             new CheckpointFormatException(path, part, reason, offset) { Defect = defect };
 
-        private sealed class NoLocator : IStorageLocator
+        internal sealed class NoLocator : IStorageLocator
         {
             public void Locate(StorageRef storage) { } // offsets are known only after the key list
             public object? LoadByKey(string key) => null;

@@ -26,6 +26,16 @@ namespace LightningCkpt.Container
             return head[8] == '{' && n >= 2 && n <= (ulong)(s.Length - 8);
         }
 
+        /// <summary>The end of the data area the header's entries claim (the furthest data_offsets end; malformed entries skipped).</summary>
+        private static long DataEnd(JsonObject header)
+        {
+            long end = 0;
+            foreach (var m in header.Members)
+                if (m.Key != "__metadata__" && m.Value is JsonObject entry && entry["data_offsets"] is List<object?> offsets && offsets.Count == 2 && offsets[1] is long e)
+                    end = Math.Max(end, e);
+            return end;
+        }
+
         public static LoadedPickle Load(Stream s, string path, out List<KeyValuePair<string, string>> metadata)
         {
             var lenBytes = ZipDirectory.ReadExactly(s, 0, 8, path, "safetensors header length");
@@ -65,8 +75,11 @@ namespace LightningCkpt.Container
                 if (shape.Length > Limits.MaxTensorDims) throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' has {shape.Length} dimensions (limit {Limits.MaxTensorDims})") { Kind = CheckpointErrorKind.LimitExceeded };
                 if (offsets.Length != 2) throw Bad(path, $"entry '{m.Key}' has {offsets.Length} data_offsets, expected [begin, end]");
                 long begin = offsets[0], end = offsets[1];
-                if (begin < 0 || end < begin || end > dataLength)
-                    throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' claims bytes [{begin}, {end}) but the data area has {dataLength} bytes") { Defect = CheckpointDefect.Truncated };
+                if (begin < 0 || end < begin)
+                    throw new CheckpointFormatException(path, "safetensors header", $"entry '{m.Key}' claims bytes [{begin}, {end}) of the data area") { Defect = CheckpointDefect.Truncated };
+                if (end > dataLength)
+                    throw new CheckpointFormatException(path, "safetensors header",
+                        $"entry '{m.Key}' claims bytes [{begin}, {end}) but the data area has {dataLength} bytes; {Container.CutShort.Sentence(s.Length, dataStart + DataEnd(header), atLeast: false)}") { Defect = CheckpointDefect.Truncated };
                 long numel = TensorSize.Elements(shape, m.Key, path, "safetensors header");
                 long bytes = TensorSize.Bytes(dtype, numel, m.Key, shape, path, "safetensors header");
                 if (bytes != end - begin)

@@ -200,7 +200,8 @@ namespace LightningCkpt.Container
                 tail = ReadExactly(s, length - tailLen, tailLen, path, "zip directory");
                 eocd = FindEndRecord(tail);
             }
-            if (eocd < 0) throw Error(path, "zip directory", "no end-of-central-directory record (the file may be truncated)", defect: CheckpointDefect.Truncated);
+            if (eocd < 0)
+                throw Error(path, "zip directory", CutShort.TorchZip(s, length, path) ?? "no end-of-central-directory record (the file may be truncated)", defect: CheckpointDefect.Truncated);
             long count = U16(tail, eocd + 10), size = U32(tail, eocd + 12), offset = U32(tail, eocd + 16);
             long eocdAbs = length - tailLen + eocd;
             if (count == 0xFFFF || size == 0xFFFFFFFF || offset == 0xFFFFFFFF)
