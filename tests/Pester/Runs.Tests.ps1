@@ -274,6 +274,28 @@ Describe 'Non-checkpoints are named for what they are (item 11)' {
     }
 }
 
+Describe 'A folder named with [ ] under -Path follows Get-ChildItem, and the about_ recipes read it' {
+    BeforeEach { if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch makes the lightning_logs tree" } }
+
+    It 'matches what Get-ChildItem -Path matches, and reads the folder escaped or piped' {
+        Push-Location -LiteralPath (Join-Path $Tree 'lightning_logs')
+        try {
+            $wild = 'my run [v2]/checkpoints/*.ckpt'
+            $expected = @((Get-ChildItem -Path $wild).FullName)
+            $expected | Should -Not -BeNullOrEmpty
+            $expected | ForEach-Object { $_ | Should -Match 'my run v/' }   # PowerShell's rule: [v2] is a character class
+            @((Get-CkptInfo -Path $wild).FullName) | Should -Be $expected
+            @((Get-CkptTensor -Path $wild | Select-Object -ExpandProperty FullName -Unique)) | Should -Be $expected
+
+            $real = @((Get-ChildItem -LiteralPath 'my run [v2]/checkpoints' -Filter *.ckpt).FullName)
+            @((Get-CkptInfo -Path 'my run `[v2`]/checkpoints/*.ckpt').FullName) | Should -Be $real
+            @((Get-CkptInfo -Path ([WildcardPattern]::Escape('my run [v2]') + '/checkpoints/*.ckpt')).FullName) | Should -Be $real
+            @((Get-ChildItem -LiteralPath 'my run [v2]/checkpoints' -Filter *.ckpt | Get-CkptInfo).FullName) | Should -Be $real
+        }
+        finally { Pop-Location }
+    }
+}
+
 Describe 'A download cut short says the size it has and the size it needs (item 11)' {
     It 'names both sizes for <Name>' -ForEach @(
         @{ Name = 'a torch zip cut in its tensors'; Source = 'samples/lightning_logs/version_0/checkpoints/last.ckpt'; Keep = 0.5; AtLeast = 'at least ' }
