@@ -311,6 +311,26 @@ namespace LightningCkpt.Tests
                     Assert.True(type is { IsPublic: true }, $"view {(string)view.Element("Name")!}: {typeName} is not a public Core type");
                     var props = type!.GetProperties(BindingFlags.Public | BindingFlags.Instance).Where(p => p.GetMethod?.IsPublic == true).Select(p => p.Name).ToHashSet();
 
+                    var list = view.Element("ListControl");
+                    if (list != null)
+                    {
+                        // a list view's labels are properties too, and a script row only formats its own property;
+                        // a row's condition may read any property
+                        foreach (var row in list.Descendants("ListItem"))
+                        {
+                            var rowLabel = (string?)row.Element("Label");
+                            Assert.True(rowLabel != null && props.Contains(rowLabel), $"{typeName}: list label '{rowLabel}' is not a public property");
+                            var rowProperty = (string?)row.Element("PropertyName");
+                            var rowScript = (string?)row.Element("ScriptBlock");
+                            Assert.True(rowProperty != null ^ rowScript != null, "a list row needs exactly one of PropertyName and ScriptBlock");
+                            if (rowProperty != null) Assert.Equal(rowLabel, rowProperty);
+                            if (rowScript != null) Assert.Equal(new[] { rowLabel }, Regex.Matches(rowScript, @"\$_\.(\w+)").Select(m => m.Groups[1].Value).Distinct().ToList());
+                            foreach (var condition in row.Descendants("ItemSelectionCondition").Select(c => (string)c.Element("ScriptBlock")!))
+                                foreach (Match m in Regex.Matches(condition, @"\$_\.(\w+)"))
+                                    Assert.True(props.Contains(m.Groups[1].Value), $"{typeName}: condition '{condition}' reads no public property");
+                        }
+                        continue;
+                    }
                     var table = view.Element("TableControl")!;
                     var headers = table.Element("TableHeaders")!.Elements("TableColumnHeader").ToList();
                     var items = table.Descendants("TableColumnItems").Single().Elements("TableColumnItem").ToList();
@@ -340,7 +360,7 @@ namespace LightningCkpt.Tests
         [Fact]
         public void The_default_views_put_long_names_last_in_wrapping_rows()
         {
-            foreach (var view in Format.Descendants("View"))
+            foreach (var view in Format.Descendants("View").Where(v => v.Element("TableControl") != null))
             {
                 var labels = view.Descendants("TableColumnHeader").Select(h => (string)h.Element("Label")!).ToArray();
                 if (labels.Contains("Name")) Assert.Equal("Name", labels.Last());
