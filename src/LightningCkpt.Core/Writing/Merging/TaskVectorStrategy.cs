@@ -19,18 +19,21 @@ namespace LightningCkpt.Writing.Merging
         private readonly double _rescale = 1;
         private readonly int _n;
 
-        /// <summary>topKDensity: TIES' density (top-k per input) or null; dare: DARE's generators, one per input, or null.</summary>
-        public TaskVectorStrategy(double[] w, double scale, bool electSign, double? topKDensity, long numel, DareGenerator[]? dare, double dareDensity)
+        /// <summary>
+        /// topK: TIES' selections, one per input, reused from tensor to tensor (reset here to the k = ⌊topKDensity·numel⌋
+        /// largest), or null; dare: DARE's generators, one per input, or null.
+        /// </summary>
+        public TaskVectorStrategy(double[] w, double scale, bool electSign, MagnitudeThreshold[]? topK, double topKDensity, long numel, DareGenerator[]? dare, double dareDensity)
         {
             _w = w;
             _n = w.Length;
             _scale = scale;
             _electSign = electSign;
-            if (topKDensity is double d)
+            if (topK != null)
             {
-                long k = (long)Math.Floor(d * numel);
-                _topK = new MagnitudeThreshold[_n];
-                for (int i = 0; i < _n; i++) _topK[i] = new MagnitudeThreshold(k, numel);
+                long k = (long)Math.Floor(topKDensity * numel);
+                _topK = topK;
+                for (int i = 0; i < _n; i++) _topK[i].Reset(k, numel);
             }
             if (dare != null) { _dare = dare; _rescale = 1 / dareDensity; }
         }
