@@ -44,8 +44,10 @@ namespace LightningCkpt.Writing.Merging
             // one set of window buffers for every tensor (the writer runs the producers one after another): multi-MB
             // arrays per tensor would be garbage piling up on the large-object heap between full collections
             var buffers = new WindowBuffers(parts.Count);
-            // TIES' top-k selections, one per input, reused by every tensor for the same reason
-            var topK = request.Method == MergeMethod.Ties ? Enumerable.Range(0, n).Select(_ => new MagnitudeThreshold()).ToArray() : null;
+            // TIES' top-k selections, one per input, reused by every tensor for the same reason; their candidate
+            // keys share one budget (8 MB) whatever the number of inputs
+            var topK = request.Method == MergeMethod.Ties
+                ? Enumerable.Range(0, n).Select(_ => new MagnitudeThreshold(MagnitudeThreshold.DefaultCandidateLimit / n)).ToArray() : null;
             foreach (var nt in referenceList)
             {
                 var t0 = nt.Tensor;
