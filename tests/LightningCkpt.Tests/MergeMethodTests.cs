@@ -172,12 +172,21 @@ namespace LightningCkpt.Tests
         }
 
         [Theory]
-        [InlineData(0)]
-        [InlineData(1)]
-        [InlineData(2)]
-        public void TopKThresholdKeepsExactlyTheKLargestMagnitudes(int seed)
+        [InlineData(0, 0)]
+        [InlineData(1, 0)]
+        [InlineData(2, 0)]
+        [InlineData(0, 7)]
+        [InlineData(1, 7)]
+        [InlineData(2, 7)]
+        [InlineData(0, MagnitudeThreshold.DefaultCandidateLimit)]
+        [InlineData(1, MagnitudeThreshold.DefaultCandidateLimit)]
+        [InlineData(2, MagnitudeThreshold.DefaultCandidateLimit)]
+        public void TopKThresholdKeepsExactlyTheKLargestMagnitudes(int seed, int candidateLimit)
         {
+            // candidateLimit 0: every digit counted in a streamed pass; 7: the small buckets' digits chosen in memory;
+            // the default: two streamed passes. One selection reset for every tensor, as a merge does
             var random = new Random(seed);
+            var t = new MagnitudeThreshold(candidateLimit);
             foreach (int numel in new[] { 1, 7, 1000, 70_000 })
             {
                 // few distinct magnitudes (many ties), then spread-out ones
@@ -185,11 +194,11 @@ namespace LightningCkpt.Tests
                 if (seed == 2) values[numel / 2] = double.NaN;
                 foreach (long k in new long[] { 0, 1, numel / 3, numel - 1, numel })
                 {
-                    var t = new MagnitudeThreshold(k, numel);
+                    t.Reset(k, numel);
                     for (int pass = 0; t.NeedsPass; pass++)
                     {
                         Assert.True(pass < MagnitudeThreshold.Passes);
-                        foreach (var v in values) t.Count(MagnitudeThreshold.Key(v));
+                        Count(t, values);
                         t.EndPass();
                     }
                     var kept = values.Select(v => t.Keeps(MagnitudeThreshold.Key(v))).ToArray();
@@ -208,6 +217,36 @@ namespace LightningCkpt.Tests
                     }
                 }
             }
+        }
+
+        /// <summary>One streamed pass over <paramref name="values"/> (as task vectors against a zero base), in blocks as the merger feeds it.</summary>
+        private static unsafe void Count(MagnitudeThreshold t, double[] values)
+        {
+            var zeros = new double[1024];
+            fixed (double* v = values)
+            fixed (double* z = zeros)
+                for (int at = 0; at < values.Length; at += zeros.Length) t.Count(v + at, z, Math.Min(zeros.Length, values.Length - at));
+        }
+
+        [Fact]
+        public void TopKThresholdOfDistinctMagnitudesTakesTwoStreamedPasses()
+        {
+            // the first digit narrows 1 M magnitudes to a bucket that fits the candidates: the rest is chosen in memory
+            var random = new Random(5);
+            var values = Enumerable.Range(0, 1_000_000).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+            var keys = values.Select(MagnitudeThreshold.Key).ToArray();
+            var t = new MagnitudeThreshold(200_000, keys.Length);
+            int passes = 0;
+            for (; t.NeedsPass; passes++)
+            {
+                Count(t, values);
+                t.EndPass();
+            }
+            Assert.Equal(2, passes);
+            var sorted = keys.OrderByDescending(x => x).ToArray();
+            Assert.NotEqual(sorted[199_999], sorted[200_000]);
+            var kept = keys.Select(t.Keeps).ToArray();
+            Assert.Equal(keys.Select(x => x >= sorted[199_999]), kept);
         }
 
         [Fact]

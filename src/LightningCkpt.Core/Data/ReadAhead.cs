@@ -18,21 +18,21 @@ namespace LightningCkpt.Data
         private const int PoolMax = 12;
         private static readonly ConcurrentBag<byte[]> Pool = new ConcurrentBag<byte[]>();
 
+        /// <summary>How many slots one run uses at once: the one being handled, and those read ahead.</summary>
+        public const int Slots = InFlight + 1;
+
         /// <summary>
         /// Runs <paramref name="chunks"/> chunks through slots of <paramref name="buffersPerSlot"/> buffers of
         /// <see cref="Limits.ReadChunkBytes"/> bytes, pooled across calls (allocating 4 MB arrays per tensor would
-        /// cost as much as reading them). A smaller <paramref name="bufferBytes"/> (many inputs at once) gets buffers
-        /// of that size, not pooled.
+        /// cost as much as reading them).
         /// </summary>
-        public static void Run(long chunks, int buffersPerSlot, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel,
-            int bufferBytes = Limits.ReadChunkBytes)
+        public static void Run(long chunks, int buffersPerSlot, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel)
         {
             var rented = new ConcurrentBag<byte[][]>();
-            bool pooled = bufferBytes == Limits.ReadChunkBytes;
             byte[][] NewSlot()
             {
                 var slot = new byte[buffersPerSlot][];
-                for (int i = 0; i < slot.Length; i++) slot[i] = pooled && Pool.TryTake(out var b) ? b : new byte[bufferBytes];
+                for (int i = 0; i < slot.Length; i++) slot[i] = Pool.TryTake(out var b) ? b : new byte[Limits.ReadChunkBytes];
                 rented.Add(slot);
                 return slot;
             }
@@ -41,8 +41,19 @@ namespace LightningCkpt.Data
             {
                 foreach (var slot in rented)
                     foreach (var b in slot)
-                        if (pooled && Pool.Count < PoolMax) Pool.Add(b);
+                        if (Pool.Count < PoolMax) Pool.Add(b);
             }
+        }
+
+        /// <summary>
+        /// The same through the caller's <see cref="Slots"/> slots, which it reuses from call to call: many inputs
+        /// read at once (a merge) need buffers smaller than a read chunk, which the pool does not hold.
+        /// </summary>
+        public static void Run(long chunks, byte[][][] slots, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel)
+        {
+            if (slots.Length < Slots) throw new ArgumentException($"{Slots} slots are needed", nameof(slots));
+            int next = 0;
+            Pipeline(chunks, () => slots[next++], fill, consume, cancel);
         }
 
         private static void Pipeline(long chunks, Func<byte[][]> newSlot, Action<long, byte[][]> fill, Action<long, byte[][]> consume, CancellationToken cancel)

@@ -21,8 +21,8 @@ namespace LightningCkpt.Writing.Merging
         /// <summary>Elements per block decoded to float64 for a strategy.</summary>
         private const int Block = 1024;
 
-        /// <summary>Bytes of input read per window and slot for all inputs together: 3 slots in flight stay under 48 MB.</summary>
-        private const int WindowBudget = 16 << 20;
+        /// <summary>Bytes of input read per window and slot for all inputs together: 3 slots in flight stay under 24 MB.</summary>
+        private const int WindowBudget = 8 << 20;
 
         /// <returns>The number of tensors written.</returns>
         public static int Merge(IReadOnlyList<Checkpoint> inputs, MergeRequest request, string outFile, WeightsFileFormat format, bool overwrite)
@@ -42,9 +42,13 @@ namespace LightningCkpt.Writing.Merging
 
             using var pool = new ReaderPool(request.Progress);
             var outs = new List<OutTensor>();
-            // one output buffer for every tensor (the writer runs the producers one after another): a 4 MB array
-            // per large tensor would be garbage piling up on the large-object heap between full collections
-            byte[] output = Array.Empty<byte>();
+            // one set of window buffers for every tensor (the writer runs the producers one after another): multi-MB
+            // arrays per tensor would be garbage piling up on the large-object heap between full collections
+            var buffers = new WindowBuffers(parts.Count);
+            // TIES' top-k selections, one per input, reused by every tensor for the same reason; their candidate
+            // keys share one budget (8 MB) whatever the number of inputs
+            var topK = request.Method == MergeMethod.Ties
+                ? Enumerable.Range(0, n).Select(_ => new MagnitudeThreshold(MagnitudeThreshold.DefaultCandidateLimit / n)).ToArray() : null;
             foreach (var nt in referenceList)
             {
                 var t0 = nt.Tensor;
@@ -69,8 +73,9 @@ namespace LightningCkpt.Writing.Merging
                 outs.Add(OutTensor.FromProducer(name, t0.DType, t0.Shape, false, sink =>
                 {
                     var readers = parts.Select(pool.Get).ToArray();
-                    if (request.Method == MergeMethod.Linear) output = Linear(tensors, readers, weights, request.Weights == null && Matching(name, request) == null ? n : 1, pool, sink, output);
-                    else output = Strategy(tensors, readers, NewStrategy(name, request, weights, t0.Numel), pool, sink, output);
+                    buffers.Fit(FullWindow(tensors) * t0.DType.ItemSize, WindowBytes(tensors));
+                    if (request.Method == MergeMethod.Linear) Linear(tensors, readers, weights, request.Weights == null && Matching(name, request) == null ? n : 1, pool, sink, buffers);
+                    else Strategy(tensors, readers, NewStrategy(name, request, weights, t0.Numel, topK), pool, sink, buffers);
                 }));
             }
 
@@ -128,18 +133,18 @@ namespace LightningCkpt.Writing.Merging
             };
         }
 
-        private static MergeStrategy NewStrategy(string name, MergeRequest r, double[] w, long numel)
+        private static MergeStrategy NewStrategy(string name, MergeRequest r, double[] w, long numel, MagnitudeThreshold[]? topK)
         {
             switch (r.Method)
             {
                 case MergeMethod.Slerp: return new SlerpStrategy(w[0]);
-                case MergeMethod.TaskArithmetic: return new TaskVectorStrategy(w, r.Scale, false, null, numel, null, 1);
-                case MergeMethod.Ties: return new TaskVectorStrategy(w, r.Scale, true, r.Density, numel, null, 1);
+                case MergeMethod.TaskArithmetic: return new TaskVectorStrategy(w, r.Scale, false, null, 0, numel, null, 1);
+                case MergeMethod.Ties: return new TaskVectorStrategy(w, r.Scale, true, topK, r.Density!.Value, numel, null, 1);
                 case MergeMethod.Dare:
                 case MergeMethod.DareTies:
                     var dare = new DareGenerator[w.Length];
                     for (int i = 0; i < dare.Length; i++) dare[i] = new DareGenerator(r.Seed, name, i, r.Density!.Value);
-                    return new TaskVectorStrategy(w, r.Scale, r.Method == MergeMethod.DareTies, null, numel, dare, r.Density!.Value);
+                    return new TaskVectorStrategy(w, r.Scale, r.Method == MergeMethod.DareTies, null, 0, numel, dare, r.Density!.Value);
                 default: throw new ArgumentOutOfRangeException(nameof(r));
             }
         }
@@ -202,13 +207,8 @@ namespace LightningCkpt.Writing.Merging
             return Math.Min(Limits.ReadChunkBytes, Math.Max(item, WindowBudget / parts.Length / item * item));
         }
 
-        /// <summary>The output buffer grown to this tensor's window, if needed: to the largest window met so far, not the full window (most weights are small).</summary>
-        private static byte[] OutputBuffer(byte[] current, TensorRef[] parts)
-        {
-            int item = parts[0].DType.ItemSize;
-            long bytes = Math.Min(parts[0].Numel, WindowBytes(parts) / item) * item;
-            return current.Length < bytes ? new byte[bytes] : current;
-        }
+        /// <summary>Elements of this tensor per window: a whole window, or the whole tensor when smaller (most weights are small).</summary>
+        private static int FullWindow(TensorRef[] parts) => (int)Math.Min(parts[0].Numel, WindowBytes(parts) / parts[0].DType.ItemSize);
 
         private unsafe delegate void WindowAction(long start, int count, byte*[] at);
 
@@ -217,7 +217,7 @@ namespace LightningCkpt.Writing.Merging
         /// part (each by its own reader; parts in parallel when they are different files) while this thread handles
         /// window i. Progress counts the bytes of the output pass only.
         /// </summary>
-        private static unsafe void Windows(TensorRef[] parts, TensorDataReader[] readers, bool countProgress, CancellationToken cancel, WindowAction act)
+        private static unsafe void Windows(TensorRef[] parts, TensorDataReader[] readers, WindowBuffers buffers, bool countProgress, CancellationToken cancel, WindowAction act)
         {
             var t0 = parts[0];
             int item = t0.DType.ItemSize;
@@ -226,12 +226,11 @@ namespace LightningCkpt.Writing.Merging
             foreach (var p in parts) DistinctView.CheckMaterialisable(p, p.Storage?.File?.Path ?? "", "merging every element");
             // a reader is not shared across threads, so the same checkpoint given twice is read in turn
             bool parallel = parts.Length > 1 && Environment.ProcessorCount > 1 && readers.Distinct().Count() == readers.Length;
-            int windowBytes = WindowBytes(parts);
-            long window = Math.Min(windowBytes / item, numel);
+            long window = FullWindow(parts);
             long windows = (numel + window - 1) / window;
             int Count(long i) => (int)Math.Min(window, numel - i * window);
             var at = new byte*[parts.Length];
-            ReadAhead.Run(windows, parts.Length,
+            ReadAhead.Run(windows, buffers.Slots,
                 (i, slot) =>
                 {
                     int m = Count(i);
@@ -257,33 +256,30 @@ namespace LightningCkpt.Writing.Merging
                     }
                     if (countProgress) for (int k = 0; k < parts.Length; k++) readers[k].Progress.Advance((long)m * item);
                 },
-                cancel, windowBytes);
+                cancel);
         }
 
         /// <summary>The weighted mean, on the stored bytes (<see cref="WeightedMean"/>: vector paths, bit for bit the scalar ones).</summary>
-        private static unsafe byte[] Linear(TensorRef[] parts, TensorDataReader[] readers, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink, byte[] outBuf)
+        private static unsafe void Linear(TensorRef[] parts, TensorDataReader[] readers, double[] w, double divide, ReaderPool pool, Action<byte[], int> sink, WindowBuffers buffers)
         {
             var dtype = parts[0].DType;
             int item = dtype.ItemSize;
-            outBuf = OutputBuffer(outBuf, parts);
-            var buffer = outBuf;
-            Windows(parts, readers, true, pool.Progress.Cancellation, (start, m, at) =>
+            var buffer = buffers.Output;
+            Windows(parts, readers, buffers, true, pool.Progress.Cancellation, (start, m, at) =>
             {
                 fixed (byte* o = buffer) WeightedMean.Compute(at, w, divide, dtype, m, o);
                 sink(buffer, m * item);
             });
-            return outBuf;
         }
 
         /// <summary>A strategy's reduction passes, then its output pass, in float64 blocks.</summary>
-        private static unsafe byte[] Strategy(TensorRef[] parts, TensorDataReader[] readers, MergeStrategy strategy, ReaderPool pool, Action<byte[], int> sink, byte[] outBuf)
+        private static unsafe void Strategy(TensorRef[] parts, TensorDataReader[] readers, MergeStrategy strategy, ReaderPool pool, Action<byte[], int> sink, WindowBuffers buffers)
         {
             var dtype = parts[0].DType;
             int item = dtype.ItemSize;
             var g = new ViewGeometry(dtype, new long[] { 1 }, new long[] { 1 }, 0, false);
             var scratch = new double[(parts.Length + 1) * Block];
-            outBuf = OutputBuffer(outBuf, parts);
-            var buffer = outBuf;
+            var buffer = buffers.Output;
             var cancel = pool.Progress.Cancellation;
             var x = new double*[parts.Length];
             fixed (double* s = scratch)
@@ -302,11 +298,11 @@ namespace LightningCkpt.Writing.Merging
                 for (int pass = 0; strategy.NeedsPass(pass); pass++)
                 {
                     int p = pass;
-                    Windows(parts, readers, false, cancel, (start, count, at) =>
+                    Windows(parts, readers, buffers, false, cancel, (start, count, at) =>
                         Decode(start, count, at, (blockStart, b) => strategy.Reduce(p, blockStart, Math.Min(Block, count - b), x)));
                     strategy.EndPass(pass);
                 }
-                Windows(parts, readers, true, cancel, (start, count, at) =>
+                Windows(parts, readers, buffers, true, cancel, (start, count, at) =>
                 {
                     fixed (byte* o = buffer)
                     {
@@ -321,7 +317,6 @@ namespace LightningCkpt.Writing.Merging
                     sink(buffer, count * item);
                 });
             }
-            return outBuf;
         }
     }
 }
