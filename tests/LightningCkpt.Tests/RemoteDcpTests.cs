@@ -40,6 +40,7 @@ namespace LightningCkpt.Tests
             var local = Checkpoint.Open(dir);
 
             Assert.Equal(local.Format, remote.Format);
+            Assert.Equal(CkptInfo.From(local).Name, CkptInfo.From(remote).Name); // named by its folder, as on disk
             Assert.Equal(server.Url(Prefix + ".metadata?sig=REDACTED"), remote.FilePath);
             Assert.Equal(local.Sharding!.WorldSize, remote.Sharding!.WorldSize);
             Assert.Equal(local.Files.Select(Path.GetFileName), remote.Files.Select(RemoteUrl.FileNameOf));

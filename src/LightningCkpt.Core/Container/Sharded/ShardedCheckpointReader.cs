@@ -15,7 +15,7 @@ namespace LightningCkpt.Container.Sharded
     /// </summary>
     internal static class ShardedCheckpointReader
     {
-        public const string DcpMetadataName = ".metadata";
+        public const string DcpMetadataName = Remote.RemoteUrl.DcpMetadataName;
         public const string LightningMetaName = "meta.pt";
 
         /// <summary>Per-rank DCP metadata (<c>__R.metadata</c>), which the newest torch writes when saving without collectives.</summary>
