@@ -234,6 +234,16 @@ Describe 'DCP checkpoints by the URL of their .metadata' {
         (Get-FileHash -LiteralPath $remoteOut).Hash | Should -Be (Get-FileHash -LiteralPath $localOut).Hash
     }
 
+    It 'Compare-Ckpt finds no difference from the local folder, and Test-Ckpt grades it as the local folder' {
+        $local = Join-Path $Served 'lightning2_fsdp.ckpt'
+        @(Compare-Ckpt -ReferencePath $local -DifferencePath "$Http/lightning2_fsdp.ckpt/.metadata" -All) | Should -HaveCount 0
+        $remote = Test-Ckpt "$Http/lightning2_fsdp.ckpt/.metadata" -CheckValues
+        $expected = Test-Ckpt -LiteralPath $local -CheckValues
+        $remote.IsValid | Should -Be $expected.IsValid
+        $remote.IsSafe | Should -Be $expected.IsSafe
+        $remote.Summary | Should -Be $expected.Summary
+    }
+
     It 'names a shard missing from the server as the local read does' {
         $partial = Join-Path $Served 'dcp-partial'
         Copy-Item -LiteralPath (Join-Path $Served 'dcp2_fsdp2_adam') -Destination $partial -Recurse
