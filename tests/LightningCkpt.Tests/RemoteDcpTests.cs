@@ -17,6 +17,9 @@ namespace LightningCkpt.Tests
     {
         private const string Prefix = "/runs/step-100/";
 
+        /// <summary>Where a fixture is served: under its own name, as a folder is named on disk.</summary>
+        private static string PrefixOf(string name) => $"/runs/{name}/";
+
         private static string Fixture(string name) => Path.Combine(RepoPaths.Fixtures, "sharded", name);
 
         private static RemoteSession Session() =>
@@ -34,16 +37,17 @@ namespace LightningCkpt.Tests
         public void A_dcp_folder_by_the_url_of_its_metadata_is_the_local_folder(string name)
         {
             var dir = Fixture(name);
-            using var server = new RangeTestServer(dir, Prefix);
+            var prefix = PrefixOf(name);
+            using var server = new RangeTestServer(dir, prefix);
             var session = Session();
-            var remote = Checkpoint.Open(server.Url(Prefix + ".metadata?sig=SECRET"), session);
+            var remote = Checkpoint.Open(server.Url(prefix + ".metadata?sig=SECRET"), session);
             var local = Checkpoint.Open(dir);
 
             Assert.Equal(local.Format, remote.Format);
             Assert.Equal(CkptInfo.From(local).Name, CkptInfo.From(remote).Name); // named by its folder, as on disk
-            Assert.Equal(server.Url(Prefix + ".metadata?sig=REDACTED"), remote.FilePath);
+            Assert.Equal(server.Url(prefix + ".metadata?sig=REDACTED"), remote.FilePath);
             Assert.Equal(local.Sharding!.WorldSize, remote.Sharding!.WorldSize);
-            Assert.Equal(local.Files.Select(Path.GetFileName), remote.Files.Select(RemoteUrl.FileNameOf));
+            Assert.Equal(local.Files.Select(Path.GetFileName), remote.Files.Select(f => RemoteUrl.NameOf(new Uri(f))));
             Assert.All(remote.Files, f => Assert.EndsWith("?sig=REDACTED", f));
             Assert.Equal(local.FileLength, remote.FileLength);
             Assert.Equal(local.View.Weights.Select(w => w.Name), remote.View.Weights.Select(w => w.Name));
@@ -77,6 +81,39 @@ namespace LightningCkpt.Tests
                 Assert.Equal(new FileInfo(Path.Combine(dir, s.Remote.Name)).Length, s.Remote.Length);
             }
             Assert.Equal(server.ETag, remote.Source.Remote!.ETag); // the .metadata's own identity
+        }
+
+        [SkippableFact]
+        public void Metadata_fetches_the_two_ends_of_each_item_never_a_whole_block_of_tensor_data()
+        {
+            var work = Path.Combine(Path.GetTempPath(), "lc-remote-dcp-" + Guid.NewGuid().ToString("N"));
+            try
+            {
+                var dir = TwoLargeShards(work);
+                using var server = new RangeTestServer(dir, Prefix);
+                var remote = Checkpoint.Open(server.Url(Prefix + ".metadata"), Session());
+                var seen = server.Settled();
+                const int end = Container.Sharded.RemoteShardFolder.ItemEndBytes;
+                foreach (var file in seen.Where(s => s.PathAndQuery.EndsWith(".distcp", StringComparison.Ordinal)).GroupBy(s => s.PathAndQuery))
+                {
+                    var name = file.Key.Substring(Prefix.Length);
+                    int items = remote.Storages.Count(st => st.File!.Remote!.Name == name);
+                    // its opening request, then the ends of its items (the touching ends of neighbours merged)
+                    Assert.True(file.Count() <= items + 1, $"{name}: {file.Count()} requests for {items} items");
+                    Assert.True(file.Sum(s => s.BodyBytes) <= (2 * items + 1) * (long)end, $"{name}: {file.Sum(s => s.BodyBytes)} bytes for {items} items");
+                }
+            }
+            finally
+            {
+                if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+            }
+        }
+
+        [Fact]
+        public void Item_ends_merge_when_they_touch_or_overlap()
+        {
+            var items = new[] { (0L, 10_000L), (10_000L, 100L), (10_100L, 50_000L), (200_000L, 0L), (300_000L, 5_000L) };
+            Assert.Equal(new[] { (0L, 4096L), (5904L, 14196L), (56004L, 60100L), (300_000L, 305_000L) }, Container.Sharded.RemoteShardFolder.EndRanges(items));
         }
 
         /// <summary>The data files a tensor's bytes come from (its own storage's, or its chunks' pieces').</summary>

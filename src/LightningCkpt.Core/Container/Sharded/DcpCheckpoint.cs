@@ -113,6 +113,7 @@ namespace LightningCkpt.Container.Sharded
                 items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = new DcpItem(rel, off, len, transforms);
             }
 
+            Folder.Prefetch(items.Values.Select(i => new KeyValuePair<string, (long, long)>(i.File, (i.Offset, i.Length))));
             var data = new DcpDataFiles(Folder, mdPath, Absorb);
             try
             {

@@ -35,6 +35,13 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>The files whose names end with <paramref name="suffix"/> with their lengths, or null when the folder cannot be listed (a URL).</summary>
         public abstract IReadOnlyList<KeyValuePair<string, long>>? List(string suffix);
 
+        /// <summary>
+        /// Told which byte ranges of which files the reader is about to parse (DCP items, each a small archive whose
+        /// metadata sits at its two ends): a remote folder fetches their ends ahead, several at once; a local one has
+        /// nothing to gain.
+        /// </summary>
+        public virtual void Prefetch(IEnumerable<KeyValuePair<string, (long Offset, long Length)>> items) { }
+
         /// <summary>Another checkpoint file of the folder (Lightning's meta.pt), its storages bound to it.</summary>
         public abstract Checkpoint OpenPart(string name, string what);
 
