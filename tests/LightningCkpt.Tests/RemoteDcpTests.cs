@@ -13,8 +13,16 @@ namespace LightningCkpt.Tests
     /// folder: the same checkpoint as the local folder, each .distcp shard read by conditional ranges with its own
     /// identity, credentials never shown.
     /// </summary>
-    public sealed class RemoteDcpTests
+    public sealed class RemoteDcpTests : IDisposable
     {
+        /// <summary>Folders a test generates (torch 2.x), removed after it.</summary>
+        private readonly string _work = Path.Combine(Path.GetTempPath(), "lc-remote-dcp-" + Guid.NewGuid().ToString("N"));
+
+        public void Dispose()
+        {
+            if (Directory.Exists(_work)) Directory.Delete(_work, recursive: true);
+        }
+
         private const string Prefix = "/runs/step-100/";
 
         /// <summary>Where a fixture is served: under its own name, as a folder is named on disk.</summary>
@@ -86,26 +94,18 @@ namespace LightningCkpt.Tests
         [SkippableFact]
         public void Metadata_fetches_the_two_ends_of_each_item_never_a_whole_block_of_tensor_data()
         {
-            var work = Path.Combine(Path.GetTempPath(), "lc-remote-dcp-" + Guid.NewGuid().ToString("N"));
-            try
+            var dir = TwoLargeShards();
+            using var server = new RangeTestServer(dir, Prefix);
+            var remote = Checkpoint.Open(server.Url(Prefix + ".metadata"), Session());
+            var seen = server.Settled();
+            const int end = Container.Sharded.RemoteShardFolder.ItemEndBytes;
+            foreach (var file in seen.Where(s => s.PathAndQuery.EndsWith(".distcp", StringComparison.Ordinal)).GroupBy(s => s.PathAndQuery))
             {
-                var dir = TwoLargeShards(work);
-                using var server = new RangeTestServer(dir, Prefix);
-                var remote = Checkpoint.Open(server.Url(Prefix + ".metadata"), Session());
-                var seen = server.Settled();
-                const int end = Container.Sharded.RemoteShardFolder.ItemEndBytes;
-                foreach (var file in seen.Where(s => s.PathAndQuery.EndsWith(".distcp", StringComparison.Ordinal)).GroupBy(s => s.PathAndQuery))
-                {
-                    var name = file.Key.Substring(Prefix.Length);
-                    int items = remote.Storages.Count(st => st.File!.Remote!.Name == name);
-                    // its opening request, then the ends of its items (the touching ends of neighbours merged)
-                    Assert.True(file.Count() <= items + 1, $"{name}: {file.Count()} requests for {items} items");
-                    Assert.True(file.Sum(s => s.BodyBytes) <= (2 * items + 1) * (long)end, $"{name}: {file.Sum(s => s.BodyBytes)} bytes for {items} items");
-                }
-            }
-            finally
-            {
-                if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+                var name = file.Key.Substring(Prefix.Length);
+                int items = remote.Storages.Count(st => st.File!.Remote!.Name == name);
+                // its opening request, then the ends of its items (the touching ends of neighbours merged)
+                Assert.True(file.Count() <= items + 1, $"{name}: {file.Count()} requests for {items} items");
+                Assert.True(file.Sum(s => s.BodyBytes) <= (2 * items + 1) * (long)end, $"{name}: {file.Sum(s => s.BodyBytes)} bytes for {items} items");
             }
         }
 
@@ -124,8 +124,9 @@ namespace LightningCkpt.Tests
         /// A torch 2.x DCP folder with two data files whose tensors are larger than what an open caches
         /// (FileSystemWriter with thread_count=2 writes __0_0 and __0_1), so their reads are ranges of their own.
         /// </summary>
-        private static string TwoLargeShards(string dir)
+        private string TwoLargeShards()
         {
+            var dir = _work;
             var o = TorchOracle.Torch2;
             Skip.IfNot(o.Available, o.SkipReason);
             Directory.CreateDirectory(dir);
@@ -144,51 +145,39 @@ namespace LightningCkpt.Tests
         [SkippableFact]
         public void A_shard_replaced_after_the_open_fails_the_reads_of_its_tensors_with_ChangedWhileReading()
         {
-            var work = Path.Combine(Path.GetTempPath(), "lc-remote-dcp-" + Guid.NewGuid().ToString("N"));
-            try
-            {
-                var dir = TwoLargeShards(work);
-                using var server = new RangeTestServer(dir, Prefix);
-                var remote = Checkpoint.Open(server.Url(Prefix + ".metadata"), Session());
-                var tensors = CkptTensor.List(remote, all: true).Where(t => t.Bytes > RemoteObject.BlockBytes).ToList();
-                var changedFile = FilesOf(tensors[0].Tensor).Single();
-                var inChanged = tensors[0];
-                var elsewhere = tensors.First(t => !FilesOf(t.Tensor).Contains(changedFile));
-                var bytes = File.ReadAllBytes(Path.Combine(dir, changedFile));
-                bytes[bytes.Length / 2] ^= 1;
-                server.Replace(Prefix + changedFile, bytes);
-                using var reader = new TensorDataReader();
-                var e = Assert.Throws<CheckpointFormatException>(() => reader.Sha256(inChanged.Tensor));
-                Assert.Equal(CheckpointDefect.ChangedWhileReading, e.Defect);
-                Assert.EndsWith(changedFile, e.FilePath);
-                // the other shard is unchanged: it still reads, as the local file does
-                using var lr = new TensorDataReader();
-                var local = CkptTensor.List(Checkpoint.Open(dir), all: true).Single(t => t.Name == elsewhere.Name);
-                Assert.Equal(lr.Sha256(local.Tensor), reader.Sha256(elsewhere.Tensor));
-            }
-            finally
-            {
-                if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
-            }
+            var dir = TwoLargeShards();
+            using var server = new RangeTestServer(dir, Prefix);
+            var remote = Checkpoint.Open(server.Url(Prefix + ".metadata"), Session());
+            var tensors = CkptTensor.List(remote, all: true).Where(t => t.Bytes > RemoteObject.BlockBytes).ToList();
+            var changedFile = FilesOf(tensors[0].Tensor).Single();
+            var inChanged = tensors[0];
+            var elsewhere = tensors.First(t => !FilesOf(t.Tensor).Contains(changedFile));
+            var bytes = File.ReadAllBytes(Path.Combine(dir, changedFile));
+            bytes[bytes.Length / 2] ^= 1;
+            server.Replace(Prefix + changedFile, bytes);
+            using var reader = new TensorDataReader();
+            var e = Assert.Throws<CheckpointFormatException>(() => reader.Sha256(inChanged.Tensor));
+            Assert.Equal(CheckpointDefect.ChangedWhileReading, e.Defect);
+            Assert.EndsWith(changedFile, e.FilePath);
+            // the other shard is unchanged: it still reads, as the local file does
+            using var lr = new TensorDataReader();
+            var local = CkptTensor.List(Checkpoint.Open(dir), all: true).Single(t => t.Name == elsewhere.Name);
+            Assert.Equal(lr.Sha256(local.Tensor), reader.Sha256(elsewhere.Tensor));
         }
 
         [Fact]
         public void A_shard_missing_from_the_server_is_MissingStorage_naming_it()
         {
             var dir = Fixture("dcp2_gloo2_plain");
-            var copy = Path.Combine(Path.GetTempPath(), "lc-remote-dcp-" + Guid.NewGuid().ToString("N"));
+            var copy = _work;
             Directory.CreateDirectory(copy);
-            try
-            {
-                File.Copy(Path.Combine(dir, ".metadata"), Path.Combine(copy, ".metadata"));
-                File.Copy(Path.Combine(dir, "__0_0.distcp"), Path.Combine(copy, "__0_0.distcp"));
-                using var partial = new RangeTestServer(copy, Prefix);
-                var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(partial.Url(Prefix + ".metadata?sig=SECRET"), Session()));
-                Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
-                Assert.Contains("__1_0.distcp", e.Message);
-                Assert.DoesNotContain("SECRET", e.Message);
-            }
-            finally { Directory.Delete(copy, recursive: true); }
+            File.Copy(Path.Combine(dir, ".metadata"), Path.Combine(copy, ".metadata"));
+            File.Copy(Path.Combine(dir, "__0_0.distcp"), Path.Combine(copy, "__0_0.distcp"));
+            using var partial = new RangeTestServer(copy, Prefix);
+            var e = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(partial.Url(Prefix + ".metadata?sig=SECRET"), Session()));
+            Assert.Equal(CheckpointDefect.MissingStorage, e.Defect);
+            Assert.Contains("__1_0.distcp", e.Message);
+            Assert.DoesNotContain("SECRET", e.Message);
         }
     }
 }
