@@ -49,11 +49,34 @@ namespace LightningCkpt.Bench
             }, repeat);
             double curlAll = Measure.Best(() => Curl($"-s -o /dev/null {url}"), repeat);
 
+            // the sharded bench's DCP folder (--sharded makes it in the same --work), by the URL of its .metadata
+            string dcpDir = Path.Combine(Path.GetDirectoryName(Path.GetFullPath(checkpoint))!, "dcp");
+            string? dcpRow = null;
+            if (File.Exists(Path.Combine(dcpDir, ".metadata")))
+            {
+                long dcpRequests = 0, dcpBytes = 0, dcpLength = 0;
+                int shards = 0;
+                double dcpMeta = Measure.Best(() =>
+                {
+                    var session = new RemoteSession();
+                    var c = Checkpoint.Open($"{nginx.BaseUrl}/dcp/.metadata", session);
+                    CkptInfo.From(c);
+                    dcpRequests = session.Requests;
+                    dcpBytes = session.BytesReceived;
+                    dcpLength = c.FileLength;
+                    shards = c.Sharding!.ShardCount;
+                }, repeat);
+                double dcpLocal = Measure.Best(() => CkptInfo.From(Checkpoint.Open(dcpDir)), repeat);
+                dcpRow = $"| DCP open + metadata by URL of .metadata (Get-CkptInfo) | {dcpMeta:F3} | | {shards} .distcp files, {Measure.Mb(dcpLength)}: {dcpRequests} requests, {Measure.Mb(dcpBytes)}; the local folder opens in {dcpLocal:F3} s |";
+            }
+            else Console.WriteLine($"no DCP folder at {dcpDir} (run --sharded --only dcp with the same --work first): its row is skipped");
+
             Console.WriteLine($"load average before {loadBefore}, after {load()}");
             Console.WriteLine("| task | ours (s) | curl (s) | note |");
             Console.WriteLine("|---|---:|---:|---|");
             Console.WriteLine($"| open + metadata by URL (Get-CkptInfo) | {meta:F4} | {curlMeta:F4} | {requests} requests, {Measure.Mb(bytes)} of {Measure.Mb(length)} (goal ≤ 3 requests, < 1 MB); curl: the head and tail ranges |");
             Console.WriteLine($"| SHA-256 of all weights by URL (Get-CkptTensor -Hash) | {hash:F3} | {curlAll:F3} | {Measure.Mb(weightBytes)} weights at {weightBytes / hash / 1048576:F0} MB/s; curl of the whole {Measure.Mb(length)} object at {length / curlAll / 1048576:F0} MB/s: ours {curlAll * weightBytes / length / hash * 100:F0} % of curl's rate |");
+            if (dcpRow != null) Console.WriteLine(dcpRow);
             return 0;
         }
 

@@ -196,17 +196,28 @@ namespace LightningCkpt
         }
 
         /// <summary>
-        /// One checkpoint file behind an http(s) URL: the same readers over a <see cref="Remote.RemoteStream"/>. Sharded
-        /// checkpoints (index or .metadata URLs) are not read remotely yet.
+        /// A checkpoint behind an http(s) URL: one file through the same readers over a <see cref="Remote.RemoteStream"/>,
+        /// or a sharded one by the URL of its Hugging Face index or DCP .metadata, whose parts are the URLs beside it.
         /// </summary>
         private static Checkpoint OpenRemote(string url, Remote.RemoteSession? remote)
         {
             var display = Remote.RemoteUrl.RedactText(url);
             remote ??= new Remote.RemoteSession();
-            var name = new Uri(url).AbsolutePath;
+            var name = Remote.RemoteUrl.NameOf(new Uri(url));
             if (name.EndsWith(".index.json", StringComparison.OrdinalIgnoreCase)) return OpenRemoteIndex(url, remote);
+            if (name == ShardedCheckpointReader.DcpMetadataName)
+            {
+                try
+                {
+                    return ShardedCheckpointReader.OpenDcp(new RemoteShardFolder(remote, url));
+                }
+                catch (Exception e) when (Unexpected(e))
+                {
+                    throw Wrap(display, e);
+                }
+            }
             if (ShardedCheckpointReader.IsIndexOrMarker(name))
-                throw new CheckpointFormatException(display, "file", "DCP checkpoints (.metadata) cannot be read by URL yet; download the folder and read it locally") { Kind = CheckpointErrorKind.Unsupported };
+                throw new CheckpointFormatException(display, "file", $"rank-local DCP metadata ({name}) is not read; give the URL of the folder's global {ShardedCheckpointReader.DcpMetadataName}") { Kind = CheckpointErrorKind.Unsupported };
             var source = new SourceFile(remote.Open(url));
             using var stream = source.OpenForData();
             return Load(source, stream);
@@ -218,20 +229,13 @@ namespace LightningCkpt
         /// </summary>
         private static Checkpoint OpenRemoteIndex(string url, Remote.RemoteSession remote)
         {
-            var index = remote.Open(url);
-            if (index.Length > Limits.MaxJsonHeaderBytes)
-                throw new CheckpointFormatException(index.DisplayUrl, "file", $"{index.Length} bytes exceed the {Limits.MaxJsonHeaderBytes}-byte limit for this file") { Kind = CheckpointErrorKind.LimitExceeded };
-            var text = new byte[index.Length];
-            index.ReadAt(0, text, 0, text.Length);
-            var baseUri = new Uri(url);
-            return HfShardedIndex.Assemble(index.DisplayUrl, index.DisplayUrl, new SourceFile(index), System.Text.Encoding.UTF8.GetString(text), shard =>
+            var folder = new RemoteShardFolder(remote, url);
+            var indexName = Remote.RemoteUrl.NameOf(new Uri(url));
+            var text = folder.ReadAll(indexName, Limits.MaxJsonHeaderBytes, "this file", out var indexSource);
+            return HfShardedIndex.Assemble(folder.Location, folder.Location, indexSource, System.Text.Encoding.UTF8.GetString(text), shard =>
             {
-                ShardedCheckpointReader.RequirePlainName(shard, index.DisplayUrl);
-                if (shard.IndexOf(':') >= 0 || shard.IndexOf('?') >= 0 || shard.IndexOf('#') >= 0)
-                    throw new CheckpointFormatException(index.DisplayUrl, "file names", $"'{shard}' is not a plain file name beside the index");
-                var escaped = string.Join("/", shard.Replace('\\', '/').Split('/').Select(Uri.EscapeDataString));
-                var shardUri = new UriBuilder(new Uri(baseUri, escaped)) { Query = baseUri.Query.TrimStart('?') }.Uri;
-                return Checkpoint.Open(shardUri.AbsoluteUri, remote);
+                folder.PathOf(shard, folder.Location);
+                return folder.OpenPart(shard, "shard");
             });
         }
 

@@ -22,6 +22,19 @@ namespace LightningCkpt.Tests
         private byte[] _content;
         private int _version = 1;
 
+        /// <summary>The version of each object of a served folder that was replaced (the others are version 1).</summary>
+        private readonly ConcurrentDictionary<string, int> _objectVersions = new ConcurrentDictionary<string, int>(StringComparer.Ordinal);
+
+        /// <summary>Objects by URL path when the server serves a folder (null: one object at every path).</summary>
+        private readonly ConcurrentDictionary<string, byte[]>? _objects;
+
+        /// <summary>Serves every file of <paramref name="dir"/> (top level) at <paramref name="prefix"/> + its name; other paths are 404.</summary>
+        public RangeTestServer(string dir, string prefix) : this(Array.Empty<byte>())
+        {
+            _objects = new ConcurrentDictionary<string, byte[]>(StringComparer.Ordinal);
+            foreach (var f in System.IO.Directory.GetFiles(dir)) _objects[prefix + System.IO.Path.GetFileName(f)] = System.IO.File.ReadAllBytes(f);
+        }
+
         public RangeTestServer(byte[] content)
         {
             _content = content;
@@ -87,6 +100,13 @@ namespace LightningCkpt.Tests
 
         public string ETag => $"\"v{_version}\"";
 
+        /// <summary>Replaces the object at <paramref name="path"/> of a served folder (new bytes, its own new ETag and Last-Modified).</summary>
+        public void Replace(string path, byte[] content)
+        {
+            _objects![path] = content;
+            _objectVersions.AddOrUpdate(path, 2, (_, v) => v + 1);
+        }
+
         /// <summary>Replaces the object (new bytes, new ETag and Last-Modified).</summary>
         public void Replace(byte[] content)
         {
@@ -133,9 +153,11 @@ namespace LightningCkpt.Tests
                     resp.AddHeader("Retry-After", "0");
                     return;
                 }
-                var content = _content;
-                var etag = ETag;
-                var modified = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMinutes(_version);
+                byte[]? content = _content;
+                if (_objects != null && !_objects.TryGetValue(path, out content)) { status = resp.StatusCode = 404; return; }
+                int version = _objects != null ? (_objectVersions.TryGetValue(path, out var v) ? v : 1) : _version;
+                var etag = $"\"v{version}\"";
+                var modified = new DateTime(2026, 1, 1, 0, 0, 0, DateTimeKind.Utc).AddMinutes(version);
                 if (!IgnoreConditions)
                 {
                     var ifMatch = req.Headers["If-Match"];

@@ -12,6 +12,10 @@ BeforeAll {
     foreach ($layout in 'hf_safetensors', 'hf_bin') {
         Get-ChildItem -LiteralPath (Join-Path $RepoRoot "tests/fixtures/sharded/$layout") -File | ForEach-Object { Copy-TestFile $_.FullName (Join-Path $Served "$layout/$($_.Name)") }
     }
+    # real torch 2.14 DCP folders: FSDP2 with AdamW (DTensor shards on two ranks) and Lightning's sharded .ckpt (+ meta.pt)
+    foreach ($layout in 'dcp2_fsdp2_adam', 'lightning2_fsdp.ckpt') {
+        Copy-Item -LiteralPath (Join-Path $RepoRoot "tests/fixtures/sharded/$layout") -Destination (Join-Path $Served $layout) -Recurse
+    }
     $script:Big = Join-Path $Served 'big.ckpt'
     $script:Medium = Join-Path $Served 'medium.ckpt'
     $script:Certificates = New-TestCertificateAuthority (Join-Path $TestDrive 'tls')
@@ -177,21 +181,87 @@ Describe 'Hugging Face sharded checkpoints by the URL of their index' {
     }
 }
 
+Describe 'DCP checkpoints by the URL of their .metadata' {
+    It 'Get-CkptInfo of <_> reads as the local folder, every shard by ranges and no byte twice' -ForEach @('dcp2_fsdp2_adam', 'lightning2_fsdp.ckpt') {
+        $local = Join-Path $Served $_
+        $call = Measure-NginxCall $Nginx { Get-CkptInfo "$Http/$_/.metadata?sig=SECRET" }
+        $remote = $call.Output
+        $expected = Get-CkptInfo -LiteralPath $local
+        foreach ($p in 'Format', 'Kind', 'Epoch', 'GlobalStep', 'TensorCount', 'AllTensorCount', 'ParameterCount', 'WeightsBytes', 'OptimizerStateBytes',
+            'ShardCount', 'WorldSize', 'Length', 'IsSafe') {
+            $remote.$p | Should -Be $expected.$p -Because $p
+        }
+        $remote.FullName | Should -Be "$Http/$_/.metadata?sig=REDACTED"
+        $remote.Name | Should -Be $expected.Name   # named by its folder, as on disk
+        $remote.ShardFiles | ForEach-Object { $_ | Should -Match 'sig=REDACTED$' }
+        ($remote.ShardFiles | ForEach-Object { ([uri]$_).Segments[-1] }) | Should -Be ($expected.ShardFiles | ForEach-Object { Split-Path -Leaf $_ })
+        # (a plain DCP folder costs one 404 for the meta.pt that would make it Lightning's)
+        foreach ($line in $call.Lines | Where-Object { $_ -notlike '404 *' }) { $line | Should -Match '^206 \d+ "bytes=\d+-\d+"' }
+        $folderBytes = (Get-ChildItem -LiteralPath $local -Force -File | Measure-Object -Property Length -Sum).Sum
+        $rangeBytes = 0; foreach ($line in $call.Lines | Where-Object { $_ -like '206 *' }) { $rangeBytes += [long]($line -split ' ')[1] }
+        $rangeBytes | Should -BeLessOrEqual $folderBytes
+    }
+
+    It 'Get-CkptTensor -Hash and -Statistics equal the local folder''s' {
+        $url = "$Http/dcp2_fsdp2_adam/.metadata"
+        $local = Join-Path $Served 'dcp2_fsdp2_adam'
+        $remote = Get-CkptTensor $url -All -Hash -Statistics
+        $expected = Get-CkptTensor -LiteralPath $local -All -Hash -Statistics
+        $remote.Count | Should -Be $expected.Count
+        $remote.Name | Should -Be $expected.Name
+        $remote.Sha256 | Should -Be $expected.Sha256
+        foreach ($p in 'Mean', 'Std', 'Min', 'Max', 'L2Norm') {
+            # as round-trip text: NaN (the std of a one-element moment) equals itself there
+            ($remote.$p | ForEach-Object { "$_" }) | Should -Be ($expected.$p | ForEach-Object { "$_" }) -Because $p
+        }
+    }
+
+    It 'Import-Ckpt | Export-Ckpt consolidates the URL into the file the local folder gives' {
+        # the same file name: torch's zip names its root folder after it
+        $localOut = Join-Path (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'export-local')).FullName 'consolidated.ckpt'
+        $remoteOut = Join-Path (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'export-remote')).FullName 'consolidated.ckpt'
+        Import-Ckpt -LiteralPath (Join-Path $Served 'lightning2_fsdp.ckpt') | Export-Ckpt -OutFile $localOut
+        Import-Ckpt "$Http/lightning2_fsdp.ckpt/.metadata?sig=SECRET" | Export-Ckpt -OutFile $remoteOut
+        (Get-FileHash -LiteralPath $remoteOut).Hash | Should -Be (Get-FileHash -LiteralPath $localOut).Hash
+        (Get-CkptInfo -LiteralPath $remoteOut).Format | Should -Be 'Zip'
+    }
+
+    It 'Select-CkptWeights writes from the URL the file it writes from the local folder' {
+        $localOut = Join-Path (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'select-local')).FullName 'weights.safetensors'
+        $remoteOut = Join-Path (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'select-remote')).FullName 'weights.safetensors'
+        Select-CkptWeights -LiteralPath (Join-Path $Served 'dcp2_fsdp2_adam') -OutFile $localOut
+        Select-CkptWeights "$Http/dcp2_fsdp2_adam/.metadata" -OutFile $remoteOut
+        (Get-FileHash -LiteralPath $remoteOut).Hash | Should -Be (Get-FileHash -LiteralPath $localOut).Hash
+    }
+
+    It 'Compare-Ckpt finds no difference from the local folder, and Test-Ckpt grades it as the local folder' {
+        $local = Join-Path $Served 'lightning2_fsdp.ckpt'
+        @(Compare-Ckpt -ReferencePath $local -DifferencePath "$Http/lightning2_fsdp.ckpt/.metadata" -All) | Should -HaveCount 0
+        $remote = Test-Ckpt "$Http/lightning2_fsdp.ckpt/.metadata" -CheckValues
+        $expected = Test-Ckpt -LiteralPath $local -CheckValues
+        $remote.IsValid | Should -Be $expected.IsValid
+        $remote.IsSafe | Should -Be $expected.IsSafe
+        $remote.Summary | Should -Be $expected.Summary
+    }
+
+    It 'names a shard missing from the server as the local read does' {
+        $partial = Join-Path $Served 'dcp-partial'
+        Copy-Item -LiteralPath (Join-Path $Served 'dcp2_fsdp2_adam') -Destination $partial -Recurse
+        Remove-Item -LiteralPath (Join-Path $partial '__1_0.distcp')
+        Get-CkptInfo "$Http/dcp-partial/.metadata?sig=SECRET" -ErrorVariable err -ErrorAction SilentlyContinue
+        Get-CkptInfo -LiteralPath $partial -ErrorVariable localErr -ErrorAction SilentlyContinue
+        $err[0].FullyQualifiedErrorId | Should -Be $localErr[0].FullyQualifiedErrorId
+        $err[0].Exception.Message | Should -Match '__1_0\.distcp'
+        $err[0].Exception.Message | Should -Not -Match 'SECRET'
+    }
+}
+
 Describe 'TLS by URL' {
     BeforeAll {
-        $script:Shell = @(if (Test-Path -LiteralPath (Join-Path $PSHOME 'pwsh') -PathType Leaf) { Join-Path $PSHOME 'pwsh' } else { 'dotnet'; Join-Path $PSHOME 'pwsh.dll' })
         $script:Child = {
-            # a fresh pwsh: .NET reads the trust store (and SSL_CERT_FILE) once per process
             param([string] $CaFile)
-            $saved = $env:SSL_CERT_FILE
-            try {
-                $env:SSL_CERT_FILE = $CaFile
-                $command = "Import-Module '$((Get-Module LightningCkpt).Path -replace '\.psm1$|\.dll$', '.psd1')' -ErrorAction Stop; " +
-                    "try { (Get-CkptInfo '$($Nginx.Https)/files/last.ckpt' -ErrorAction Stop).GlobalStep } catch { 'ERROR ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }"
-                $shellArgs = @($script:Shell | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $command)
-                & $script:Shell[0] @shellArgs
-            }
-            finally { $env:SSL_CERT_FILE = $saved }
+            Invoke-FreshPwsh @{ SSL_CERT_FILE = $(if ($CaFile) { $CaFile } else { $null }) } `
+                "try { (Get-CkptInfo '$($Nginx.Https)/files/last.ckpt' -ErrorAction Stop).GlobalStep } catch { 'ERROR ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }"
         }
     }
 
@@ -203,6 +273,54 @@ Describe 'TLS by URL' {
     It 'refuses a server whose CA is not trusted (validation is never disabled)' -Skip:(-not $IsLinux) {
         $out = & $Child $null
         $out | Select-Object -Last 1 | Should -Match '^ERROR RemoteRequestFailed'
+    }
+}
+
+Describe 'Proxies from the environment (HTTP_PROXY, NO_PROXY)' {
+    BeforeAll {
+        $script:Proxy = Start-TestForwardProxy
+        # the proxy variables as the test sets them, whatever the runner's own (lower case wins in .NET)
+        $script:ProxyEnv = [hashtable]::new([StringComparer]::Ordinal) # variable names are case-sensitive here
+        foreach ($name in 'http_proxy', 'HTTPS_PROXY', 'https_proxy', 'ALL_PROXY', 'all_proxy', 'NO_PROXY', 'no_proxy') { $ProxyEnv[$name] = $null }
+        $ProxyEnv['HTTP_PROXY'] = $Proxy.Url
+        $script:Report = "catch { 'ERROR ' + `$_.FullyQualifiedErrorId + ' ' + `$_.Exception.Message }"
+    }
+    AfterAll { Stop-TestServer $script:Proxy }
+
+    It 'sends every request through HTTP_PROXY, DCP shards included' {
+        $local = (Get-CkptTensor -LiteralPath (Join-Path $Served 'dcp2_fsdp2_adam') -All -Hash).Sha256 -join ','
+        $script = "try { (Get-CkptTensor '$Http/dcp2_fsdp2_adam/.metadata?sig=SECRET' -All -Hash -ErrorAction Stop).Sha256 -join ',' } $Report"
+        $viaProxy = Measure-NginxCall $Proxy { Measure-NginxCall $Nginx { Invoke-FreshPwsh $ProxyEnv $script } }
+        $atOrigin = $viaProxy.Output
+        $atOrigin.Output | Select-Object -Last 1 | Should -Be $local
+        $viaProxy.Requests | Should -BeGreaterThan 2
+        # what the origin answered in that call is what went through the proxy: every request
+        $atOrigin.Requests | Should -Be $viaProxy.Requests
+        $viaProxy.Lines | ForEach-Object { $_ | Should -Match '"/files/dcp2_fsdp2_adam/[^"]+\?sig=SECRET"$' }
+    }
+
+    It 'goes straight to a host NO_PROXY names' {
+        $call = Measure-NginxCall $Proxy {
+            $bypass = $ProxyEnv.Clone(); $bypass['NO_PROXY'] = '127.0.0.1'
+            Invoke-FreshPwsh $bypass "try { (Get-CkptInfo '$Http/last.ckpt' -ErrorAction Stop).GlobalStep } $Report"
+        }
+        $call.Output | Select-Object -Last 1 | Should -Be "$((Get-CkptInfo -LiteralPath (Join-Path $Served 'last.ckpt')).GlobalStep)"
+        $call.Requests | Should -Be 0 -Because ($call.Lines -join " | ")
+    }
+
+    It 'keeps the URL''s credentials out of errors through the proxy, and the proxy''s own' {
+        $out = Invoke-FreshPwsh $ProxyEnv "try { Get-CkptInfo 'http://user:PWSECRET@$(([uri]$Http).Authority)/files/nothere.ckpt?sig=SIGSECRET' -ErrorAction Stop } $Report"
+        $last = $out | Select-Object -Last 1
+        $last | Should -Match '^ERROR RemoteNotFound'
+        $last | Should -Match 'sig=REDACTED'
+        $last | Should -Not -Match 'SECRET'
+
+        # a proxy that does not answer, given with credentials of its own
+        $dead = $ProxyEnv.Clone(); $dead['HTTP_PROXY'] = "http://proxyuser:PROXYSECRET@127.0.0.1:$(Get-FreeTcpPort)"
+        $out = Invoke-FreshPwsh $dead "try { Get-CkptInfo '$Http/last.ckpt?sig=SIGSECRET' -TimeoutSec 5 -ErrorAction Stop } $Report"
+        $last = $out | Select-Object -Last 1
+        $last | Should -Match '^ERROR RemoteRequestFailed'
+        $last | Should -Not -Match 'SECRET'
     }
 }
 

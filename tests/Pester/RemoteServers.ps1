@@ -53,19 +53,7 @@ function Start-TestNginx([string] $Root, $Certificates) {
         }
         location /slow/ { alias $rootDir; limit_rate 1k; }
 "@
-    $conf = @"
-daemon off;
-master_process off;
-worker_processes 1;
-pid $dir/nginx.pid;
-error_log $dir/error.log;
-events { worker_connections 128; }
-http {
-    log_format counted '`$status `$body_bytes_sent "`$http_range" "`$request_uri"';
-    access_log $log counted;
-    client_body_temp_path $dir/body; proxy_temp_path $dir/proxy; fastcgi_temp_path $dir/fastcgi;
-    uwsgi_temp_path $dir/uwsgi; scgi_temp_path $dir/scgi;
-    default_type application/octet-stream;
+    $servers = @"
     server {
         listen 127.0.0.1:$http;
 $locations
@@ -77,15 +65,67 @@ $locations
         ssl_certificate_key $($Certificates.KeyFile);
 $locations
     }
+"@
+    $process = Start-NginxProcess $dir $servers @($http, $https)
+    [pscustomobject]@{ Process = $process; Dir = $dir; Log = $log; Http = "http://127.0.0.1:$http"; Https = "https://localhost:$https" }
+}
+
+function Start-NginxProcess([string] $Dir, [string] $Servers, [int[]] $Ports) {
+    # nginx in the foreground, its prefix, config and logs in $Dir (access.log counts status, body bytes, range, URI)
+    $conf = @"
+daemon off;
+master_process off;
+worker_processes 1;
+pid $Dir/nginx.pid;
+error_log $Dir/error.log;
+events { worker_connections 128; }
+http {
+    log_format counted '`$status `$body_bytes_sent "`$http_range" "`$request_uri"';
+    access_log $Dir/access.log counted;
+    client_body_temp_path $Dir/body; proxy_temp_path $Dir/proxy; fastcgi_temp_path $Dir/fastcgi;
+    uwsgi_temp_path $Dir/uwsgi; scgi_temp_path $Dir/scgi;
+    default_type application/octet-stream;
+$Servers
 }
 "@
-    Set-Content -LiteralPath (Join-Path $dir 'nginx.conf') -Value $conf
+    Set-Content -LiteralPath (Join-Path $Dir 'nginx.conf') -Value $conf
     $nginx = if (Test-Path /usr/sbin/nginx) { '/usr/sbin/nginx' } else { (Get-Command nginx -ErrorAction Stop).Source }
-    $process = Start-Process -FilePath $nginx -ArgumentList @('-p', $dir, '-c', (Join-Path $dir 'nginx.conf'), '-e', (Join-Path $dir 'error.log')) `
-        -PassThru -RedirectStandardOutput (Join-Path $dir 'stdout.txt') -RedirectStandardError (Join-Path $dir 'stderr.txt')
-    Wait-TcpPort $http $process 'nginx'
-    Wait-TcpPort $https $process 'nginx'
-    [pscustomobject]@{ Process = $process; Dir = $dir; Log = $log; Http = "http://127.0.0.1:$http"; Https = "https://localhost:$https" }
+    $process = Start-Process -FilePath $nginx -ArgumentList @('-p', $Dir, '-c', (Join-Path $Dir 'nginx.conf'), '-e', (Join-Path $Dir 'error.log')) `
+        -PassThru -RedirectStandardOutput (Join-Path $Dir 'stdout.txt') -RedirectStandardError (Join-Path $Dir 'stderr.txt')
+    foreach ($port in $Ports) { Wait-TcpPort $port $process 'nginx' }
+    $process
+}
+
+function Start-TestForwardProxy {
+    # A plain-http forward proxy (nginx): a request in absolute form goes on to the host:port it names, an IP literal
+    # on loopback (no resolver needed); Range and If-Match pass through, answers come back unbuffered.
+    $dir = Join-Path ([System.IO.Path]::GetTempPath()) ("lc-proxy-" + [guid]::NewGuid().ToString('n'))
+    $null = New-Item -ItemType Directory -Path $dir
+    $port = Get-FreeTcpPort
+    $servers = "    server {`n        listen 127.0.0.1:$port;`n        location / { proxy_pass http://`$http_host`$request_uri; proxy_http_version 1.1; proxy_buffering off; }`n    }"
+    $process = Start-NginxProcess $dir $servers @($port)
+    [pscustomobject]@{ Process = $process; Dir = $dir; Log = (Join-Path $dir 'access.log'); Url = "http://127.0.0.1:$port" }
+}
+
+function Invoke-FreshPwsh([hashtable] $Environment, [string] $Script) {
+    # $Script in a fresh pwsh with the module imported and $Environment set ($null removes a variable): .NET reads the
+    # proxy variables and the trust store once per process, so each setting needs its own process
+    $shell = @(if (Test-Path -LiteralPath (Join-Path $PSHOME 'pwsh') -PathType Leaf) { Join-Path $PSHOME 'pwsh' } else { 'dotnet'; Join-Path $PSHOME 'pwsh.dll' })
+    $saved = [hashtable]::new([StringComparer]::Ordinal)
+    # ([NullString]::Value: a plain $null would reach .NET as "", which leaves the variable set and empty)
+    $set = { param($name, $value) [Environment]::SetEnvironmentVariable($name, $(if ($null -eq $value) { [NullString]::Value } else { $value })) }
+    foreach ($name in $Environment.Keys) {
+        $saved[$name] = [Environment]::GetEnvironmentVariable($name)
+        & $set $name $Environment[$name]
+    }
+    try {
+        $command = "Import-Module '$((Get-Module LightningCkpt).Path -replace '\.psm1$|\.dll$', '.psd1')' -ErrorAction Stop; $Script"
+        $shellArgs = @($shell | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $command)
+        & $shell[0] @shellArgs
+    }
+    finally {
+        foreach ($name in $saved.Keys) { & $set $name $saved[$name] }
+    }
 }
 
 function Stop-TestServer($Server) {

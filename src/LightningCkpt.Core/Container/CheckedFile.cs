@@ -53,7 +53,7 @@ namespace LightningCkpt.Container
             return System.Text.Encoding.UTF8.GetString(bytes, skip, bytes.Length - skip);
         }
 
-        private static CheckpointFormatException TooLarge(string path, string bytes, long maxBytes, string what) =>
+        internal static CheckpointFormatException TooLarge(string path, string bytes, long maxBytes, string what) =>
             new CheckpointFormatException(path, what, $"{bytes} bytes exceed the {maxBytes}-byte limit for {what}") { Kind = CheckpointErrorKind.LimitExceeded };
     }
 }

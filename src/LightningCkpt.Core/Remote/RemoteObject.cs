@@ -90,12 +90,43 @@ namespace LightningCkpt.Remote
         public override string ToString() =>
             $"{DisplayUrl}, {Length} bytes" + (ETag != null ? $", ETag {ETag}" : "") + (LastModified is { } lm ? $", modified {lm:O}" : "");
 
-        /// <summary>Opens the object with one range request for its head: identity, length and the first bytes.</summary>
-        internal static RemoteObject Open(RemoteSession session, Uri uri)
+        /// <summary>
+        /// Opens the object with one range request for its head: identity, length and the first
+        /// <paramref name="headBytes"/> bytes (a shard whose metadata ranges are known asks for less than a file's head).
+        /// </summary>
+        internal static RemoteObject Open(RemoteSession session, Uri uri, int headBytes = BlockBytes)
         {
             var o = new RemoteObject(session, uri);
-            Run(() => o.OpenAsync(session.Stopping));
+            Run(() => o.OpenAsync(Math.Max(1, headBytes), session.Stopping));
             return o;
+        }
+
+        /// <summary>
+        /// Brings bytes [<paramref name="offset"/>, +<paramref name="count"/>) (clipped to the object) into the metadata
+        /// cache with one conditional range, unless they are there already: what a reader that knows its metadata
+        /// ranges (DCP items) asks for ahead, several objects at once.
+        /// </summary>
+        internal void Warm(long offset, int count)
+        {
+            long end = Math.Min(Length, offset + (long)count);
+            if (offset < 0) return;
+            // only what is missing: cached bytes at either end (a file's opening head) are not asked for again
+            lock (_cache)
+            {
+                for (bool moved = true; offset < end && moved;)
+                {
+                    moved = false;
+                    foreach (var s in _cache)
+                    {
+                        if (offset >= s.Start && offset < s.End) { offset = s.End; moved = true; }
+                        if (end > s.Start && end <= s.End && offset < end) { end = Math.Max(offset, s.Start); moved = true; }
+                    }
+                }
+            }
+            if (offset >= end) return;
+            var block = new byte[end - offset];
+            Fetch(offset, block, 0, block.Length);
+            AddToCache(offset, block);
         }
 
         /// <summary>
@@ -229,8 +260,8 @@ namespace LightningCkpt.Remote
 
         // ---- HTTP ----
 
-        private Task OpenAsync(CancellationToken cancel) =>
-            RequestAsync(() => r => r.Headers.Range = new RangeHeaderValue(0, BlockBytes - 1), conditional: false, async (resp, token) =>
+        private Task OpenAsync(int headBytes, CancellationToken cancel) =>
+            RequestAsync(() => r => r.Headers.Range = new RangeHeaderValue(0, headBytes - 1), conditional: false, async (resp, token) =>
             {
                 if (resp.StatusCode == HttpStatusCode.RequestedRangeNotSatisfiable && resp.Content.Headers.ContentRange?.Length == 0) // an empty object
                 {

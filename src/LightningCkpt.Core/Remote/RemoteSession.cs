@@ -44,12 +44,15 @@ namespace LightningCkpt.Remote
         internal void CountRequest() => Interlocked.Increment(ref _requests);
         internal void CountBytes(long n) => Interlocked.Add(ref _bytes, n);
 
-        /// <summary>The object at <paramref name="url"/>, opened (identity recorded) on first use in this session.</summary>
-        public RemoteObject Open(string url)
+        /// <summary>
+        /// The object at <paramref name="url"/>, opened (identity recorded, the first <paramref name="headBytes"/>
+        /// bytes cached) on first use in this session.
+        /// </summary>
+        public RemoteObject Open(string url, int headBytes = RemoteObject.BlockBytes)
         {
             lock (_objects)
                 if (_objects.TryGetValue(url, out var known)) return known;
-            var opened = RemoteObject.Open(this, RemoteUrl.Parse(url));
+            var opened = RemoteObject.Open(this, RemoteUrl.Parse(url), headBytes);
             lock (_objects)
             {
                 if (_objects.TryGetValue(url, out var raced)) return raced;

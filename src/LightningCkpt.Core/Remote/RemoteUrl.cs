@@ -56,9 +56,23 @@ namespace LightningCkpt.Remote
             return q < 0 ? text : text.Substring(0, q) + "?" + Redacted;
         }
 
-        /// <summary>The file name of a path, or of a URL (its last path segment, without the query): what Name properties show.</summary>
-        public static string FileNameOf(string pathOrUrl) =>
-            IsRemote(pathOrUrl) ? NameOf(new Uri(pathOrUrl)) : System.IO.Path.GetFileName(pathOrUrl);
+        /// <summary>
+        /// The file name of a path, or of a URL (its last path segment, without the query): what Name properties show.
+        /// A DCP checkpoint by the URL of its .metadata is named by its folder, as it is on disk.
+        /// </summary>
+        public static string FileNameOf(string pathOrUrl)
+        {
+            if (!IsRemote(pathOrUrl)) return System.IO.Path.GetFileName(pathOrUrl);
+            var uri = new Uri(pathOrUrl);
+            var name = NameOf(uri);
+            if (name != DcpMetadataName) return name;
+            var dir = uri.AbsolutePath.Substring(0, uri.AbsolutePath.LastIndexOf('/'));
+            var folder = Uri.UnescapeDataString(dir.Substring(dir.LastIndexOf('/') + 1));
+            return folder.Length > 0 ? folder : name;
+        }
+
+        /// <summary>The file a DCP folder is opened by (its global metadata).</summary>
+        internal const string DcpMetadataName = ".metadata";
 
         /// <summary>The object's file name: the last path segment, unescaped.</summary>
         public static string NameOf(Uri uri)

@@ -187,7 +187,7 @@ namespace LightningCkpt.Writing
                 outs.Add(o);
             }
 
-            WriteFile(outFile, overwrite, OutputGuard.FilesOf(source), outs, format, options.KeepMetadata ? source : null, Path.GetFileName(source.FilePath), options.Warn, pool,
+            WriteFile(outFile, overwrite, OutputGuard.FilesOf(source), outs, format, options.KeepMetadata ? source : null, Remote.RemoteUrl.FileNameOf(source.FilePath), options.Warn, pool,
                 options.Progress?.Cancellation ?? default);
         }
 

@@ -23,9 +23,13 @@ namespace LightningCkpt.Container.Sharded
             "torch.distributed.checkpoint.metadata",        // torch 2.x
         };
 
-        private DcpCheckpoint(string dir) => Dir = dir;
+        private DcpCheckpoint(ShardFolder folder) => Folder = folder;
 
-        public string Dir { get; }
+        /// <summary>Where the files are: a local folder, or the URL prefix of a remote .metadata.</summary>
+        public ShardFolder Folder { get; }
+
+        /// <summary>What the checkpoint is called: the folder, or the .metadata URL as it may be shown.</summary>
+        public string Dir => Folder.Location;
         public PyDict Root { get; } = new PyDict();
         public List<StorageRef> Storages { get; } = new List<StorageRef>();
         public List<GlobalsRecorder> Globals { get; } = new List<GlobalsRecorder>();
@@ -43,9 +47,11 @@ namespace LightningCkpt.Container.Sharded
         /// <summary>False when the metadata carried no planner_data (torch 1.13): keys are flat as written.</summary>
         public bool HasPlannerData { get; private set; }
 
-        public static DcpCheckpoint Open(string dir)
+        public static DcpCheckpoint Open(string dir) => Open(new LocalShardFolder(dir));
+
+        public static DcpCheckpoint Open(ShardFolder folder)
         {
-            var c = new DcpCheckpoint(Path.GetFullPath(dir));
+            var c = new DcpCheckpoint(folder);
             c.Load();
             return c;
         }
@@ -56,16 +62,16 @@ namespace LightningCkpt.Container.Sharded
 
         private void Load()
         {
-            var mdPath = Path.Combine(Dir, ShardedCheckpointReader.DcpMetadataName);
+            var mdPath = Folder.PathOf(ShardedCheckpointReader.DcpMetadataName, Dir);
             Files.Add(mdPath);
-            MetadataSource = ShardedCheckpointReader.Identify(mdPath);
-            var bytes = CheckedFile.ReadAllBytes(mdPath, Limits.MaxPickleBytes, "the .metadata file");
-            if (!MetadataSource.Identity.IsUnchangedIn(FileIdentity.Of(mdPath))) throw MetadataSource.Changed("file");
+            var bytes = Folder.ReadAll(ShardedCheckpointReader.DcpMetadataName, Limits.MaxPickleBytes, "the .metadata file", out var mdSource);
+            MetadataSource = mdSource;
             var host = new TorchHost(new NoStorages(mdPath));
-            // the metadata of many ranks is large by nature: its allowance follows the data files it describes
-            var listed = new DirectoryInfo(Dir).GetFiles("*.distcp");
+            // the metadata of many ranks is large by nature: its allowance follows the data files it describes (a
+            // URL prefix cannot be listed: by URL the metadata has the flat allowance of a pickle beside no data)
+            var listed = Folder.List(".distcp");
             long dataBytes = 0;
-            foreach (var f in listed) dataBytes += f.Length;
+            if (listed != null) foreach (var f in listed) dataBytes += f.Value;
             var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(dataBytes) };
             var md = machine.Load(bytes);
             Globals.Add(machine.Globals);
@@ -107,7 +113,8 @@ namespace LightningCkpt.Container.Sharded
                 items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = new DcpItem(rel, off, len, transforms);
             }
 
-            var data = new DcpDataFiles(Dir, mdPath, Absorb);
+            Folder.Prefetch(items.Values.Select(i => new KeyValuePair<string, (long, long)>(i.File, (i.Offset, i.Length))));
+            var data = new DcpDataFiles(Folder, mdPath, Absorb);
             try
             {
                 foreach (var entry in sdm)
@@ -138,10 +145,10 @@ namespace LightningCkpt.Container.Sharded
             }
             WorldSize = Math.Max(1, data.Ranks.Count);
             DataFiles = data.Names.Count;
-            foreach (var f in data.Names.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Path.Combine(Dir, f));
+            foreach (var f in data.Names.OrderBy(x => x, StringComparer.Ordinal)) Files.Add(Folder.PathOf(f, mdPath));
             if (data.SawSafetensors) Notes.Add("tensors in safetensors parts (serialization_format=SAFETENSORS)");
             if (data.TransformsSeen.Count > 0) Notes.Add("stream transforms " + string.Join(", ", data.TransformsSeen));
-            var stray = listed.Select(f => f.Name).Where(n => !data.Names.Contains(n)).ToList();
+            var stray = (listed ?? Array.Empty<KeyValuePair<string, long>>()).Select(f => f.Key).Where(n => !data.Names.Contains(n)).ToList();
             if (stray.Count > 0) Notes.Add($"{stray.Count} .distcp file(s) the metadata does not name: {string.Join(", ", stray.Take(5))}");
         }
 
@@ -174,7 +181,7 @@ namespace LightningCkpt.Container.Sharded
                 var idx = IndexKey(key, new PyTuple(offsets.Select(o => (object?)o).ToArray()));
                 if (!items.TryGetValue(idx, out var where)) throw Missing(mdPath, key, $"the chunk at [{string.Join(", ", offsets)}]");
                 var piece = data.Piece(where, key, offsets);
-                chunks.Add(ShardedCheckpointReader.Chunk(Path.Combine(Dir, where.File), $"bytes {where.Offset}+{where.Length}", key, dtype, offsets, sizes, piece, $"{where.File}@{where.Offset}"));
+                chunks.Add(ShardedCheckpointReader.Chunk(Folder.PathOf(where.File, mdPath), $"bytes {where.Offset}+{where.Length}", key, dtype, offsets, sizes, piece, $"{where.File}@{where.Offset}"));
             }
             return ShardedCheckpointReader.Place(mdPath, key, dtype, size, chunks);
         }

@@ -39,19 +39,19 @@ namespace LightningCkpt.Container.Sharded
         private const string ZstdDescriptor = "stream.zstd/";
         private static readonly Regex DataFileName = new Regex(@"^__(\d+)_(\d+)\.distcp$", RegexOptions.CultureInvariant);
 
-        private readonly string _dir;
+        private readonly ShardFolder _folder;
         private readonly string _mdPath;
         private readonly Action<LoadedPickle> _absorb;
-        private readonly Dictionary<string, FileStream> _files = new Dictionary<string, FileStream>(StringComparer.Ordinal);
+        private readonly Dictionary<string, Stream> _files = new Dictionary<string, Stream>(StringComparer.Ordinal);
         private readonly Dictionary<string, SourceFile> _sources = new Dictionary<string, SourceFile>(StringComparer.Ordinal);
         private readonly Dictionary<string, SafetensorsPart> _parts = new Dictionary<string, SafetensorsPart>(StringComparer.Ordinal);
 
-        /// <param name="dir">The DCP folder.</param>
+        /// <param name="folder">The DCP folder (local, or the URL prefix of a remote .metadata).</param>
         /// <param name="mdPath">Its .metadata file (named in messages about the items it records).</param>
         /// <param name="absorb">Takes the storages and globals of every archive or part read.</param>
-        public DcpDataFiles(string dir, string mdPath, Action<LoadedPickle> absorb)
+        public DcpDataFiles(ShardFolder folder, string mdPath, Action<LoadedPickle> absorb)
         {
-            _dir = dir;
+            _folder = folder;
             _mdPath = mdPath;
             _absorb = absorb;
         }
@@ -89,7 +89,7 @@ namespace LightningCkpt.Container.Sharded
             return piece;
         }
 
-        private TensorRef FromSafetensors(FileStream fs, DcpItem where, string key, long[] offsets)
+        private TensorRef FromSafetensors(Stream fs, DcpItem where, string key, long[] offsets)
         {
             var path = PathOf(where);
             var id = where.File + "\0" + where.Offset.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -132,7 +132,7 @@ namespace LightningCkpt.Container.Sharded
             return r;
         }
 
-        private LoadedPickle Archive(FileStream fs, DcpItem where, string key)
+        private LoadedPickle Archive(Stream fs, DcpItem where, string key)
         {
             var path = PathOf(where);
             if (where.Transforms.Count == 0)
@@ -168,7 +168,7 @@ namespace LightningCkpt.Container.Sharded
         }
 
         /// <summary>The item's bytes through its transforms (listed in reverse order of application: decoding runs them as listed).</summary>
-        private byte[] Decode(FileStream fs, DcpItem where, string key)
+        private byte[] Decode(Stream fs, DcpItem where, string key)
         {
             var path = PathOf(where);
             var at = $"bytes {where.Offset}+{where.Length}";
@@ -189,17 +189,16 @@ namespace LightningCkpt.Container.Sharded
             return data;
         }
 
-        private FileStream Open(DcpItem where, string key)
+        private Stream Open(DcpItem where, string key)
         {
             var path = PathOf(where);
             if (!_files.TryGetValue(where.File, out var fs))
             {
-                if (_files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(_dir, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
-                if (!File.Exists(path))
-                    throw new CheckpointFormatException(_mdPath, "storage_data", $"'{key}' lives in '{where.File}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
-                fs = CheckedFile.OpenRead(path); // type and size checked: a FIFO or device would hang or read without end
+                if (_files.Count >= Limits.MaxShardFiles) throw new CheckpointFormatException(_folder.Location, "folder", $"more than {Limits.MaxShardFiles} data files") { Kind = CheckpointErrorKind.LimitExceeded };
+                fs = _folder.OpenData(where.File, out var source)
+                    ?? throw new CheckpointFormatException(_mdPath, "storage_data", $"'{key}' lives in '{where.File}', which is missing (a rank's shard was not copied?)") { Defect = CheckpointDefect.MissingStorage };
                 _files.Add(where.File, fs);
-                _sources.Add(where.File, new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)));
+                _sources.Add(where.File, source);
                 var m = DataFileName.Match(where.File);
                 if (m.Success) Ranks.Add(long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
             }
@@ -208,7 +207,7 @@ namespace LightningCkpt.Container.Sharded
             return fs;
         }
 
-        private string PathOf(DcpItem where) => ShardedCheckpointReader.Inside(_dir, where.File, _mdPath);
+        private string PathOf(DcpItem where) => _folder.PathOf(where.File, _mdPath);
 
         /// <summary>Closes the files; throws when one changed while its items were parsed (its ranges would belong to another version).</summary>
         public void Dispose()
@@ -216,7 +215,7 @@ namespace LightningCkpt.Container.Sharded
             SourceFile? changed = null;
             foreach (var kv in _files)
             {
-                if (changed == null && _sources.TryGetValue(kv.Key, out var src) && !src.Identity.IsUnchangedIn(FileIdentity.Of(kv.Value.SafeFileHandle, src.Path))) changed = src;
+                if (changed == null && _sources.TryGetValue(kv.Key, out var src) && !src.IsUnchanged(kv.Value)) changed = src;
                 kv.Value.Dispose();
             }
             _files.Clear();

@@ -16,11 +16,11 @@ namespace LightningCkpt.Container.Sharded
     {
         private static readonly Regex OptimizerKey = new Regex(@"^optimizer_(\d+)$", RegexOptions.CultureInvariant);
 
-        public static Checkpoint Open(string dir)
+        public static Checkpoint Open(ShardFolder folder)
         {
-            var dcp = DcpCheckpoint.Open(dir);
-            var metaPath = Path.Combine(dcp.Dir, ShardedCheckpointReader.LightningMetaName);
-            var meta = ShardedCheckpointReader.OpenPart(metaPath, "Lightning metadata");
+            var dcp = DcpCheckpoint.Open(folder);
+            var metaPath = folder.PathOf(ShardedCheckpointReader.LightningMetaName, dcp.Dir);
+            var meta = folder.OpenPart(ShardedCheckpointReader.LightningMetaName, "Lightning metadata");
             var dcpRoot = dcp.HasPlannerData ? dcp.Root : NestFirstSegment(dcp.Root);
 
             var root = new PyDict();

@@ -15,7 +15,7 @@ namespace LightningCkpt.Container.Sharded
     /// </summary>
     internal static class ShardedCheckpointReader
     {
-        public const string DcpMetadataName = ".metadata";
+        public const string DcpMetadataName = Remote.RemoteUrl.DcpMetadataName;
         public const string LightningMetaName = "meta.pt";
 
         /// <summary>Per-rank DCP metadata (<c>__R.metadata</c>), which the newest torch writes when saving without collectives.</summary>
@@ -64,8 +64,7 @@ namespace LightningCkpt.Container.Sharded
         public static Checkpoint OpenFolder(string dir)
         {
             dir = TrimSeparator(Path.GetFullPath(dir));
-            if (File.Exists(Path.Combine(dir, DcpMetadataName)))
-                return File.Exists(Path.Combine(dir, LightningMetaName)) ? LightningShardedCheckpoint.Open(dir) : DcpCheckpoint.Open(dir).ToCheckpoint();
+            if (File.Exists(Path.Combine(dir, DcpMetadataName))) return OpenDcp(new LocalShardFolder(dir));
             if (File.Exists(Path.Combine(dir, LightningMetaName)))
                 throw new CheckpointFormatException(dir, "folder", $"it has Lightning's {LightningMetaName} but no DCP {DcpMetadataName}, so the sharded weights are missing") { Defect = CheckpointDefect.MissingStorage };
             if (DeepSpeedUniversalCheckpoint.Recognises(dir)) return DeepSpeedUniversalCheckpoint.Open(dir); // before ZeRO: a step folder has *_model_states.pt too
@@ -83,6 +82,13 @@ namespace LightningCkpt.Container.Sharded
                 "a folder that is not a checkpoint: it holds no DCP .metadata, no Lightning meta.pt, no DeepSpeed 'latest', 'latest_universal' or *_model_states.pt, no Hugging Face *.index.json and no distributed shard-*-model-*-of-*.safetensors")
             { Kind = CheckpointErrorKind.NotACheckpoint };
         }
+
+        /// <summary>
+        /// The DCP checkpoint whose .metadata <paramref name="folder"/> holds: Lightning's sharded .ckpt when meta.pt is
+        /// beside it, otherwise plain DCP.
+        /// </summary>
+        public static Checkpoint OpenDcp(ShardFolder folder) =>
+            folder.Has(LightningMetaName) ? LightningShardedCheckpoint.Open(folder) : DcpCheckpoint.Open(folder).ToCheckpoint();
 
         /// <summary>Opens one file of a sharded checkpoint; its storages are bound to that file (and its identity).</summary>
         public static Checkpoint OpenPart(string file, string what)

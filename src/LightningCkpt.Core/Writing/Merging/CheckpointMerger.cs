@@ -79,7 +79,7 @@ namespace LightningCkpt.Writing.Merging
                 }));
             }
 
-            string description = $"{request.Method} of " + string.Join(", ", parts.Select(c => System.IO.Path.GetFileName(c.FilePath)));
+            string description = $"{request.Method} of " + string.Join(", ", parts.Select(c => Remote.RemoteUrl.FileNameOf(c.FilePath)));
             var sources = parts.SelectMany(OutputGuard.FilesOf).Distinct().ToArray(); // every file of every input
             WeightSelection.WriteFile(outFile, overwrite, sources, outs, format, request.KeepMetadata ? inputs[0] : null, description, request.Warn, pool,
                 request.Progress?.Cancellation ?? default);
