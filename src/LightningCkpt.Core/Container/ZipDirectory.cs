@@ -137,7 +137,7 @@ namespace LightningCkpt.Container
         /// already holds open: Get-CkptInfo reads a few scalar tensors (scores, AMP scale), and opening the file again
         /// for each one's header was most of a small checkpoint's system calls.
         /// </summary>
-        internal void Locate(ZipEntry e, Stream openSource)
+        internal void LocateWith(ZipEntry e, Stream openSource)
         {
             lock (_locating)
             {

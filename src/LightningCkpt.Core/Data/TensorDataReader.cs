@@ -140,7 +140,7 @@ namespace LightningCkpt.Data
             }
             var file = s.File ?? throw new InvalidOperationException($"{s} is not bound to a file");
             if (file.Remote == null && s.Entry is { IsStored: true } entry && !entry.IsLocated && entry.Directory is { } zip && ReferenceEquals(zip.Source, file))
-                zip.Locate(entry, OpenData(file)); // its local header through the stream the data is read with
+                zip.LocateWith(entry, OpenData(file)); // its local header through the stream the data is read with
             if (s.FileOffset >= 0)
             {
                 var fs = OpenData(file);
