@@ -13,7 +13,8 @@ namespace LightningCkpt.Bench
     /// (torch 2.x: mmap=True, weights_only=True), each process timed from start to exit, median of several runs after a
     /// warm-up. (2) A folder of 1,000 small Lightning checkpoints: Get-ChildItem | Get-CkptInfo | Sort-Object
     /// CurrentScore in a warm pwsh against a warm torch loop that loads every file and reads its current_score.
-    /// The built module (out/LightningCkpt) is used; pwsh is $LIGHTNINGCKPT_PWSH, pwsh on PATH, or `dotnet pwsh`.
+    /// The built module (out/LightningCkpt) is used; pwsh is $LIGHTNINGCKPT_PWSH, pwsh on PATH, the repository tool's apphost,
+    /// or `dotnet pwsh`; PowerShell's own floor (the same pwsh running `exit`) is printed beside the one-shot row.
     /// </summary>
     internal static class ProcessBench
     {
