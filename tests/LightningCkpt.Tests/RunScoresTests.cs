@@ -26,6 +26,18 @@ namespace LightningCkpt.Tests
             Assert.Same(infos[2].ModelCheckpoints[0].BestKModels, infos[2].BestKModels);
         }
 
+        [Fact]
+        public void The_scores_are_read_through_one_open_of_the_file()
+        {
+            // Get-CkptInfo reads every score tensor (current_score, best_model_score, each best_k_models entry, kth_value):
+            // their zip headers are located through the reader's open file, not by opening the file again for each one
+            var c = Checkpoint.Open(Sample("epoch=2-step=30.ckpt"));
+            int before = Container.SourceFile.OpensOnThisThread;
+            var info = CkptInfo.From(c);
+            Assert.Equal(3, info.BestKModels.Count);
+            Assert.Equal(1, Container.SourceFile.OpensOnThisThread - before);
+        }
+
         [Theory]
         [InlineData("/logs/lightning_logs/version_3/checkpoints/last.ckpt", "version_3")]
         [InlineData("/logs/lightning_logs/my run [v2]/checkpoints/epoch=1.ckpt", "my run [v2]")]

@@ -28,6 +28,12 @@ namespace LightningCkpt.Container
             Path = remote.DisplayUrl;
         }
 
+        /// <summary>
+        /// How many times this thread has called <see cref="OpenForData"/>: each is an open, a stat and a lock of the
+        /// file (tests count them; a summary of a small checkpoint is mostly system calls).
+        /// </summary>
+        [ThreadStatic] internal static int OpensOnThisThread;
+
         /// <summary>The file path, or for a remote object its URL without credentials.</summary>
         public string Path { get; }
 
@@ -48,6 +54,7 @@ namespace LightningCkpt.Container
         /// </summary>
         public Stream OpenForData()
         {
+            OpensOnThisThread++;
             if (Remote != null) return new RemoteStream(Remote);
             FileStream fs;
             // a path swapped for a FIFO or device since it was read would block or never end: refuse it before the open

@@ -127,11 +127,29 @@ namespace LightningCkpt.Container
             {
                 if (e.IsLocated) return e.DataOffset;
                 using var fs = OpenForLocate();
-                // remote: one header per entry read, never a pass over every header of a multi-gigabyte object
-                if (++_singleLocates <= SingleLocatesBeforeAll || Source?.Remote != null) LocateOne(fs, e);
-                else LocateAll(fs);
+                LocateThrough(fs, e);
                 return e.DataOffset;
             }
+        }
+
+        /// <summary>
+        /// <see cref="Locate(ZipEntry)"/> through a stream of this directory's <see cref="Source"/> that a data reader
+        /// already holds open: Get-CkptInfo reads a few scalar tensors (scores, AMP scale), and opening the file again
+        /// for each one's header was most of a small checkpoint's system calls.
+        /// </summary>
+        internal void LocateWith(ZipEntry e, Stream openSource)
+        {
+            lock (_locating)
+            {
+                if (!e.IsLocated) LocateThrough(openSource, e);
+            }
+        }
+
+        private void LocateThrough(Stream s, ZipEntry e)
+        {
+            // remote: one header per entry read, never a pass over every header of a multi-gigabyte object
+            if (++_singleLocates <= SingleLocatesBeforeAll || Source?.Remote != null) LocateOne(s, e);
+            else LocateAll(s);
         }
 
         /// <summary>Locates every entry now, through <paramref name="s"/> (the open checkpoint); bad local headers throw.</summary>

@@ -139,9 +139,11 @@ namespace LightningCkpt.Data
                 return;
             }
             var file = s.File ?? throw new InvalidOperationException($"{s} is not bound to a file");
+            if (file.Remote == null && s.Entry is { IsStored: true } entry && !entry.IsLocated && entry.Directory is { } zip && ReferenceEquals(zip.Source, file))
+                zip.LocateWith(entry, OpenData(file)); // its local header through the stream the data is read with
             if (s.FileOffset >= 0)
             {
-                if (!_files.TryGetValue(file, out var fs)) _files[file] = fs = file.OpenForData();
+                var fs = OpenData(file);
                 file.ReadAt(fs, s.FileOffset + byteOffset, dst, dstOffset, count, $"storage '{s.Key}'", s.FileOffset + Available(s));
                 return;
             }
@@ -156,6 +158,12 @@ namespace LightningCkpt.Data
                 return;
             }
             throw new InvalidOperationException($"{s} has no data in the file");
+        }
+
+        private Stream OpenData(SourceFile file)
+        {
+            if (!_files.TryGetValue(file, out var fs)) _files[file] = fs = file.OpenForData();
+            return fs;
         }
 
         private static long Available(StorageRef s) =>

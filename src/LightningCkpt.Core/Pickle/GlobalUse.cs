@@ -1,4 +1,6 @@
+using System;
 using System.Collections.Generic;
+using LightningCkpt.Safety;
 
 namespace LightningCkpt.Pickle
 {
@@ -34,10 +36,22 @@ namespace LightningCkpt.Pickle
 
         private bool _otherCalls;
 
+        /// <summary>
+        /// The arguments that the functions at <see cref="Targets"/> call (<see cref="Safety.ArgumentCalls"/>), looked up
+        /// once per target: every REDUCE of a global reads them, and a checkpoint calls _rebuild_tensor_v2 once per tensor.
+        /// </summary>
+        internal (string Function, int Index, ArgumentRole Role)[] ArgumentCalls { get; private set; } = Array.Empty<(string, int, ArgumentRole)>();
+
         internal void AddTarget(PyGlobal target)
         {
             foreach (var t in _targets) if (t.Equals(target)) return;
             _targets.Add(target);
+            string function = target.FullName;
+            var calls = Safety.ArgumentCalls.Of(function);
+            if (calls.Count == 0) return;
+            var all = new List<(string, int, ArgumentRole)>(ArgumentCalls);
+            foreach (var (index, role) in calls) all.Add((function, index, role));
+            ArgumentCalls = all.ToArray();
         }
 
         internal void MarkCalled(string reason, bool memberLookup = false)

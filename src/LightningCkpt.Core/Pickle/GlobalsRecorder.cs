@@ -61,9 +61,11 @@ namespace LightningCkpt.Pickle
             if (callable is PyGlobal direct && args.Count == 1 && IsScalar(args[0])) (direct.Use ?? UseOf(direct))?.MarkCalled("called by REDUCE", memberLookup: true);
             else MarkCalled(callable, "called by REDUCE", 0);
             if (callable is PyGlobal g && g.Use != null)
-                foreach (var target in g.Use.Targets)
-                    foreach (var (index, role) in ArgumentCalls.Of(target.FullName))
-                        if (index < args.Count) MarkArgument(args[index], role, target.FullName, index, 0);
+            {
+                var calls = g.Use.ArgumentCalls;
+                for (int i = 0; i < calls.Length; i++)
+                    if (calls[i].Index < args.Count) MarkArgument(args[calls[i].Index], calls[i].Role, calls[i].Function, calls[i].Index, 0);
+            }
             return made;
         }
 
@@ -89,19 +91,20 @@ namespace LightningCkpt.Pickle
             _lookups.Add(new AttributeLookup(args.Count == 2 ? args[0] as PyGlobal : null, args.Count == 2 ? args[1] as string : null));
         }
 
+        // The reasons are built only where something can be charged: every tensor passes an empty backward-hooks dict.
         private void MarkArgument(object? arg, ArgumentRole role, string function, int index, int depth)
         {
-            var how = $"{function} calls its argument {index + 1}";
             switch (role)
             {
                 case ArgumentRole.Called:
-                    MarkCalled(arg, how, depth);
+                    if (arg is PyGlobal or PyObject) MarkCalled(arg, $"{function} calls its argument {index + 1}", depth);
                     break;
                 case ArgumentRole.EachValueCalled:
                     if (arg is PyDict hooks)
                     {
+                        if (hooks.Count == 0) break;
                         foreach (var kv in hooks) MarkCalled(kv.Value, $"{function} installs it as a hook (argument {index + 1})", depth);
-                        if (hooks.Count > 0) MarkCalled(arg, how, depth + 1);
+                        MarkCalled(arg, $"{function} calls its argument {index + 1}", depth + 1);
                     }
                     else if (arg is PyObject) MarkCalled(arg, $"{function} installs it as hooks (argument {index + 1})", depth);
                     break;

@@ -298,7 +298,7 @@ namespace LightningCkpt.Writing
             {
                 ElementCast.Cast(s, from, count, to, d);
                 if (!InfinityCount.Counts(from) || !InfinityCount.Counts(to) || to.ItemSize >= from.ItemSize) return 0;
-                return InfinityCount.Of(d, count, to) - InfinityCount.Of(s, count, from);
+                return InfinityCount.Overflowed(s, from, d, to, count);
             }
         }
 
