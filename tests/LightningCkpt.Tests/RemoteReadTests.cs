@@ -276,6 +276,43 @@ namespace LightningCkpt.Tests
         }
 
         [SkippableFact]
+        public void Get_CkptInfo_of_a_Lightning_checkpoint_by_url_with_its_scores_takes_at_most_three_requests()
+        {
+            // the goal: the summary (epoch, step, the ModelCheckpoint scores) in <= 3 requests, < 1 MB.
+            // torch.save orders storages by their key as text: scores that are storages 12 and 13 have "120" … "129"
+            // (here 1 KB optimizer moments) between them, ~11 KB: each read alone would be a request of its own.
+            var o = TorchOracle.Torch1;
+            Skip.IfNot(o.Available, o.SkipReason);
+            var file = Path.Combine(Path.GetTempPath(), $"lc-remote-scores-{Guid.NewGuid():N}.ckpt");
+            try
+            {
+                var script = "import torch\n" +
+                    "sd = {f'layer{i}.weight': torch.randn(16384) for i in range(12)}\n" +
+                    "moments = {i: {'exp_avg': torch.randn(256)} for i in range(150)}\n" +
+                    "cb = {'monitor': 'val_loss', 'best_model_score': torch.tensor(0.25), 'best_model_path': 'a.ckpt',\n" +
+                    "      'current_score': torch.tensor(0.5), 'dirpath': '.', 'best_k_models': {}, 'kth_best_model_path': '',\n" +
+                    "      'kth_value': torch.tensor(float('inf')), 'last_model_path': ''}\n" +
+                    "torch.save({'epoch': 3, 'global_step': 40, 'pytorch-lightning_version': '2.4.0', 'state_dict': sd,\n" +
+                    "            'callbacks': {\"ModelCheckpoint{'monitor': 'val_loss', 'mode': 'min', 'every_n_train_steps': 0, 'every_n_epochs': 1, 'train_time_interval': None}\": cb},\n" +
+                    "            'optimizer_states': [{'state': moments, 'param_groups': [{'lr': 0.1, 'params': list(range(150))}]}]},\n" +
+                    $"           r'{file}')\n";
+                Assert.True(o.Run("-W ignore -", out var log, script) == 0, log);
+                using var server = new RangeTestServer(File.ReadAllBytes(file));
+                var session = Session();
+                var remote = CkptInfo.From(Checkpoint.Open(server.Url("/ckpt/last.ckpt"), session));
+                var local = CkptInfo.From(Checkpoint.Open(file));
+                Assert.Equal(0.5, local.CurrentScore);
+                Assert.Equal(local.CurrentScore, remote.CurrentScore);
+                Assert.Equal(local.BestModelScore, remote.BestModelScore);
+                Assert.Equal(local.ModelCheckpoints[0].KthValue, remote.ModelCheckpoints[0].KthValue);
+                var seen = server.Settled();
+                Assert.True(seen.Length <= 3, $"{seen.Length} requests: " + string.Join(", ", seen.Select(r => r.Range)));
+                Assert.True(session.BytesReceived < 1 << 20, $"{session.BytesReceived} bytes");
+            }
+            finally { File.Delete(file); }
+        }
+
+        [SkippableFact]
         public void A_checkpoint_replaced_after_open_fails_its_data_read_with_ChangedWhileReading()
         {
             var bytes = File.ReadAllBytes(Larger());

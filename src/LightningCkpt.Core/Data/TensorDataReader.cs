@@ -307,6 +307,28 @@ namespace LightningCkpt.Data
             return result;
         }
 
+        /// <summary>
+        /// Before a few one-element tensors of a remote checkpoint are read (Get-CkptInfo's scores and AMP scale),
+        /// brings the span of the zip that holds all of them into the cache with one range when it is small: torch
+        /// writes neighbouring storages close together, so two scores cost one request, not one each. A span that
+        /// is estimated short only costs the request it would have cost anyway.
+        /// </summary>
+        internal static void WarmNearbyRemote(IEnumerable<object?> values)
+        {
+            Remote.RemoteObject? remote = null;
+            long start = long.MaxValue, end = -1;
+            foreach (var v in values)
+            {
+                if (!(v is TensorRef { Numel: 1, Storage: { Entry: { } entry, File: { Remote: { } r } } })) continue;
+                if (remote != null && !ReferenceEquals(remote, r)) return;
+                remote = r;
+                start = Math.Min(start, entry.LocalHeaderOffset);
+                // header, name, and torch's alignment padding (an extra field of at most 4 + 63 bytes)
+                end = Math.Max(end, entry.LocalHeaderOffset + 30 + System.Text.Encoding.UTF8.GetByteCount(entry.Name) + 4 + 63 + entry.CompressedSize);
+            }
+            if (remote != null && end - start <= Remote.RemoteObject.BlockBytes) remote.Warm(start, (int)(end - start));
+        }
+
         /// <summary>The single value of a one-element tensor as double (scores, steps); null when not numeric.</summary>
         public double? ReadScalar(TensorRef t)
         {

@@ -231,6 +231,7 @@ namespace LightningCkpt
             if (v.ModelCheckpoints.Count > 0 || v.Precision?.Scale != null)
             {
                 using var reader = new TensorDataReader(c);
+                TensorDataReader.WarmNearbyRemote(ScalarsToRead(v));
                 var checkpoints = new CkptModelCheckpoint[v.ModelCheckpoints.Count];
                 for (int i = 0; i < checkpoints.Length; i++) checkpoints[i] = new CkptModelCheckpoint(v.ModelCheckpoints[i], c.FilePath, reader);
                 ModelCheckpoints = checkpoints;
@@ -250,6 +251,19 @@ namespace LightningCkpt
             var a = new string[items.Count];
             for (int i = 0; i < a.Length; i++) a[i] = items[i];
             return a;
+        }
+
+        /// <summary>The values this summary reads as numbers (scores, AMP scale): read together, they cost one request by URL.</summary>
+        private static IEnumerable<object?> ScalarsToRead(CheckpointView v)
+        {
+            foreach (var mc in v.ModelCheckpoints)
+            {
+                yield return mc.BestModelScore;
+                yield return mc.KthValue;
+                yield return mc.CurrentScore;
+                if (mc.BestKModels != null) foreach (var e in mc.BestKModels) yield return e.Value;
+            }
+            yield return v.Precision?.Scale;
         }
 
         /// <summary>
