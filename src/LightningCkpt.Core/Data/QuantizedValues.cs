@@ -1,13 +1,17 @@
 using System;
+using System.Linq;
 using LightningCkpt.Torch;
 
 namespace LightningCkpt.Data
 {
     /// <summary>
     /// torch's dequantize() of the quantized tensors the element path cannot describe with one scale: per-channel
-    /// affine (a scale and zero point per index along the axis) and the packed quint4x2 / quint2x4 (low bits first).
-    /// Values are float32 as torch gives them: per channel (float)((q − zero_point) × scale) with the double scales
-    /// torch keeps, packed per-tensor ((float)q − zero_point) × (float)scale like the other per-tensor types.
+    /// affine (a scale and zero point per index along the axis) and the packed quint4x2 / quint2x4 (low bits first,
+    /// packed across the whole tensor, rows included), per tensor or per channel. Values are float32 as torch gives
+    /// them: per channel with integer zero points (float)((q − zero_point) × scale) with the double scales torch keeps;
+    /// per channel with float zero points (per_channel_affine_float_qparams, which torch.save spells
+    /// per_channel_affine: quantized embedding bags) ((float)q − zero_point) × scale in float32; packed per-tensor
+    /// ((float)q − zero_point) × (float)scale like the other per-tensor types.
     /// </summary>
     internal static class QuantizedValues
     {
@@ -15,11 +19,15 @@ namespace LightningCkpt.Data
         public static bool Handles(TensorRef t)
         {
             if (t.DType.Kind != DTypeKind.Quantized || !t.HasData || t.Quantizer is not { } q) return false;
-            if (q.Scheme == "per_channel_affine")
+            bool packed = t.DType.BitsPerElement < 8;
+            if (packed && !t.IsContiguous) return false; // sub-byte elements are addressed in row-major order only
+            if (PerChannel(q))
                 return q.Scales is { HasData: true } s && q.ZeroPoints is { HasData: true } z && q.Axis is long axis
-                    && axis >= 0 && axis < t.Shape.Length && s.Numel == t.Shape[axis] && z.Numel == t.Shape[axis] && t.DType.BitsPerElement >= 8;
-            return q.Scheme == "per_tensor_affine" && q.Scale != null && t.DType.BitsPerElement < 8 && t.IsContiguous;
+                    && axis >= 0 && axis < t.Shape.Length && s.Numel == t.Shape[axis] && z.Numel == t.Shape[axis];
+            return q.Scheme == "per_tensor_affine" && q.Scale != null && packed;
         }
+
+        private static bool PerChannel(QuantizerInfo q) => q.Scheme == "per_channel_affine" || q.Scheme == "per_channel_affine_float_qparams";
 
         /// <summary>torch's statistics of t.dequantize().</summary>
         public static TensorAnalysis.Moments Moments(TensorRef t, TensorDataReader reader)
@@ -27,40 +35,45 @@ namespace LightningCkpt.Data
             if (t.Numel == 0) return TensorAnalysis.Moments.Empty;
             var acc = new TensorAnalysis.MomentsAccumulator(new ViewGeometry(DType.Float32, new[] { t.Numel }, new long[] { 1 }, 0, false));
             var q = t.Quantizer!;
+            int bits = t.DType.BitsPerElement, perByte = bits < 8 ? 8 / bits : 1, mask = bits < 8 ? (1 << bits) - 1 : 0;
             int chunk = (int)Math.Min(t.Numel, TensorDataReader.ChunkSize / 4);
+            if (bits < 8 && chunk > perByte) chunk -= chunk % perByte; // whole bytes per read, as sub-byte elements are addressed
             var floats = new byte[chunk * 4];
-            if (q.Scheme == "per_channel_affine")
+            var raw = new byte[bits < 8 ? (chunk + perByte - 1) / perByte : chunk * t.DType.ItemSize];
+            int Quantum(int i) => bits < 8 ? (raw[i / perByte] >> (i % perByte * bits)) & mask : Whole(raw, i, t.DType);
+
+            bool perChannel = PerChannel(q);
+            double[] scales = Array.Empty<double>(), zeros = Array.Empty<double>();
+            float[] fscales = Array.Empty<float>(), fzeros = Array.Empty<float>();
+            bool floatZeros = false;
+            long inner = 1, channels = 1;
+            if (perChannel)
             {
-                var scales = Read(q.Scales!, reader);
-                var zeros = Read(q.ZeroPoints!, reader);
+                scales = Read(q.Scales!, reader);
+                zeros = Read(q.ZeroPoints!, reader);
+                floatZeros = q.ZeroPoints!.DType.IsFloatingPoint;
+                fscales = scales.Select(x => (float)x).ToArray();
+                fzeros = zeros.Select(x => (float)x).ToArray();
                 int axis = (int)q.Axis!.Value;
-                long inner = 1;
                 for (int i = axis + 1; i < t.Shape.Length; i++) inner *= t.Shape[i];
-                long channels = t.Shape[axis];
-                var raw = new byte[chunk * t.DType.ItemSize];
-                for (long at = 0; at < t.Numel; at += chunk)
-                {
-                    int n = (int)Math.Min(chunk, t.Numel - at);
-                    reader.ReadElements(t, at, n, raw);
-                    for (int i = 0; i < n; i++)
-                    {
-                        long c = (at + i) / inner % channels;
-                        Put(floats, i, (float)((Quantum(raw, i, t.DType) - zeros[c]) * scales[c]));
-                    }
-                    acc.Add(floats, n * 4);
-                }
-                return acc.Total;
+                channels = t.Shape[axis];
             }
-            int bits = t.DType.BitsPerElement, perByte = 8 / bits, mask = (1 << bits) - 1;
-            float scale = (float)q.Scale!.Value, zero = q.ZeroPoint ?? 0;
-            var packed = new byte[(chunk + perByte - 1) / perByte];
-            chunk -= chunk % perByte; // whole bytes per read, as sub-byte elements are addressed
+            float scale = perChannel ? 0 : (float)q.Scale!.Value, zero = perChannel ? 0 : q.ZeroPoint ?? 0;
             for (long at = 0; at < t.Numel; at += chunk)
             {
                 int n = (int)Math.Min(chunk, t.Numel - at);
-                reader.ReadElements(t, at, n, packed);
+                reader.ReadElements(t, at, n, raw);
                 for (int i = 0; i < n; i++)
-                    Put(floats, i, ((float)((packed[i / perByte] >> (i % perByte * bits)) & mask) - zero) * scale);
+                {
+                    float v;
+                    if (!perChannel) v = (float)((float)Quantum(i) - zero) * scale;
+                    else
+                    {
+                        long c = (at + i) / inner % channels;
+                        v = floatZeros ? (float)((float)Quantum(i) - fzeros[c]) * fscales[c] : (float)((Quantum(i) - zeros[c]) * scales[c]);
+                    }
+                    Put(floats, i, v);
+                }
                 acc.Add(floats, n * 4);
             }
             return acc.Total;
@@ -75,12 +88,12 @@ namespace LightningCkpt.Data
             return v;
         }
 
-        private static int Quantum(byte[] raw, int i, DType d) => d.ScalarTypeId switch
+        private static int Whole(byte[] raw, int i, DType d) => d.ScalarTypeId switch
         {
             12 => (sbyte)raw[i],                    // qint8
             13 => raw[i],                           // quint8
             14 => BitConverter.ToInt32(raw, i * 4), // qint32 (little-endian as read)
-            _ => throw new InvalidOperationException($"per-channel {d.Name} is not dequantized here"),
+            _ => throw new InvalidOperationException($"{d.Name} is not dequantized here"),
         };
 
         private static unsafe void Put(byte[] b, int i, float v)
