@@ -34,49 +34,81 @@ namespace LightningCkpt.Data
         {
             if (t.Numel == 0) return TensorAnalysis.Moments.Empty;
             var acc = new TensorAnalysis.MomentsAccumulator(new ViewGeometry(DType.Float32, new[] { t.Numel }, new long[] { 1 }, 0, false));
-            var q = t.Quantizer!;
-            int bits = t.DType.BitsPerElement, perByte = bits < 8 ? 8 / bits : 1, mask = bits < 8 ? (1 << bits) - 1 : 0;
-            int chunk = (int)Math.Min(t.Numel, TensorDataReader.ChunkSize / 4);
-            if (bits < 8 && chunk > perByte) chunk -= chunk % perByte; // whole bytes per read, as sub-byte elements are addressed
-            var floats = new byte[chunk * 4];
-            var raw = new byte[bits < 8 ? (chunk + perByte - 1) / perByte : chunk * t.DType.ItemSize];
-            int Quantum(int i) => bits < 8 ? (raw[i / perByte] >> (i % perByte * bits)) & mask : Whole(raw, i, t.DType);
-
-            bool perChannel = PerChannel(q);
-            double[] scales = Array.Empty<double>(), zeros = Array.Empty<double>();
-            float[] fscales = Array.Empty<float>(), fzeros = Array.Empty<float>();
-            bool floatZeros = false;
-            long inner = 1, channels = 1;
-            if (perChannel)
+            var dq = new Dequantizer(t, reader, (int)Math.Min(t.Numel, TensorDataReader.ChunkSize / 4));
+            var floats = new float[dq.Chunk];
+            var bytes = new byte[dq.Chunk * 4];
+            for (long at = 0; at < t.Numel; at += dq.Chunk)
             {
-                scales = Read(q.Scales!, reader);
-                zeros = Read(q.ZeroPoints!, reader);
-                floatZeros = q.ZeroPoints!.DType.IsFloatingPoint;
-                fscales = scales.Select(x => (float)x).ToArray();
-                fzeros = zeros.Select(x => (float)x).ToArray();
-                int axis = (int)q.Axis!.Value;
-                for (int i = axis + 1; i < t.Shape.Length; i++) inner *= t.Shape[i];
-                channels = t.Shape[axis];
-            }
-            float scale = perChannel ? 0 : (float)q.Scale!.Value, zero = perChannel ? 0 : q.ZeroPoint ?? 0;
-            for (long at = 0; at < t.Numel; at += chunk)
-            {
-                int n = (int)Math.Min(chunk, t.Numel - at);
-                reader.ReadElements(t, at, n, raw);
-                for (int i = 0; i < n; i++)
-                {
-                    float v;
-                    if (!perChannel) v = (float)((float)Quantum(i) - zero) * scale;
-                    else
-                    {
-                        long c = (at + i) / inner % channels;
-                        v = floatZeros ? (float)((float)Quantum(i) - fzeros[c]) * fscales[c] : (float)((Quantum(i) - zeros[c]) * scales[c]);
-                    }
-                    Put(floats, i, v);
-                }
-                acc.Add(floats, n * 4);
+                int n = dq.Fill(at, floats);
+                Buffer.BlockCopy(floats, 0, bytes, 0, n * 4);
+                acc.Add(bytes, n * 4);
             }
             return acc.Total;
+        }
+
+        /// <summary>t.dequantize() in row-major chunks of <see cref="Chunk"/> elements (whole bytes of packed ones).</summary>
+        internal sealed class Dequantizer
+        {
+            private readonly TensorRef _t;
+            private readonly TensorDataReader _reader;
+            private readonly int _bits, _perByte, _mask;
+            private readonly byte[] _raw;
+            private readonly bool _perChannel, _floatZeros;
+            private readonly double[] _scales = Array.Empty<double>(), _zeros = Array.Empty<double>();
+            private readonly float[] _fscales = Array.Empty<float>(), _fzeros = Array.Empty<float>();
+            private readonly long _inner = 1, _channels = 1;
+            private readonly float _scale, _zero;
+
+            public Dequantizer(TensorRef t, TensorDataReader reader, int chunk)
+            {
+                _t = t;
+                _reader = reader;
+                var q = t.Quantizer!;
+                _bits = t.DType.BitsPerElement;
+                _perByte = _bits < 8 ? 8 / _bits : 1;
+                _mask = _bits < 8 ? (1 << _bits) - 1 : 0;
+                if (_bits < 8 && chunk > _perByte) chunk -= chunk % _perByte; // whole bytes per read, as sub-byte elements are addressed
+                Chunk = chunk;
+                _raw = new byte[_bits < 8 ? (chunk + _perByte - 1) / _perByte : chunk * t.DType.ItemSize];
+                _perChannel = PerChannel(q);
+                if (_perChannel)
+                {
+                    _scales = Read(q.Scales!, reader);
+                    _zeros = Read(q.ZeroPoints!, reader);
+                    _floatZeros = q.ZeroPoints!.DType.IsFloatingPoint;
+                    _fscales = _scales.Select(x => (float)x).ToArray();
+                    _fzeros = _zeros.Select(x => (float)x).ToArray();
+                    int axis = (int)q.Axis!.Value;
+                    for (int i = axis + 1; i < t.Shape.Length; i++) _inner *= t.Shape[i];
+                    _channels = t.Shape[axis];
+                }
+                else
+                {
+                    _scale = (float)q.Scale!.Value;
+                    _zero = q.ZeroPoint ?? 0;
+                }
+            }
+
+            /// <summary>Elements per <see cref="Fill"/>.</summary>
+            public int Chunk { get; }
+
+            /// <summary>The dequantized elements [at, at + Chunk) (fewer at the end) into dst; returns how many.</summary>
+            public int Fill(long at, float[] dst)
+            {
+                int n = (int)Math.Min(Chunk, _t.Numel - at);
+                _reader.ReadElements(_t, at, n, _raw);
+                for (int i = 0; i < n; i++)
+                {
+                    int q = _bits < 8 ? (_raw[i / _perByte] >> (i % _perByte * _bits)) & _mask : Whole(_raw, i, _t.DType);
+                    if (!_perChannel) dst[i] = (float)((float)q - _zero) * _scale;
+                    else
+                    {
+                        long c = (at + i) / _inner % _channels;
+                        dst[i] = _floatZeros ? (float)((float)q - _fzeros[c]) * _fscales[c] : (float)((q - _zeros[c]) * _scales[c]);
+                    }
+                }
+                return n;
+            }
         }
 
         private static double[] Read(TensorRef t, TensorDataReader reader)
@@ -96,9 +128,5 @@ namespace LightningCkpt.Data
             _ => throw new InvalidOperationException($"{d.Name} is not dequantized here"),
         };
 
-        private static unsafe void Put(byte[] b, int i, float v)
-        {
-            fixed (byte* p = b) ((float*)p)[i] = v;
-        }
     }
 }
