@@ -166,6 +166,9 @@ namespace LightningCkpt.Tests
                 ElementBlock.Convert(s, n, Plain(from), p);
                 if (from.ScalarTypeId == 15 && to.ScalarTypeId == 6) for (int i = 0; i < n; i++) ((uint*)o)[i] = (uint)((ushort*)s)[i] << 16;
                 else ElementCast.Encode(p, n, to, o);
+                // torch converts these sources to bfloat16 element by element: c10's NaN 0x7FC0, not the vector 0xFFFF
+                if (to.ScalarTypeId == 15 && from.ScalarTypeId != 6 && from.ScalarTypeId != 7)
+                    for (int i = 0; i < n; i++) if (((ushort*)o)[i] == ElementEncoder.VectorNaN) ((ushort*)o)[i] = ElementEncoder.ScalarNaN;
             }
             return dst;
         }

@@ -225,12 +225,8 @@ namespace LightningCkpt.Tests
         {
             _src.Ensure();
             var specs = new List<Spec>();
-            foreach (var d in _src.DTypes)
-            {
-                var dt = DType.FromName(d)!;
-                if (dt.IsFloatingPoint && !ElementEncoder.CanEncode(dt)) continue; // refused with a message (MergeRefusals)
-                specs.Add(Merge($"dtype_{d}.pt", $"dtype_{d}_b.pt", d));
-            }
+            // every dtype, the five float8 formats averaged (fnuz and e8m0fnu were refused for want of an encoder)
+            foreach (var d in _src.DTypes) specs.Add(Merge($"dtype_{d}.pt", $"dtype_{d}_b.pt", d));
             AssertAll(oracle, specs);
         }
 

@@ -99,8 +99,9 @@ namespace LightningCkpt.Data
     /// inf, as torch's (a−b).abs().max()), MeanAbsDiff = mean|a − b|, RelativeL2 = ‖a − b‖₂ / ‖a‖₂ (0 when both are
     /// 0, +inf when only ‖a‖₂ is), CosineSimilarity = a·b / (‖a‖₂‖b‖₂) (null when a norm is 0). Complex tensors are
     /// compared as their real and imaginary parts: every number above runs over the 2·n components, so the
-    /// allclose test is per component rather than on complex magnitudes. Per-tensor quantized tensors are
-    /// dequantized; dtypes without numeric elements (sub-byte, bits, opaque) are compared by bytes only (Equal or
+    /// allclose test is per component rather than on complex magnitudes. Quantized tensors are compared as their
+    /// dequantize(): per-tensor ones through the element path, per-channel and packed ones (of the same dtype on both
+    /// sides) by <see cref="QuantizedValues"/>; dtypes without numeric elements (sub-byte, bits, opaque) are compared by bytes only (Equal or
     /// Changed, no numbers). Empty tensors of equal shape are Equal with no numbers.</para>
     /// <para>Pairs whose both sides are float32 values exactly (float32, float16, bfloat16, bool, 8/16-bit integers,
     /// in any mix) are summed as the float32 they equal by the float32 kernel, so their numbers are bit for bit those of
@@ -198,6 +199,7 @@ namespace LightningCkpt.Data
             }
             if (!ta.HasData || !tb.HasData) return Finished(d, ta.HasData == tb.HasData ? DiffStatus.Equal : DiffStatus.Changed);
             if (ta.Numel == 0) return Finished(d, DiffStatus.Equal);
+            if (QuantizedValues.Handles(ta) && QuantizedValues.Handles(tb)) return new PairComparison.DequantizedJob(d, ta, tb, o, passes);
             var ga = ViewGeometry.Components(ta);
             var gb = ViewGeometry.Components(tb);
             if (ga == null || gb == null || !QuantizersMatch(ta, tb)) return new PairComparison.HashJob(d, ta, tb, passes);

@@ -103,6 +103,16 @@ namespace LightningCkpt.Data
             if ((b == 5 || b == 6 || b == 7 || b == 15) && VectorDecode.ExactInFloat32(from))
             {
                 ThroughFloat32(src, from, n, to, dst);
+                if (b == 15) ScalarBFloat16NaN(dst, n, from);
+                return;
+            }
+            if (b == 6 && from.Kind == DTypeKind.Float8)
+            {
+                // a float8 NaN may be a signalling float32 in torch, which no double carries: a bit table instead
+                var table = stackalloc uint[256];
+                for (int k = 0; k < 256; k++) table[k] = ElementConverter.Float8ToFloat32Bits((byte)k, from);
+                var o = (uint*)dst;
+                for (int i = 0; i < n; i++) o[i] = table[src[i]];
                 return;
             }
             var g = new ViewGeometry(from, new long[] { n }, new long[] { 1 }, 0, false);
@@ -114,6 +124,19 @@ namespace LightningCkpt.Data
                 VectorDecode.ToDouble(src + (long)done * inSize, m, g, scratch);
                 Encode(scratch, m, to, dst + (long)done * outSize);
             }
+            if (b == 15) ScalarBFloat16NaN(dst, n, from);
+        }
+
+        /// <summary>
+        /// torch casts float32 and float64 to bfloat16 in vectorised kernels (NaN 0xFFFF, <see cref="ElementEncoder.ToBFloat16"/>)
+        /// but every other source element by element through c10's <c>BFloat16(float)</c>: its NaN is 0x7FC0. 0xFFFF
+        /// is only ever a NaN, so the bfloat16 just written is rewritten where it holds one.
+        /// </summary>
+        private static void ScalarBFloat16NaN(byte* dst, int n, DType from)
+        {
+            if (from.ScalarTypeId == 6 || from.ScalarTypeId == 7) return;
+            var p = (ushort*)dst;
+            for (int i = 0; i < n; i++) if (p[i] == ElementEncoder.VectorNaN) p[i] = ElementEncoder.ScalarNaN;
         }
     }
 }

@@ -57,34 +57,78 @@ namespace LightningCkpt.Data
             }
         }
 
-        /// <summary>Dtypes without numbers (sub-byte, bits, opaque) or unlike quantizers: Equal when the SHA-256 of the bytes agree.</summary>
-        internal sealed class HashJob : Job
+        /// <summary>A pair read whole by one pass, which fills the row (<see cref="Fill"/>).</summary>
+        internal abstract class OnePassJob : Job
         {
-            private readonly TensorRef _a, _b;
-
-            public HashJob(CkptDiff row, TensorRef a, TensorRef b, List<Pass> passes) : base(row)
+            protected OnePassJob(CkptDiff row, TensorRef a, TensorRef b, List<Pass> passes) : base(row)
             {
-                _a = a;
-                _b = b;
-                passes.Add(new HashPass(this));
+                A = a;
+                B = b;
+                passes.Add(new WholePass(this));
             }
 
-            private sealed class HashPass : Pass
-            {
-                private readonly HashJob _job;
+            protected TensorRef A { get; }
+            protected TensorRef B { get; }
 
-                public HashPass(HashJob job)
+            protected abstract void Fill(Worker w);
+
+            private sealed class WholePass : Pass
+            {
+                private readonly OnePassJob _job;
+
+                public WholePass(OnePassJob job)
                 {
                     _job = job;
-                    Bytes = job._a.NBytes + job._b.NBytes;
+                    Bytes = job.A.NBytes + job.B.NBytes;
                 }
 
                 public override void Run(Worker w)
                 {
-                    bool same = w.A.Sha256(_job._a, w.X) == w.B.Sha256(_job._b, w.Y);
-                    _job.Row.Status = same ? DiffStatus.Equal : DiffStatus.Changed;
+                    _job.Fill(w);
                     _job.Complete();
                 }
+            }
+        }
+
+        /// <summary>Dtypes without numbers (sub-byte, bits, opaque) or unlike quantizers: Equal when the SHA-256 of the bytes agree.</summary>
+        internal sealed class HashJob : OnePassJob
+        {
+            public HashJob(CkptDiff row, TensorRef a, TensorRef b, List<Pass> passes) : base(row, a, b, passes) { }
+
+            protected override void Fill(Worker w) =>
+                Row.Status = w.A.Sha256(A, w.X) == w.B.Sha256(B, w.Y) ? DiffStatus.Equal : DiffStatus.Changed;
+        }
+
+        /// <summary>
+        /// Per-channel and packed quantized tensors (<see cref="QuantizedValues"/>): the numbers of both sides'
+        /// dequantize(), in one pass of float32 chunks.
+        /// </summary>
+        internal sealed class DequantizedJob : OnePassJob
+        {
+            private readonly CompareOptions _options;
+
+            public DequantizedJob(CkptDiff row, TensorRef a, TensorRef b, CompareOptions options, List<Pass> passes) : base(row, a, b, passes)
+            {
+                _options = options;
+            }
+
+            protected override unsafe void Fill(Worker w)
+            {
+                int chunk = (int)Math.Min(A.Numel, TensorAnalysis.BlockElements);
+                var x = new QuantizedValues.Dequantizer(A, w.A, chunk);
+                var y = new QuantizedValues.Dequantizer(B, w.B, x.Chunk);
+                if (y.Chunk != x.Chunk) x = new QuantizedValues.Dequantizer(A, w.A, y.Chunk); // whole bytes of both packings
+                var fx = new float[x.Chunk];
+                var fy = new float[x.Chunk];
+                var total = default(CheckpointComparer.DiffSums);
+                fixed (float* px = fx) fixed (float* py = fy)
+                    for (long at = 0; at < A.Numel; at += x.Chunk)
+                    {
+                        int n = x.Fill(at, fx);
+                        y.Fill(at, fy);
+                        total = CheckpointComparer.DiffSums.Merge(total, CheckpointComparer.Block(px, py, n, _options.AbsoluteTolerance, _options.RelativeTolerance));
+                    }
+                CheckpointComparer.FillNumbers(Row, total);
             }
         }
 

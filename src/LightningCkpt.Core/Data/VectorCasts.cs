@@ -37,7 +37,7 @@ namespace LightningCkpt.Data
             return i;
         }
 
-        /// <summary>Round to nearest even on the bits; NaN → 0x7FC0 (sign dropped, like c10).</summary>
+        /// <summary>Round to nearest even on the bits; NaN → 0xFFFF (torch's vectorised cast).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector<uint> BFloat16(Vector<uint> x)
         {
@@ -48,13 +48,13 @@ namespace LightningCkpt.Data
             var h = ShiftRight(rounded, 1f / 65536);
             h |= Vector.Equals(x & ~abs, ~abs) & new Vector<uint>(0x8000);
             var nan = Vector.GreaterThan(Vector.AsVectorInt32(ax), new Vector<int>(0x7F800000));
-            return Vector.ConditionalSelect(Vector.AsVectorUInt32(nan), new Vector<uint>(0x7FC0), h);
+            return Vector.ConditionalSelect(Vector.AsVectorUInt32(nan), new Vector<uint>(ElementEncoder.VectorNaN), h);
         }
 
         /// <summary>
         /// The cases of <see cref="ElementEncoder.ToHalf"/> computed side by side and selected per lane: normals
         /// rebiased and rounded on the bits, half subnormals by one float addition of 0.5, overflow to infinity,
-        /// NaN → 0x7E00; the sign goes back on last.
+        /// NaN → 0x7E00 with the top ten payload bits; the sign goes back on last.
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         private static Vector<uint> Half(Vector<uint> x)
@@ -68,7 +68,8 @@ namespace LightningCkpt.Data
             var sub = Vector.AsVectorUInt32(Vector.AsVectorSingle(ax) + new Vector<float>(0.5f)) - new Vector<uint>(0x3F000000);
             var r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.LessThan(iax, new Vector<int>(0x38800000))), sub, normal);
             r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThanOrEqual(iax, new Vector<int>(0x477FF000))), new Vector<uint>(0x7C00), r);
-            r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThan(iax, new Vector<int>(0x7F800000))), new Vector<uint>(0x7E00), r);
+            var nan = new Vector<uint>(0x7E00) | ShiftRight(ax & new Vector<uint>(0x7FE000), 1f / 8192);
+            r = Vector.ConditionalSelect(Vector.AsVectorUInt32(Vector.GreaterThan(iax, new Vector<int>(0x7F800000))), nan, r);
             return r | (Vector.Equals(x & ~abs, ~abs) & new Vector<uint>(0x8000));
         }
 

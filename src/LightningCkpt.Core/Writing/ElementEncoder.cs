@@ -5,26 +5,26 @@ namespace LightningCkpt.Writing
 {
     /// <summary>
     /// double → element bytes (little-endian) with round-to-nearest-even, matching torch's own casts: float16 and
-    /// bfloat16 (and float8) are reached through float32 first, exactly like c10's <c>Half(float)</c>/<c>BFloat16(float)</c>
-    /// constructors that a double tensor's <c>.to()</c> uses; integers are truncated toward zero like a C cast.
+    /// bfloat16 (and float8, <see cref="Float8Encoder"/>) are reached through float32 first, exactly like c10's
+    /// <c>Half(float)</c>/<c>BFloat16(float)</c> constructors that a double tensor's <c>.to()</c> uses; integers are
+    /// truncated toward zero like a C cast. NaN bits are torch 2.14's (see <see cref="ToHalf"/>, <see cref="ToBFloat16"/>).
     /// </summary>
     internal static class ElementEncoder
     {
         public static bool CanEncode(DType d) =>
             d.Kind == DTypeKind.Float || d.Kind == DTypeKind.BFloat || d.Kind == DTypeKind.Bool ||
             d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt ||
-            ReferenceEquals(d, DType.Float8E4M3Fn) || ReferenceEquals(d, DType.Float8E5M2);
+            Float8Encoder.Handles(d);
 
         public static unsafe void Encode(double v, DType d, byte[] dst, int at)
         {
-            switch (d.ScalarTypeId) // float64, float32, float16, bfloat16, float8_e4m3fn, float8_e5m2, bool
+            if (Float8Encoder.Handles(d)) { dst[at] = Float8Encoder.Encode((float)v, d); return; }
+            switch (d.ScalarTypeId) // float64, float32, float16, bfloat16, bool
             {
                 case 7: { long bits = BitConverter.DoubleToInt64Bits(v); WriteLe(dst, at, (ulong)bits, 8); return; }
                 case 6: { float f = (float)v; uint bits = *(uint*)&f; WriteLe(dst, at, bits, 4); return; }
                 case 5: WriteLe(dst, at, ToHalf((float)v), 2); return;
                 case 15: WriteLe(dst, at, ToBFloat16((float)v), 2); return;
-                case 24: dst[at] = ToFloat8E4M3Fn((float)v); return;
-                case 23: dst[at] = double.IsNaN(v) ? (byte)(Sign((float)v) << 7 | 0x7F) : (byte)RoundIeee((float)v, 2, 5, 15, true); return; // torch's e5m2 NaN keeps the sign
                 case 11: dst[at] = v != 0 ? (byte)1 : (byte)0; return;
             }
             if (d.Kind == DTypeKind.SignedInt || d.Kind == DTypeKind.UnsignedInt)
@@ -43,17 +43,18 @@ namespace LightningCkpt.Writing
         }
 
         /// <summary>
-        /// float32 → float16, round-to-nearest-even, on the bits: NaN keeps its sign as the quiet NaN 0x7E00,
-        /// |f| ≥ 65520 (halfway above the largest half) becomes infinity, half subnormals are rounded by one float
-        /// addition (0.5 has the ulp 2^-24 of a half subnormal, and float addition rounds to nearest even), normals by
-        /// adding half an ulp minus one plus the lowest kept bit.
+        /// float32 → float16, round-to-nearest-even, on the bits: NaN as torch 2.14 writes it (x86's F16C conversion:
+        /// the sign and the top ten payload bits kept, quieted; torch 1.13 wrote sign | 0x7E00), |f| ≥ 65520 (halfway
+        /// above the largest half) becomes infinity, half subnormals are rounded by one float addition (0.5 has the ulp
+        /// 2^-24 of a half subnormal, and float addition rounds to nearest even), normals by adding half an ulp minus
+        /// one plus the lowest kept bit.
         /// </summary>
         public static unsafe ushort ToHalf(float f)
         {
             uint x = *(uint*)&f;
             uint sign = (x >> 16) & 0x8000;
             uint ax = x & 0x7FFFFFFF;
-            if (ax > 0x7F800000) return (ushort)(sign | 0x7E00);
+            if (ax > 0x7F800000) return (ushort)(sign | 0x7E00 | ((ax >> 13) & 0x3FF));
             if (ax >= 0x477FF000) return (ushort)(sign | 0x7C00);
             if (ax < 0x38800000)
             {
@@ -65,23 +66,27 @@ namespace LightningCkpt.Writing
             return (ushort)(sign | (ax >> 13));
         }
 
-        /// <summary>float32 → bfloat16 as c10 rounds it: NaN is 0x7FC0, everything else rounds to nearest even on the bits.</summary>
+        /// <summary>
+        /// float32 → bfloat16, rounded to nearest even on the bits; NaN is 0xFFFF, what torch's vectorised float32 and
+        /// float64 → bfloat16 kernels write (1.13 and 2.14 alike; every float32 element, every float64 element but the
+        /// scalar tail of each thread's range). Sources torch converts element by element get c10's 0x7FC0 instead
+        /// (<see cref="ScalarNaN"/>).
+        /// </summary>
         public static unsafe ushort ToBFloat16(float f)
         {
             uint x = *(uint*)&f;
-            if ((x & 0x7FFFFFFF) > 0x7F800000) return 0x7FC0;
+            if ((x & 0x7FFFFFFF) > 0x7F800000) return VectorNaN;
             return (ushort)((x + 0x7FFF + ((x >> 16) & 1)) >> 16);
         }
 
-        private static byte ToFloat8E4M3Fn(float f)
-        {
-            int s = Sign(f);
-            if (float.IsNaN(f) || float.IsInfinity(f)) return (byte)((s << 7) | 0x7F);
-            // e4m3fn: no infinities, largest finite 448; anything rounding above it becomes NaN (0x7F)
-            uint bits = RoundIeee(f, 3, 4, 7, false);
-            if ((bits & 0x7F) > 0x7E) return (byte)((s << 7) | 0x7F);
-            return (byte)bits;
-        }
+        /// <summary>The bfloat16 NaN of torch's vectorised casts from float32 and float64.</summary>
+        public const ushort VectorNaN = 0xFFFF;
+
+        /// <summary>
+        /// The bfloat16 NaN of c10's scalar <c>BFloat16(float)</c>, which torch uses for float16 and float8 sources
+        /// (their .to(torch.bfloat16) never writes 0xFFFF).
+        /// </summary>
+        public const ushort ScalarNaN = 0x7FC0;
 
         private static unsafe int Sign(float f) { uint b = *(uint*)&f; return (int)(b >> 31); }
 
