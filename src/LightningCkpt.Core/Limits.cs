@@ -18,8 +18,34 @@ namespace LightningCkpt
         /// </summary>
         public const long StreamedPickleBytes = 8L << 20;
 
-        /// <summary>Largest safetensors header (the format's own MAX_HEADER_SIZE) and largest index JSON we parse.</summary>
+        /// <summary>
+        /// Largest index JSON we parse, and the safetensors format's own MAX_HEADER_SIZE: the most
+        /// <see cref="MaxSafetensorsHeaderBytes"/> may be raised to.
+        /// </summary>
         public const long MaxJsonHeaderBytes = 100_000_000;
+
+        /// <summary>The default of <see cref="MaxSafetensorsHeaderBytes"/>: 16 MiB.</summary>
+        public const long DefaultSafetensorsHeaderBytes = 16L << 20;
+
+        private static long _maxSafetensorsHeaderBytes = DefaultSafetensorsHeaderBytes;
+
+        /// <summary>
+        /// Largest safetensors header read, for every file opened after it is set (process-wide). Real headers
+        /// hold ~100 bytes per tensor (a few hundred KB for the largest models; LoRA training metadata a few MB), so
+        /// the default of 16 MiB leaves them a wide margin; a header costs about its own size plus ~150 bytes per
+        /// tensor entry while it is read. Raise it up to the format's <see cref="MaxJsonHeaderBytes"/> for a file
+        /// that needs more: <c>[LightningCkpt.Limits]::MaxSafetensorsHeaderBytes = 100000000</c> in PowerShell.
+        /// </summary>
+        public static long MaxSafetensorsHeaderBytes
+        {
+            get => System.Threading.Interlocked.Read(ref _maxSafetensorsHeaderBytes);
+            set
+            {
+                if (value < 2 || value > MaxJsonHeaderBytes)
+                    throw new System.ArgumentOutOfRangeException(nameof(value), value, $"a safetensors header limit lies between 2 bytes and the format's {MaxJsonHeaderBytes}");
+                System.Threading.Interlocked.Exchange(ref _maxSafetensorsHeaderBytes, value);
+            }
+        }
 
         /// <summary>Deepest JSON nesting we follow in a safetensors header or a sharded-checkpoint index.</summary>
         public const int MaxJsonDepth = 64;

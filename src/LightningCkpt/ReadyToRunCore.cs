@@ -9,7 +9,8 @@ namespace LightningCkpt.Commands
     /// <summary>
     /// At Import-Module, before any cmdlet touches LightningCkpt.Core, loads the ReadyToRun (precompiled) copy of Core
     /// from the module's linux-x64 folder when this process can run its native code: .NET (not .NET Framework) on
-    /// Linux, x64. The first Get-CkptInfo then JIT-compiles ~10 methods instead of ~380.
+    /// Linux, x64. The first Get-CkptInfo then JIT-compiles ~10 methods instead of ~380. Then Core is loaded (that
+    /// copy or the IL-only one), so its public types resolve in the session from the start.
     /// </summary>
     /// <remarks>
     /// A ReadyToRun image is specific to one OS and CPU: CoreCLR refuses one built for another with
@@ -40,7 +41,17 @@ namespace LightningCkpt.Commands
             {
                 // Core already loaded, or the image unusable: the IL-only Core beside this assembly serves as before.
             }
+            try { LoadCore(); }
+            catch (Exception) { /* the first cmdlet loads it, as before */ }
         }
+
+        /// <summary>
+        /// Loads Core (the ReadyToRun copy when the step above loaded it) so its public types, such as
+        /// [LightningCkpt.Limits] whose settable limits a user may raise, are known to the session before any cmdlet
+        /// has run. A method of its own, not inlined: compiling OnImport must not bind Core before the step above.
+        /// </summary>
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static void LoadCore() => _ = typeof(Limits).Assembly;
 
         /// <summary>
         /// Whether a process can run linux-x64 ReadyToRun code: CoreCLR (its core library is System.Private.CoreLib;

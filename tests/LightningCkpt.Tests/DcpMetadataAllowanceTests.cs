@@ -7,8 +7,9 @@ namespace LightningCkpt.Tests
 {
     /// <summary>
     /// A DCP folder written by many ranks has a large .metadata by nature (tensors × ranks chunk entries): its object
-    /// allowance follows the .distcp bytes it describes (Limits.MaxDcpMetadataCostFor), so the same metadata is read
-    /// beside data files that hold that much, and refused as LimitExceeded beside empty ones.
+    /// allowance follows the .distcp bytes it describes and that are stored on disk (Limits.MaxDcpMetadataCostFor),
+    /// so the same metadata is read beside data files that hold that much, and refused as LimitExceeded beside empty
+    /// or sparse ones, or beside a large file it does not name.
     /// </summary>
     public sealed class DcpMetadataAllowanceTests : IDisposable
     {
@@ -38,12 +39,36 @@ namespace LightningCkpt.Tests
             Assert.Equal(CheckpointErrorKind.LimitExceeded, refused.Kind);
             Assert.EndsWith(".metadata", refused.FilePath);
 
-            // the same metadata beside sparse data files of the size it describes (16 MB each): the pickle is read,
-            // and what stops the open is the first chunk's bytes (zeros, not a torch.save archive)
+            // every chunk a real torch.save archive (~150 MB in 512 files): the metadata is read and the folder opens
+            var real = Make("archives", size + " --rows 1 --cols 16 --archives");
+            var c = Checkpoint.Open(real);
+            Assert.Equal(512, c.Sharding!.WorldSize);
+            Assert.NotEmpty(c.AllTensors);
+            Assert.All(c.AllTensors, t => Assert.Equal(new long[] { 512, 16 }, t.Tensor.Shape));
+        }
+
+        [SkippableFact]
+        public void SparseDataFilesDoNotBuyTheMetadataAnAllowance()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            const string size = "--tensors 256 --ranks 512";
+            // the data files the metadata names have the length it describes (16 MB each) but store nothing
             var sparse = Make("sparse", size);
-            var later = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(sparse));
-            Assert.NotEqual(CheckpointErrorKind.LimitExceeded, later.Kind);
-            Assert.EndsWith(".distcp", later.FilePath);
+            var refused = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(sparse));
+            Assert.Equal(CheckpointErrorKind.LimitExceeded, refused.Kind);
+            Assert.EndsWith(".metadata", refused.FilePath);
+        }
+
+        [SkippableFact]
+        public void AFileTheMetadataDoesNotNameDoesNotBuyItAnAllowance()
+        {
+            Skip.IfNot(PythonOracle.HasTorch, "torch is not installed at /usr/bin/python3");
+            const string size = "--tensors 256 --ranks 512";
+            // empty named data files beside a 64 GiB sparse file the metadata does not name
+            var extra = Make("extra", size + " --empty-data --sparse-extra " + (64L << 30));
+            var also = Assert.Throws<CheckpointFormatException>(() => Checkpoint.Open(extra));
+            Assert.Equal(CheckpointErrorKind.LimitExceeded, also.Kind);
+            Assert.EndsWith(".metadata", also.FilePath);
         }
 
         [SkippableFact]

@@ -232,9 +232,11 @@ namespace LightningCkpt.Tests
 
         // ---- safetensors headers
 
-        private string Safetensors(string name, string header, int dataBytes)
+        private string Safetensors(string name, string header, int dataBytes) => WriteSafetensors(Path.Combine(_dir, name), header, dataBytes);
+
+        /// <summary>Writes a safetensors file of <paramref name="header"/> (as UTF-8) and <paramref name="dataBytes"/> zero bytes.</summary>
+        internal static string WriteSafetensors(string path, string header, int dataBytes)
         {
-            var path = Path.Combine(_dir, name);
             var h = Encoding.UTF8.GetBytes(header);
             using var fs = File.Create(path);
             fs.Write(BitConverter.GetBytes((ulong)h.Length), 0, 8);

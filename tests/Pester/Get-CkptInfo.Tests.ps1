@@ -199,3 +199,37 @@ Describe 'Get-CkptInfo output' {
         $plain.Format | Should -BeOfType ((Get-CkptInfo -LiteralPath $file | ConvertTo-Json -Depth 1 3>$null | ConvertFrom-Json).Format.GetType())
     }
 }
+
+Describe 'A safetensors header past the header limit' {
+    BeforeAll {
+        # 17 MB of header: one metadata string, past the 16 MiB default, within the format's 100 MB
+        $script:BigHeader = Join-Path $TestDrive 'big-header.safetensors'
+        $json = [Text.Encoding]::UTF8.GetBytes('{"__metadata__":{"notes":"' + ('a' * 17000000) + '"}}')
+        $bytes = [byte[]]::new(8 + $json.Length)
+        [BitConverter]::GetBytes([uint64]$json.Length).CopyTo($bytes, 0)
+        $json.CopyTo($bytes, 8)
+        [IO.File]::WriteAllBytes($BigHeader, $bytes)
+    }
+
+    AfterEach { [LightningCkpt.Limits]::MaxSafetensorsHeaderBytes = [LightningCkpt.Limits]::DefaultSafetensorsHeaderBytes }
+
+    It 'is CheckpointLimitExceeded saying how to raise the limit, and reads once the limit is raised' {
+        $null = Get-CkptInfo -LiteralPath $BigHeader -ErrorVariable ev -ErrorAction SilentlyContinue
+        @($ev).Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointLimitExceeded,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match 'big-header\.safetensors.*16777216-byte limit.*\[LightningCkpt\.Limits\]::MaxSafetensorsHeaderBytes = 100000000'
+
+        [LightningCkpt.Limits]::MaxSafetensorsHeaderBytes = 100000000
+        $r = Get-CkptInfo -LiteralPath $BigHeader
+        $r.Format | Should -Be 'Safetensors'
+    }
+
+    It 'can be raised right after Import-Module, before any cmdlet has run' {
+        # a fresh process: in this one an earlier cmdlet has loaded Core already
+        $shell = @(if (Test-Path -LiteralPath (Join-Path $PSHOME 'pwsh') -PathType Leaf) { Join-Path $PSHOME 'pwsh' } else { 'dotnet'; Join-Path $PSHOME 'pwsh.dll' })
+        $manifest = Join-Path (Get-Module LightningCkpt).ModuleBase 'LightningCkpt.psd1'
+        $script = "Import-Module '$manifest'; [LightningCkpt.Limits]::MaxSafetensorsHeaderBytes = 100000000; (Get-CkptInfo -LiteralPath '$BigHeader').Format"
+        $out = & $shell[0] @(@($shell | Select-Object -Skip 1) + @('-NoProfile', '-NonInteractive', '-Command', $script)) 2>&1
+        ($out | Select-Object -Last 1) | Should -Be 'Safetensors'
+    }
+}

@@ -157,3 +157,36 @@ Describe 'Sharded checkpoints in the cmdlets' {
         ($r.Findings | Where-Object Severity -eq 'Error').Kind | Should -Contain 'MissingStorage'
     }
 }
+
+Describe 'DCP metadata asking for more than its folder holds' {
+    BeforeAll {
+        $script:Python = '/usr/bin/python3'
+        $script:NoTorch = -not (Test-Path -LiteralPath $Python) -or $null -ne (& $Python -c 'import torch' 2>&1)
+        $script:Hostile = Join-Path $TestDrive 'hostile-dcp'
+        if (-not $NoTorch) {
+            foreach ($case in @(@('alias', 'alias', '--chunks', '64'), @('planner', 'planner', '--lists', '16'))) {
+                & $Python (Join-Path $RepoRoot 'tests/fixtures/make_dcp_hostile.py') --out (Join-Path $Hostile $case[0]) @($case[1..3]) | Out-Null
+                if ($LASTEXITCODE) { throw "make_dcp_hostile.py $($case[0]) failed with exit code $LASTEXITCODE" }
+            }
+        }
+    }
+
+    BeforeEach {
+        if ($NoTorch) { Set-ItResult -Skipped -Because "$Python with torch is needed to write DCP metadata" }
+    }
+
+    It 'refuses chunks aliasing one byte range as InvalidCheckpoint naming the data file and both chunks' {
+        $r = Get-CkptInfo -LiteralPath (Join-Path $Hostile 'alias') -ErrorVariable ev -ErrorAction SilentlyContinue
+        $r | Should -BeNullOrEmpty
+        @($ev).Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'InvalidCheckpoint,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match "__0_0\.distcp.*the chunk of 'w' at \[\d+, 0\] \(bytes \[0, \d+\)\) overlaps the chunk of 'w' at \[\d+, 0\]"
+    }
+
+    It 'refuses planner_data lists past the metadata allowance as CheckpointLimitExceeded' {
+        $null = Get-CkptInfo -LiteralPath (Join-Path $Hostile 'planner') -ErrorVariable ev -ErrorAction SilentlyContinue
+        @($ev).Count | Should -Be 1
+        $ev[0].FullyQualifiedErrorId | Should -BeExactly 'CheckpointLimitExceeded,LightningCkpt.Commands.GetCkptInfoCommand'
+        $ev[0].Exception.Message | Should -Match '\.metadata.*planner_data list slots'
+    }
+}

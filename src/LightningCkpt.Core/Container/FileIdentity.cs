@@ -27,9 +27,10 @@ namespace LightningCkpt.Container
     /// </summary>
     public readonly struct FileIdentity : IEquatable<FileIdentity>
     {
-        private FileIdentity(FileKind kind, ulong device, ulong inode, bool hasFileId, long length, long lastWriteTicksUtc, string fullPath, long changeTimeNs = 0)
+        private FileIdentity(FileKind kind, ulong device, ulong inode, bool hasFileId, long length, long lastWriteTicksUtc, string fullPath, long changeTimeNs = 0, long storedBytes = -1)
         {
             ChangeTimeNs = changeTimeNs;
+            StoredBytes = storedBytes < 0 ? length : storedBytes;
             Kind = kind;
             Device = device;
             Inode = inode;
@@ -51,6 +52,12 @@ namespace LightningCkpt.Container
         public bool HasFileId { get; }
 
         public long Length { get; }
+
+        /// <summary>
+        /// Bytes the file system stores for the file (Linux: statx blocks × 512), so a sparse file's holes do not
+        /// count; where the platform does not say, <see cref="Length"/>. Not part of the identity or its state.
+        /// </summary>
+        public long StoredBytes { get; }
 
         /// <summary>Last write time in UTC ticks, at the resolution the file system keeps (nanoseconds on Linux).</summary>
         public long LastWriteTicksUtc { get; }
@@ -126,6 +133,7 @@ namespace LightningCkpt.Container
             private const int AtFdCwd = -100;
             private const int AtEmptyPath = 0x1000;
             private const uint MaskBasic = 0x7ff; // STATX_BASIC_STATS
+            private const uint StatxBlocks = 0x400; // STATX_BLOCKS: stx_blocks (512-byte units) was filled in
             private const int BufferSize = 256;
             private static bool _unavailable;
 
@@ -180,6 +188,8 @@ namespace LightningCkpt.Container
                 int mode = BitConverter.ToUInt16(b, 28);
                 ulong ino = BitConverter.ToUInt64(b, 32);
                 long size = BitConverter.ToInt64(b, 40);
+                uint mask = BitConverter.ToUInt32(b, 0);
+                long blocks = (mask & StatxBlocks) != 0 ? BitConverter.ToInt64(b, 48) : -1;
                 long ctimeSec = BitConverter.ToInt64(b, 96);
                 uint ctimeNsec = BitConverter.ToUInt32(b, 104);
                 long mtimeSec = BitConverter.ToInt64(b, 112);
@@ -197,7 +207,7 @@ namespace LightningCkpt.Container
                 };
                 long ticks = UnixEpochTicks + mtimeSec * TimeSpan.TicksPerSecond + mtimeNsec / 100;
                 return new FileIdentity(kind, (devMajor << 32) | devMinor, ino, true, kind == FileKind.Regular ? size : 0, ticks, full,
-                    ctimeSec * 1_000_000_000 + ctimeNsec);
+                    ctimeSec * 1_000_000_000 + ctimeNsec, blocks < 0 || kind != FileKind.Regular ? -1 : blocks * 512);
             }
 
             private static readonly long UnixEpochTicks = new DateTime(1970, 1, 1, 0, 0, 0, DateTimeKind.Utc).Ticks;

@@ -61,6 +61,9 @@ namespace LightningCkpt.Pickle
         /// <summary>Estimated bytes of memory the last load built (see <see cref="Limits.MaxPickleCostFor"/>).</summary>
         public long EstimatedCost => _cost;
 
+        /// <summary>The part of <see cref="EstimatedCost"/> spent on objects (text and byte strings aside), what <see cref="MaxObjectCost"/> bounds.</summary>
+        public long ObjectCost => _cost - _textCost;
+
         /// <summary>Runs one pickle from <paramref name="start"/>; <paramref name="endPosition"/> is where STOP left off.</summary>
         public object? Load(Stream stream, long start, long end, out long endPosition)
         {

@@ -67,12 +67,12 @@ namespace LightningCkpt.Container.Sharded
             var bytes = Folder.ReadAll(ShardedCheckpointReader.DcpMetadataName, Limits.MaxPickleBytes, "the .metadata file", out var mdSource);
             MetadataSource = mdSource;
             var host = new TorchHost(new NoStorages(mdPath));
-            // the metadata of many ranks is large by nature: its allowance follows the data files it describes (a
-            // URL prefix cannot be listed: by URL the metadata has the flat allowance of a pickle beside no data)
+            // the metadata of many ranks is large by nature: its allowance follows the data files it describes, as
+            // stored on disk (a sparse file's length costs nothing to fake); DcpMetadataBudget narrows it once the
+            // pickle says which bytes it references. A URL prefix cannot be listed: by URL the metadata has the flat
+            // allowance of a pickle beside no data.
             var listed = Folder.List(".distcp");
-            long dataBytes = 0;
-            if (listed != null) foreach (var f in listed) dataBytes += f.Value;
-            var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(dataBytes) };
+            var machine = new PickleMachine(host, mdPath, "pickle") { MaxObjectCost = Limits.MaxDcpMetadataCostFor(DcpMetadataBudget.StoredBytes(Folder, listed)) };
             var md = machine.Load(bytes);
             Globals.Add(machine.Globals);
             Protocol = machine.Protocol;
@@ -113,6 +113,7 @@ namespace LightningCkpt.Container.Sharded
                 items[IndexKey(fqn, PyFields.Get(e.Key, "offset"))] = new DcpItem(rel, off, len, transforms);
             }
 
+            var budget = DcpMetadataBudget.After(mdPath, Folder, items.Values, machine.ObjectCost);
             Folder.Prefetch(items.Values.Select(i => new KeyValuePair<string, (long, long)>(i.File, (i.Offset, i.Length))));
             var data = new DcpDataFiles(Folder, mdPath, Absorb);
             try
@@ -134,9 +135,10 @@ namespace LightningCkpt.Container.Sharded
                     }
                     else throw new CheckpointFormatException(mdPath, "state_dict_metadata", $"'{key}' is described by {kind}, neither tensor nor bytes storage metadata") { Kind = CheckpointErrorKind.Unsupported };
 
-                    if (planner != null && planner.TryGetValue(key, out var path) && path is PyTuple p && p.Count > 0) SetElement(Root, p, value, mdPath);
+                    if (planner != null && planner.TryGetValue(key, out var path) && path is PyTuple p && p.Count > 0) SetElement(Root, p, value, mdPath, budget);
                     else Root.Set(key, value);
                 }
+                data.RequireDisjointItems();
             }
             finally
             {
@@ -193,32 +195,42 @@ namespace LightningCkpt.Container.Sharded
             PickleBytes += blob.PickleBytes;
         }
 
-        /// <summary>torch's set_element: str path items make dicts, int items make lists padded with None.</summary>
-        private static void SetElement(PyDict root, PyTuple path, object? value, string mdPath)
+        /// <summary>
+        /// torch's set_element: str path items make dicts, int items make lists padded with None; what it builds is
+        /// charged to the metadata's <paramref name="budget"/> (a path's index alone can ask for a million slots).
+        /// </summary>
+        private static void SetElement(PyDict root, PyTuple path, object? value, string mdPath, DcpMetadataBudget budget)
         {
             object container = root;
             for (int i = 0; i < path.Count; i++)
             {
                 bool last = i == path.Count - 1;
                 var item = path[i];
-                object? next = last ? null : (path[i + 1] is long ? new PyList() : (object)new PyDict());
                 switch (container)
                 {
                     case PyDict d:
                         if (last) { d.Set(item, value); return; }
                         if (d.TryGetValue(item, out var existing) && (existing is PyDict || existing is PyList)) container = existing!;
-                        else { d.Set(item, next); container = next!; }
+                        else d.Set(item, container = NewContainer(path[i + 1], budget));
                         break;
                     case PyList l when item is long idx && idx >= 0 && idx < 1_000_000:
+                        if (l.Count <= idx) budget.Charge((idx + 1 - l.Count) * Limits.CostPerItem, "planner_data list slots");
                         while (l.Count <= idx) l.Add(null);
                         if (last) { l[(int)idx] = value; return; }
                         if (l[(int)idx] is PyDict || l[(int)idx] is PyList) container = l[(int)idx]!;
-                        else { l[(int)idx] = next; container = next!; }
+                        else l[(int)idx] = container = NewContainer(path[i + 1], budget);
                         break;
                     default:
                         throw new CheckpointFormatException(mdPath, "planner_data", $"path {PyRepr.Render(path, 80)} does not fit the nesting built so far");
                 }
             }
+        }
+
+        /// <summary>The container the next path item indexes: a list for an int, otherwise a dict.</summary>
+        private static object NewContainer(object? nextItem, DcpMetadataBudget budget)
+        {
+            budget.Charge(Limits.CostPerContainer, "planner_data containers");
+            return nextItem is long ? new PyList() : (object)new PyDict();
         }
 
         private sealed class NoStorages : IStorageLocator

@@ -45,6 +45,7 @@ namespace LightningCkpt.Container.Sharded
         private readonly Dictionary<string, Stream> _files = new Dictionary<string, Stream>(StringComparer.Ordinal);
         private readonly Dictionary<string, SourceFile> _sources = new Dictionary<string, SourceFile>(StringComparer.Ordinal);
         private readonly Dictionary<string, SafetensorsPart> _parts = new Dictionary<string, SafetensorsPart>(StringComparer.Ordinal);
+        private readonly DcpByteRanges _ranges = new DcpByteRanges();
 
         /// <param name="folder">The DCP folder (local, or the URL prefix of a remote .metadata).</param>
         /// <param name="mdPath">Its .metadata file (named in messages about the items it records).</param>
@@ -72,6 +73,7 @@ namespace LightningCkpt.Container.Sharded
         public LoadedPickle Bytes(DcpItem where, string key)
         {
             var fs = Open(where, key);
+            _ranges.Add(PathOf(where), where.Offset, where.Length, key, $"the bytes of '{key}'");
             return Archive(fs, where, key);
         }
 
@@ -81,8 +83,14 @@ namespace LightningCkpt.Container.Sharded
             var fs = Open(where, key);
             var path = PathOf(where);
             var at = $"bytes {where.Offset}+{where.Length}";
+            var who = $"the chunk of '{key}' at [{string.Join(", ", offsets)}]";
             if (where.Transforms.Count == 0 && SafetensorsReader.LooksLike(new SubStream(fs, where.Offset, fs.Length - where.Offset)))
-                return FromSafetensors(fs, where, key, offsets);
+            {
+                var t = FromSafetensors(fs, where, key, offsets);
+                _ranges.Add(path, t.Storage!.FileOffset, t.Storage.AvailableBytes, key, who);
+                return t;
+            }
+            _ranges.Add(path, where.Offset, where.Length, key, who);
             var blob = Archive(fs, where, key);
             if (blob.Root is not TensorRef piece || !piece.HasData || piece.IsChunked)
                 throw new CheckpointFormatException(path, at, $"the chunk of '{key}' is {PyRepr.Render(blob.Root, 60)}, not a dense tensor");
@@ -206,6 +214,9 @@ namespace LightningCkpt.Container.Sharded
                 throw new CheckpointFormatException(path, $"bytes {where.Offset}+{where.Length}", $"'{key}' lies outside the {fs.Length}-byte file") { Defect = CheckpointDefect.Truncated };
             return fs;
         }
+
+        /// <summary>Throws when two items read so far share bytes of one data file (see <see cref="DcpByteRanges"/>).</summary>
+        public void RequireDisjointItems() => _ranges.RequireDisjoint();
 
         private string PathOf(DcpItem where) => _folder.PathOf(where.File, _mdPath);
 

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
@@ -38,6 +39,12 @@ namespace LightningCkpt.Container.Sharded
 
         public override IReadOnlyList<KeyValuePair<string, long>> List(string suffix) =>
             new DirectoryInfo(_dir).GetFiles("*" + suffix).Select(f => new KeyValuePair<string, long>(f.Name, f.Length)).ToList();
+
+        public override (long Length, long Stored)? SizeOnDisk(string name)
+        {
+            var id = FileIdentity.Of(Combine(name));
+            return id.Kind == FileKind.Regular ? (id.Length, Math.Min(id.Length, id.StoredBytes)) : ((long, long)?)null;
+        }
 
         public override Checkpoint OpenPart(string name, string what) => ShardedCheckpointReader.OpenPart(Combine(name), what);
     }

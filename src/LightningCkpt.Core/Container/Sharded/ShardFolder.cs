@@ -36,6 +36,12 @@ namespace LightningCkpt.Container.Sharded
         public abstract IReadOnlyList<KeyValuePair<string, long>>? List(string suffix);
 
         /// <summary>
+        /// A file's length and the bytes its file system stores for it (a sparse file's holes count nothing), what a
+        /// metadata allowance may be based on; null when not a regular file or not known without a request (a URL).
+        /// </summary>
+        public virtual (long Length, long Stored)? SizeOnDisk(string name) => null;
+
+        /// <summary>
         /// Told which byte ranges of which files the reader is about to parse (DCP items, each a small archive whose
         /// metadata sits at its two ends): a remote folder fetches their ends ahead, several at once; a local one has
         /// nothing to gain.
