@@ -21,10 +21,11 @@ mkdir -p "$(dirname "$root")"
 exec 9>"$root.lock"
 flock 9
 if [ -f "$root/.lightningckpt-ready" ]; then echo "$root"; exit 0; fi
-# python.sh bind-mounts /tmp, /dev and the workspace into the root: never delete through a live mount.
+# python.sh mounts only in its own private namespace, but an older python.sh (or a hand-made mount) may have left
+# mounts in the root: never delete through a live mount.
 for d in "$root" "$root.partial"; do
   if [ -d "$d" ] && findmnt -rn -o TARGET | grep -q "^$d/"; then
-    echo "$d has mounts under it (python.sh binds /tmp, /dev, the workspace); unmount them first: umount -R $d/tmp $d/dev $d/proc ..." >&2
+    echo "$d has mounts under it (left by an older python.sh or by hand); unmount them first: umount -R $d/tmp $d/dev $d/proc ..." >&2
     exit 1
   fi
 done
