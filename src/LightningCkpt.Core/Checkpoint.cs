@@ -189,10 +189,28 @@ namespace LightningCkpt
                 : new CheckpointFormatException(path, "file", InternalErrorPrefix + e.GetType().Name + ": " + e.Message, -1, e);
 
         /// <summary>One torch.save or safetensors file.</summary>
-        internal static Checkpoint OpenFile(string path)
+        internal static Checkpoint OpenFile(string path) => OpenFile(path, (c, _) => c);
+
+        /// <summary>
+        /// One file opened, handed to <paramref name="use"/> with its still-open stream, then closed: a summary reads its
+        /// few score tensors through the handle the metadata came from, not through a second open (on a folder of small
+        /// checkpoints the opens, stats and locks of the file were a good part of the time).
+        /// </summary>
+        internal static T OpenFile<T>(string path, Func<Checkpoint, Stream, T> use)
         {
-            using var fs = CheckedFile.OpenRead(path); // a FIFO would block the open forever
-            return Load(new SourceFile(path, FileIdentity.Of(fs.SafeFileHandle, path)), fs);
+            using var fs = CheckedFile.OpenRead(path, out var identity); // a FIFO would block the open forever
+            return use(Load(new SourceFile(path, identity), fs), fs);
+        }
+
+        /// <summary>
+        /// <see cref="Open(string, Remote.RemoteSession?)"/> handed to <paramref name="use"/>, with the open stream of a
+        /// single local file (null for a URL or a sharded checkpoint, whose parts are opened as they are read).
+        /// </summary>
+        internal static T Open<T>(string path, Remote.RemoteSession? remote, Func<Checkpoint, Stream?, T> use)
+        {
+            if (Remote.RemoteUrl.IsRemote(path) || Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path))
+                return use(Open(path, remote), null);
+            return OpenFile(path, (c, fs) => use(c, fs));
         }
 
         /// <summary>

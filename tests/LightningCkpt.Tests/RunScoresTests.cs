@@ -38,6 +38,17 @@ namespace LightningCkpt.Tests
             Assert.Equal(1, Container.SourceFile.OpensOnThisThread - before);
         }
 
+        [Fact]
+        public void A_summary_read_by_path_takes_its_scores_through_the_handle_the_metadata_came_from()
+        {
+            // CkptInfo.Read keeps the file open while it reads the score tensors: no second open, stat and lock per file
+            int before = Container.SourceFile.OpensOnThisThread;
+            var info = CkptInfo.Read(Sample("epoch=2-step=30.ckpt"));
+            Assert.Equal(3, info.BestKModels.Count);
+            Assert.NotNull(info.CurrentScore);
+            Assert.Equal(0, Container.SourceFile.OpensOnThisThread - before);
+        }
+
         [Theory]
         [InlineData("/logs/lightning_logs/version_3/checkpoints/last.ckpt", "version_3")]
         [InlineData("/logs/lightning_logs/my run [v2]/checkpoints/epoch=1.ckpt", "my run [v2]")]

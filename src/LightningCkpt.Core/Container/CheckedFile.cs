@@ -11,11 +11,15 @@ namespace LightningCkpt.Container
     public static class CheckedFile
     {
         /// <summary>Opens <paramref name="path"/> for reading; its identity is checked on the open handle.</summary>
-        public static FileStream OpenRead(string path, FileOptions options = FileOptions.RandomAccess)
+        public static FileStream OpenRead(string path, FileOptions options = FileOptions.RandomAccess) => OpenRead(path, out _, options);
+
+        /// <summary><see cref="OpenRead(string, FileOptions)"/>, with the identity of the open file (read once for both uses).</summary>
+        public static FileStream OpenRead(string path, out FileIdentity identity, FileOptions options = FileOptions.RandomAccess)
         {
             RegularFileCheck.RequireReadable(path);
             var fs = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 4096, options);
-            var kind = FileIdentity.Of(fs.SafeFileHandle, path).Kind;
+            identity = FileIdentity.Of(fs.SafeFileHandle, path);
+            var kind = identity.Kind;
             if (kind != FileKind.Regular && kind != FileKind.Missing)
             {
                 fs.Dispose();

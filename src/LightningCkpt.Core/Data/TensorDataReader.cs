@@ -160,6 +160,19 @@ namespace LightningCkpt.Data
             throw new InvalidOperationException($"{s} has no data in the file");
         }
 
+        /// <summary>
+        /// Reads <paramref name="file"/> through <paramref name="open"/>, a stream its opener keeps and closes (the one the
+        /// checkpoint was loaded from): no second open. The file's identity is still checked after every read.
+        /// </summary>
+        internal void Borrow(SourceFile file, Stream open)
+        {
+            if (_files.ContainsKey(file)) return;
+            _files[file] = open;
+            _borrowed.Add(open);
+        }
+
+        private readonly HashSet<Stream> _borrowed = new HashSet<Stream>();
+
         private Stream OpenData(SourceFile file)
         {
             if (!_files.TryGetValue(file, out var fs)) _files[file] = fs = file.OpenForData();
@@ -356,8 +369,9 @@ namespace LightningCkpt.Data
 
         public void Dispose()
         {
-            foreach (var fs in _files.Values) fs.Dispose();
+            foreach (var fs in _files.Values) if (!_borrowed.Contains(fs)) fs.Dispose();
             _files.Clear();
+            _borrowed.Clear();
             _inflate?.Dispose();
             _inflate = null;
             _window = null;

@@ -130,17 +130,18 @@ namespace LightningCkpt
         public DateTime LastWriteTime { get; }
 
         /// <summary>Opens <paramref name="path"/> and summarises it.</summary>
-        public static CkptInfo Read(string path) => From(Checkpoint.Open(path));
+        public static CkptInfo Read(string path) => Read(path, null);
 
         /// <summary><see cref="Read(string)"/> of a file or of a URL read through <paramref name="remote"/>.</summary>
-        public static CkptInfo Read(string path, Remote.RemoteSession? remote) => From(Checkpoint.Open(path, remote));
+        public static CkptInfo Read(string path, Remote.RemoteSession? remote) => Checkpoint.Open(path, remote, (c, open) => new CkptInfo(c, c.View, open));
 
-        public static CkptInfo From(Checkpoint c) => new CkptInfo(c, c.View);
+        public static CkptInfo From(Checkpoint c) => new CkptInfo(c, c.View, null);
 
         // Plain loops and get-only properties assigned here: the first Get-CkptInfo of a session JIT-compiles every
         // method it touches at tier 0 (no inlining), so each setter, lambda and LINQ instantiation over a value type
         // was one more method compiled before the first result.
-        private CkptInfo(Checkpoint c, CheckpointView v)
+        /// <param name="open">The stream the checkpoint was loaded from, still open (a single local file), or null.</param>
+        private CkptInfo(Checkpoint c, CheckpointView v, Stream? open)
         {
             FullName = c.FilePath;
             ReadFrom = c.Source.Remote?.Url ?? c.FilePath;
@@ -231,6 +232,7 @@ namespace LightningCkpt
             if (v.ModelCheckpoints.Count > 0 || v.Precision?.Scale != null)
             {
                 using var reader = new TensorDataReader(c);
+                if (open != null) reader.Borrow(c.Source, open);
                 TensorDataReader.WarmNearbyRemote(ScalarsToRead(v));
                 var checkpoints = new CkptModelCheckpoint[v.ModelCheckpoints.Count];
                 for (int i = 0; i < checkpoints.Length; i++) checkpoints[i] = new CkptModelCheckpoint(v.ModelCheckpoints[i], c.FilePath, reader);
@@ -288,10 +290,10 @@ namespace LightningCkpt
             }
         }
 
-        /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
         /// <summary>Where the checkpoint is read again (piped on): the path, or the URL with its credentials (never shown).</summary>
         internal string ReadFrom { get; }
 
+        /// <summary>What Get-CkptInfo warns about a file whose pickle names globals that would run code; null when none.</summary>
         internal string? SafetyWarning => IsSafe ? null
             : $"{FullName}: the pickle references {UnsafeGlobals}, which torch.load(weights_only=False) would run; LightningCkpt read it without running anything. Run Test-Ckpt for the findings.";
 
