@@ -12,7 +12,7 @@ namespace LightningCkpt.Bench
 {
     /// <summary>
     /// dotnet run -c Release --project bench/LightningCkpt.Bench -- --work /tmp/ckbench [--out DIR] [--python /usr/bin/python3] [--repeat 3]
-    ///     [--only meta|export|read|write|decode|process|remote [--row half|cast|merge|ties]] [--no-torch] [--no-torch2] [--sharded [--only dcp|ds|dsopt] [--ext .pt|.safetensors]]
+    ///     [--only meta|export|read|write|decode|process|remote [--row half|cast|merge|ties]] [--no-torch] [--no-torch2] [--sharded [--only dcp|dcp2|ds|dsopt] [--ext .pt|.safetensors]]
     /// Makes (or reuses) a ~1.3 GB Lightning checkpoint and a perturbed twin with torch, then times LightningCkpt
     /// against torch 2.x (its best recipe: mmap, weights_only, all threads; tools/torch2, provisioned on first use) and
     /// torch 1.13 — all warm, all best of N, in the same run — next to the machine's limits measured in that run:
@@ -44,11 +44,11 @@ namespace LightningCkpt.Bench
                 else if (args[i] == "--no-torch2") _torch2 = false;
                 else { Console.Error.WriteLine($"unknown argument {args[i]}"); return 2; }
             }
-            bool known = only == null || (sharded ? only == "dcp" || only == "ds" || only == "dsopt" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process" || only == "remote");
+            bool known = only == null || (sharded ? only == "dcp" || only == "dcp2" || only == "ds" || only == "dsopt" : only == "meta" || only == "export" || only == "read" || only == "write" || only == "decode" || only == "process" || only == "remote");
             if (row != null && (only != "write" || (row != "half" && row != "cast" && row != "merge" && row != "ties"))) known = false;
             if (!known || (ext != null && (!sharded || (ext != ".pt" && ext != ".safetensors"))))
             {
-                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process|remote (or dcp|ds|dsopt with --sharded), --row half|cast|merge|ties goes with --only write; --ext .pt|.safetensors needs --sharded");
+                Console.Error.WriteLine("--only takes meta|export|read|write|decode|process|remote (or dcp|dcp2|ds|dsopt with --sharded), --row half|cast|merge|ties goes with --only write; --ext .pt|.safetensors needs --sharded");
                 return 2;
             }
             _script = FindScript("bench_torch.py");
@@ -59,7 +59,7 @@ namespace LightningCkpt.Bench
             // outputs (and the copies of the limit) go to --out: the inputs in --work are shared and never rewritten
             outDir ??= work;
             Directory.CreateDirectory(outDir);
-            if (sharded) return ShardedBench.Run(work, outDir, _repeat, only, ext, torch);
+            if (sharded) return ShardedBench.Run(work, outDir, _repeat, only, ext, torch, _torch2);
             if (only == "decode") return DecodeBench.Run(work, outDir, _repeat, torch, Load(), Load);
             string a = Path.Combine(work, "bench_a.ckpt"), b = Path.Combine(work, "bench_b.ckpt");
             if (!File.Exists(a) || !File.Exists(b))
