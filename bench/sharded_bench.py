@@ -12,15 +12,13 @@ Prints {"seconds", "maxrss_bytes"} as the last line (time excludes interpreter s
 """
 import collections
 import glob
-import json
 import math
 import os
-import resource
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
 import make_sharded as ms  # noqa: E402  (imports torch with the dataclass shim)
+import timed_modes  # noqa: E402
 import torch  # noqa: E402
 
 N, ROWS, COLS = 40, 2048, 4096
@@ -97,11 +95,4 @@ def dsopt(src, out):
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "make":
-        make(sys.argv[2])
-        sys.exit(0)
-    t0 = time.perf_counter()
-    {"dcp": dcp, "ds": ds, "dsopt": dsopt}[mode](sys.argv[2], sys.argv[3])
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    timed_modes.main(make, {"dcp": dcp, "ds": ds, "dsopt": dsopt})

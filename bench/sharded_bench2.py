@@ -9,14 +9,12 @@ torch 1.13's DCP folder (DIR/dcp, sharded_bench.py) is not readable by torch 2.x
 torch.distributed._shard.checkpoint.metadata.BytesStorageMetadata"), hence a folder of its own.
 """
 import datetime
-import json
 import os
-import resource
 import sys
-import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "tests", "fixtures"))
 import gloo_ranks  # noqa: E402
+import timed_modes  # noqa: E402
 import torch  # noqa: E402
 import torch.distributed as dist  # noqa: E402
 import torch.distributed.checkpoint as dcp  # noqa: E402
@@ -54,11 +52,4 @@ def consolidate(src, out):
 
 
 if __name__ == "__main__":
-    mode = sys.argv[1]
-    if mode == "make":
-        make(sys.argv[2])
-        sys.exit(0)
-    t0 = time.perf_counter()
-    {"dcp": consolidate}[mode](sys.argv[2], sys.argv[3])
-    seconds = time.perf_counter() - t0
-    print(json.dumps({"seconds": seconds, "maxrss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024}))
+    timed_modes.main(make, {"dcp": consolidate})
