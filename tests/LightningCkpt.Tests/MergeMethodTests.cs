@@ -72,7 +72,9 @@ namespace LightningCkpt.Tests
         {
             var oracle = TorchOracle.Named(oracleName);
             Skip.IfNot(oracle.Available, oracle.SkipReason);
-            Assert.True(oracle.Run($"\"{Script}\" make \"{_dir}\"", out var made) == 0, made);
+            // a printed seed is replayed with LIGHTNINGCKPT_DIFF_SEED, as in the other differential tests
+            string seed = int.TryParse(Environment.GetEnvironmentVariable("LIGHTNINGCKPT_DIFF_SEED"), out var s) ? " " + s : "";
+            Assert.True(oracle.Run($"\"{Script}\" make \"{_dir}\"{seed}", out var made) == 0, made);
             _out.WriteLine($"{oracle.Label}: {made.Trim()}");
 
             var cases = Cases().ToList();
