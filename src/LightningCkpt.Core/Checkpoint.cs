@@ -155,12 +155,7 @@ namespace LightningCkpt
         /// <see cref="Open(string)"/>, where <paramref name="path"/> may also be an http(s) URL of a single checkpoint
         /// file, read by range requests through <paramref name="remote"/> (a session of its own when null).
         /// </summary>
-        public static Checkpoint Open(string path, Remote.RemoteSession? remote)
-        {
-            if (Remote.RemoteUrl.IsRemote(path)) return OpenRemote(path, remote);
-            if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return OpenSharded(path);
-            return OpenFile(path);
-        }
+        public static Checkpoint Open(string path, Remote.RemoteSession? remote) => Open(path, remote, (c, _) => c);
 
         /// <summary>
         /// True when <paramref name="folder"/> is laid out as a sharded checkpoint (DCP, Lightning sharded, DeepSpeed,
@@ -208,8 +203,8 @@ namespace LightningCkpt
         /// </summary>
         internal static T Open<T>(string path, Remote.RemoteSession? remote, Func<Checkpoint, Stream?, T> use)
         {
-            if (Remote.RemoteUrl.IsRemote(path) || Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path))
-                return use(Open(path, remote), null);
+            if (Remote.RemoteUrl.IsRemote(path)) return use(OpenRemote(path, remote), null);
+            if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return use(OpenSharded(path), null);
             return OpenFile(path, (c, fs) => use(c, fs));
         }
 

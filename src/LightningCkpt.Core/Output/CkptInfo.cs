@@ -140,6 +140,8 @@ namespace LightningCkpt
         // Plain loops and get-only properties assigned here: the first Get-CkptInfo of a session JIT-compiles every
         // method it touches at tier 0 (no inlining), so each setter, lambda and LINQ instantiation over a value type
         // was one more method compiled before the first result.
+        /// <param name="c">The checkpoint summarised.</param>
+        /// <param name="v">Its Lightning view.</param>
         /// <param name="open">The stream the checkpoint was loaded from, still open (a single local file), or null.</param>
         private CkptInfo(Checkpoint c, CheckpointView v, Stream? open)
         {
