@@ -205,7 +205,7 @@ namespace LightningCkpt
         {
             if (Remote.RemoteUrl.IsRemote(path)) return use(OpenRemote(path, remote), null);
             if (Directory.Exists(path) || ShardedCheckpointReader.IsIndexOrMarker(path)) return use(OpenSharded(path), null);
-            return OpenFile(path, (c, fs) => use(c, fs));
+            return OpenFile(path, use);
         }
 
         /// <summary>

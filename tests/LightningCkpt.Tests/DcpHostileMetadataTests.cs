@@ -17,14 +17,7 @@ namespace LightningCkpt.Tests
 
         public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-        internal static string Make(string dir, string name, string args)
-        {
-            var out_ = Path.Combine(dir, name);
-            var script = Path.Combine(RepoPaths.Fixtures, "make_dcp_hostile.py");
-            int code = PythonOracle.Run($"\"{script}\" --out \"{out_}\" {args}", out var log, timeoutMs: 300_000);
-            Assert.True(code == 0, "make_dcp_hostile.py failed: " + log);
-            return out_;
-        }
+        private static string Make(string dir, string name, string args) => PythonOracle.MakeFixture("make_dcp_hostile.py", Path.Combine(dir, name), args);
 
         [SkippableFact]
         public void ChunksAliasingOneByteRangeAreRefusedNamingTheFileAndBothChunks()

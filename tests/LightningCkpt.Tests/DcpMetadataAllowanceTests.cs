@@ -19,14 +19,7 @@ namespace LightningCkpt.Tests
 
         public void Dispose() => Directory.Delete(_dir, recursive: true);
 
-        private string Make(string name, string args)
-        {
-            var out_ = Path.Combine(_dir, name);
-            var script = Path.Combine(RepoPaths.Fixtures, "make_dcp_many_chunks.py");
-            int code = PythonOracle.Run($"\"{script}\" --out \"{out_}\" {args}", out var log, timeoutMs: 300_000);
-            Assert.True(code == 0, "make_dcp_many_chunks.py failed: " + log);
-            return out_;
-        }
+        private string Make(string name, string args) => PythonOracle.MakeFixture("make_dcp_many_chunks.py", Path.Combine(_dir, name), args);
 
         [SkippableFact]
         public void ManyRankMetadataIsReadWhenTheDataFilesHoldWhatItDescribes()

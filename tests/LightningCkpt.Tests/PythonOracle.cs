@@ -116,5 +116,13 @@ namespace LightningCkpt.Tests
 
         public static int Run(string arguments, out string output, string? stdin = null, int timeoutMs = 300_000)
             => TorchOracle.Torch1.Run(arguments, out output, stdin, timeoutMs);
+
+        /// <summary>Runs the fixture generator tests/fixtures/<paramref name="script"/> with --out <paramref name="outPath"/> and <paramref name="args"/>; fails the test, with its log, when it fails.</summary>
+        public static string MakeFixture(string script, string outPath, string args)
+        {
+            int code = Run($"\"{Path.Combine(RepoPaths.Fixtures, script)}\" --out \"{outPath}\" {args}", out var log, timeoutMs: 300_000);
+            Assert.True(code == 0, script + " failed: " + log);
+            return outPath;
+        }
     }
 }
